@@ -1,0 +1,50 @@
+import type { QoS, TetherError } from '@tether/shared';
+
+/** A message as it crosses the bridge, independent of the MQTT client that carried it. */
+export interface BridgeMessage {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+}
+
+/**
+ * What a destination said about a publish. The dispatcher owns retries and durability;
+ * endpoints only report.
+ */
+export type PublishOutcome =
+  | { readonly status: 'acked' }
+  | { readonly status: 'retryable'; readonly error: TetherError }
+  | { readonly status: 'rejected'; readonly error: TetherError };
+
+/**
+ * Called for every message a subscription receives. The source is acknowledged (PUBACK)
+ * when the returned promise settles, so a handler that stores first and resolves after
+ * holds the ack until the message is safe.
+ */
+export type InboundHandler = (message: BridgeMessage) => void | Promise<void>;
+
+export type EndpointEvent =
+  | { readonly type: 'connected'; readonly sessionPresent: boolean }
+  | { readonly type: 'disconnected'; readonly reason: string }
+  | { readonly type: 'error'; readonly error: TetherError };
+
+/**
+ * One side of the bridge: the local hub (over a socket or in process) or a remote.
+ * Every long-lived part: constructor assigns, start() connects, stop() is idempotent.
+ */
+export interface MessageEndpoint {
+  /** Name used in logs and metric labels (`hub` or the remote's config name). */
+  readonly name: string;
+  /** Connects (and keeps reconnecting with backoff) until stop(); resolves once started, not once connected. */
+  start(signal: AbortSignal): Promise<void>;
+  readonly connected: boolean;
+  /** Publishes; resolves with the outcome once the destination acknowledged (QoS>0) or the write was flushed (QoS 0). */
+  publish(message: BridgeMessage): Promise<PublishOutcome>;
+  /** Adds a subscription, kept across reconnects. */
+  subscribe(filter: string, qos: QoS, onMessage: InboundHandler): Promise<void>;
+  /** Listener for connection events; returns an unsubscribe function. */
+  onEvent(listener: (event: EndpointEvent) => void): () => void;
+  /** Stops taking messages, waits up to `drainMs` for in-flight publishes, disconnects. Never throws. */
+  stop(drainMs?: number): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './parse-config.js';
+export * from './schemas/bridge-config.js';
+export * from './schemas/common.js';
+export * from './schemas/hub-config.js';

@@ -1,0 +1,87 @@
+import { z } from 'zod';
+
+/** Go-style duration ("500ms", "30s", "1m", "1h30m") or a number of milliseconds. */
+const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+export function parseDurationMs(text: string): number {
+  let total = 0;
+  for (const part of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(part[1]) * (UNIT_MS[part[2] ?? 'ms'] ?? 1);
+  }
+  return Math.round(total);
+}
+
+export const DurationSchema = z.union([
+  z.number().nonnegative(),
+  z.string().regex(GO_DURATION, 'expected a duration such as "500ms", "30s", "1m" or "1h"').transform(parseDurationMs),
+]);
+
+export const QosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+export type QoS = z.infer<typeof QosSchema>;
+
+/** Where a validated topic filter is required: `+` and `#` only as whole levels, `#` last. */
+export function topicFilterProblem(filter: string): string | undefined {
+  if (filter.length === 0) return 'empty topic filter';
+  if (Buffer.byteLength(filter) > 65535) return 'topic filter longer than 65535 bytes';
+  if (filter.includes('\u0000')) return 'topic filter contains U+0000';
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i] as string;
+    // [MQTT-4.7.1-2] '#' alone and last; [MQTT-4.7.1-3] '+' occupies a whole level
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      return `'#' must be the whole last level in "${filter}"`;
+    }
+    if (level.includes('+') && level !== '+') {
+      return `'+' must be a whole level in "${filter}"`;
+    }
+  }
+  return undefined;
+}
+
+export function topicNameProblem(topic: string): string | undefined {
+  if (topic.length === 0) return 'empty topic';
+  if (topic.includes('+') || topic.includes('#')) return `wildcards are not allowed in topic "${topic}"`;
+  if (topic.includes('\u0000')) return 'topic contains U+0000';
+  return undefined;
+}
+
+export const TopicFilterSchema = z.string().superRefine((value, ctx) => {
+  const problem = topicFilterProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+export const TopicNameSchema = z.string().superRefine((value, ctx) => {
+  const problem = topicNameProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Baetyl's logger block, shared by the hub and the bridge config. */
+export const LoggerSchema = z
+  .object({
+    path: z.string().optional(),
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent']).default('info'),
+    format: z.enum(['text', 'json']).default('json'),
+    age: z
+      .object({ max: z.number().int().nonnegative().default(15) })
+      .partial()
+      .optional(),
+    size: z
+      .object({ max: z.number().int().nonnegative().default(50) })
+      .partial()
+      .optional(),
+    backup: z
+      .object({ max: z.number().int().nonnegative().default(15) })
+      .partial()
+      .optional(),
+  })
+  .default({ level: 'info', format: 'json' });
+export type LoggerConfig = z.infer<typeof LoggerSchema>;

@@ -6,7 +6,10 @@
  */
 export function topicMatches(filter: string, topic: string): boolean {
   if (filter === topic) return true;
-  if (topic.charCodeAt(0) === 36 /* $ */ && (filter.charCodeAt(0) === 43 /* + */ || filter.charCodeAt(0) === 35 /* # */)) {
+  if (
+    topic.charCodeAt(0) === 36 /* $ */ &&
+    (filter.charCodeAt(0) === 43 /* + */ || filter.charCodeAt(0) === 35) /* # */
+  ) {
     return false;
   }
   let f = 0;

@@ -36,6 +36,8 @@ export type EndpointEvent =
 export interface MessageEndpoint {
   /** Name used in logs and metric labels (`hub` or the remote's config name). */
   readonly name: string;
+  /** True when the endpoint never delivers back what it published itself (MQTT 5 No Local). */
+  readonly suppressesEchoes?: boolean;
   /** Connects (and keeps reconnecting with backoff) until stop(); resolves once started, not once connected. */
   start(signal: AbortSignal): Promise<void>;
   readonly connected: boolean;

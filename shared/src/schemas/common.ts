@@ -20,10 +20,14 @@ export function parseDurationMs(text: string): number {
   return Math.round(total);
 }
 
-export const DurationSchema = z.union([
-  z.number().nonnegative(),
-  z.string().regex(GO_DURATION, 'expected a duration such as "500ms", "30s", "1m" or "1h"').transform(parseDurationMs),
-]);
+const DURATION_HINT = 'expected a duration such as "500ms", "30s", "1m" or "1h", or a number of milliseconds';
+
+export const DurationSchema = z.union([z.number(), z.string()], { error: DURATION_HINT }).transform((value, ctx) => {
+  if (typeof value === 'number' && value >= 0) return value;
+  if (typeof value === 'string' && GO_DURATION.test(value)) return parseDurationMs(value);
+  ctx.addIssue({ code: 'custom', message: `${DURATION_HINT}, got ${JSON.stringify(value)}` });
+  return z.NEVER;
+});
 
 export const QosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 export type QoS = z.infer<typeof QosSchema>;

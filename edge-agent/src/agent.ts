@@ -1,0 +1,119 @@
+import type { BridgeConfig, HubConfig } from '@tether/shared';
+import type { Logger } from 'pino';
+import { createCloudAdapter } from './adapters/registry.js';
+import { Bridge } from './bridge/bridge.js';
+import type { LoadedConfig } from './config/load-config.js';
+import { EmbeddedHub } from './hub/embedded-hub.js';
+import { InProcessHubLink } from './hub/in-process-hub-link.js';
+import { type BridgePlan, planBridge } from './rules/bridge-plan.js';
+import type { MessageEndpoint } from './transport/message-endpoint.js';
+import { MqttEndpoint } from './transport/mqtt-endpoint.js';
+
+export interface AgentOptions {
+  /** The bridge config; absent when only the embedded hub runs. */
+  readonly bridge?: LoadedConfig<BridgeConfig>;
+  /** The embedded hub's config; when set the hub runs in this process. */
+  readonly hub?: LoadedConfig<HubConfig>;
+  readonly logger: Logger;
+  /** How long stop() waits for queued and in-flight messages. */
+  readonly drainMs?: number;
+}
+
+/**
+ * The composition root: builds the parts from config, starts them in order (hub, remote
+ * and hub connections, bridge) and stops them in reverse. No part reads global state.
+ */
+export class Agent {
+  private hub: EmbeddedHub | undefined;
+  private bridge: Bridge | undefined;
+  private readonly endpoints = new Map<string, MessageEndpoint>();
+  private readonly abort = new AbortController();
+  private stopping: Promise<void> | undefined;
+  plan: BridgePlan | undefined;
+
+  constructor(private readonly options: AgentOptions) {}
+
+  get embeddedHub(): EmbeddedHub | undefined {
+    return this.hub;
+  }
+
+  get connections(): ReadonlyMap<string, MessageEndpoint> {
+    return this.endpoints;
+  }
+
+  get dispatchers() {
+    return this.bridge?.dispatchers ?? new Map();
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    if (this.options.hub) {
+      this.hub = new EmbeddedHub(this.options.hub.config, {
+        logger: logger.child({ module: 'hub' }),
+        configDir: this.options.hub.dir,
+      });
+      await this.hub.start();
+      logger.info({ listen: this.hub.addresses() }, 'embedded hub listening');
+    }
+    const bridge = this.options.bridge;
+    if (!bridge) return;
+    const plan = planBridge(bridge.config);
+    this.plan = plan;
+    for (const connection of plan.connections) {
+      this.endpoints.set(
+        connection.id,
+        this.createEndpoint(connection.id, connection.clientId, connection.remote, bridge),
+      );
+    }
+    this.bridge = new Bridge({ plan, endpoints: this.endpoints, logger: logger.child({ module: 'bridge' }) });
+    // subscriptions are registered before connecting, so the first CONNACK subscribes them
+    await this.bridge.start();
+    for (const endpoint of this.endpoints.values()) await endpoint.start(this.abort.signal);
+    logger.info(
+      { name: bridge.config.name, connections: plan.connections.map((c) => c.id), routes: plan.routes.length },
+      'bridge started',
+    );
+  }
+
+  /** Stops taking messages, finishes in-flight ones (bounded), disconnects, stops the hub. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const drainMs = this.options.drainMs ?? 10_000;
+    await this.bridge?.drain(drainMs);
+    await Promise.all([...this.endpoints.values()].map((e) => e.stop(Math.min(drainMs, 2_000))));
+    this.abort.abort();
+    await this.hub?.stop();
+    this.options.logger.info('stopped');
+  }
+
+  private createEndpoint(
+    id: string,
+    clientId: string,
+    remote: string | undefined,
+    bridge: LoadedConfig<BridgeConfig>,
+  ): MessageEndpoint {
+    const logger = this.options.logger.child({ module: 'connection', connection: id });
+    const { config, dir } = bridge;
+    if (remote === undefined) {
+      // With the hub in this process the bridge attaches to it directly: same principal,
+      // same ACL, no socket hop (the seed's `tcp://localhub:1883` works unchanged).
+      if (this.hub) {
+        return new InProcessHubLink(this.hub, {
+          clientId,
+          logger,
+          ...(config.hub.username !== undefined ? { username: config.hub.username } : {}),
+          ...(config.hub.password !== undefined ? { password: config.hub.password } : {}),
+        });
+      }
+      return new MqttEndpoint({ name: 'hub', config: config.hub, clientId, configDir: dir, logger, field: 'hub' });
+    }
+    const index = config.remotes.findIndex((r) => r.name === remote);
+    const remoteConfig = config.remotes[index];
+    if (!remoteConfig) throw new Error(`unknown remote ${remote}`);
+    return createCloudAdapter(remoteConfig, { clientId, configDir: dir, logger, field: `remotes[${index}]` });
+  }
+}

@@ -1,0 +1,24 @@
+export const USAGE = `tether-agent — bridge an edge site's MQTT hub to cloud MQTT endpoints
+
+Usage:
+  tether-agent --config bridge.yml [--hub-config hub.yml] [--data-dir DIR]
+      Run the bridge (Baetyl-Remote-MQTT service.yml). With --hub-config, also run the
+      embedded hub (Baetyl-Hub service.yml) in this process; the bridge then attaches to it
+      without a socket.
+  tether-agent hub --config hub.yml
+      Run only the embedded hub.
+  tether-agent validate --config FILE [--hub-config FILE]
+      Check config files; print every problem with its field path. Exit 0 or 2.
+  tether-agent hash-password [--password TEXT]
+      Print a scrypt hash for a hub principal's password (reads stdin without --password).
+  tether-agent demo
+      The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
+
+Options:
+  -c, --config FILE       bridge config (or hub config for \`hub\`)
+      --hub-config FILE   embedded hub config
+      --data-dir DIR      where the agent keeps its state (default: ./var/lib/tether)
+  -h, --help              show this help
+  -v, --version           print the version
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad command line or config.`;

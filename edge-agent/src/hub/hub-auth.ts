@@ -1,0 +1,118 @@
+import type { Principal } from '@tether/shared';
+import { topicMatches } from '../rules/topic-match.js';
+import { verifyPassword, verifyPasswordAsync } from './password-hash.js';
+
+/**
+ * Baetyl-Hub's principals: who may connect, and which topics each may publish to and
+ * subscribe to. Pure (no I/O, no logging) so the socket path and the in-process link
+ * decide exactly alike.
+ */
+export class HubAuthorizer {
+  /** No principals configured: anyone may connect and do anything (Baetyl refused; Tether warns). */
+  readonly anonymous: boolean;
+  private readonly byName = new Map<string, Principal>();
+
+  constructor(principals: readonly Principal[]) {
+    this.anonymous = principals.length === 0;
+    for (const p of principals) this.byName.set(p.username, p);
+  }
+
+  /**
+   * `certCommonName` must come from a client certificate the TLS layer verified against
+   * `certificate.ca`; the caller guarantees that. Returns undefined when refused.
+   */
+  authenticate(
+    username: string | undefined,
+    password: Buffer | undefined,
+    certCommonName: string | undefined,
+  ): Principal | undefined {
+    const step = this.lookup(username, password, certCommonName);
+    if (step.kind !== 'password') return step.principal;
+    return verifyPassword(step.stored, step.given) ? step.principal : undefined;
+  }
+
+  /** Same decision as authenticate(), without blocking the event loop on scrypt. */
+  async authenticateAsync(
+    username: string | undefined,
+    password: Buffer | undefined,
+    certCommonName: string | undefined,
+  ): Promise<Principal | undefined> {
+    const step = this.lookup(username, password, certCommonName);
+    if (step.kind !== 'password') return step.principal;
+    return (await verifyPasswordAsync(step.stored, step.given)) ? step.principal : undefined;
+  }
+
+  canPublish(principal: Principal, topic: string): boolean {
+    if (this.anonymous) return true;
+    return permits(principal, 'pub').some((permit) => topicMatches(permit, topic));
+  }
+
+  canSubscribe(principal: Principal, filter: string): boolean {
+    if (this.anonymous) return true;
+    return permits(principal, 'sub').some((permit) => filterCovers(permit, filter));
+  }
+
+  private lookup(
+    username: string | undefined,
+    password: Buffer | undefined,
+    cn: string | undefined,
+  ):
+    | { kind: 'done'; principal: Principal | undefined }
+    | { kind: 'password'; principal: Principal; stored: string; given: Buffer } {
+    if (this.anonymous) {
+      return { kind: 'done', principal: anonymousPrincipal(username || cn || '') };
+    }
+    // An empty username with a certificate: the certificate names the principal (Baetyl).
+    const name = username || cn;
+    const principal = name ? this.byName.get(name) : undefined;
+    if (!principal) return { kind: 'done', principal: undefined };
+    if (principal.password === undefined || principal.password === '') {
+      // Certificate login: only a verified certificate naming this very principal.
+      return { kind: 'done', principal: cn !== undefined && cn === principal.username ? principal : undefined };
+    }
+    // A certificate never stands in for a password principal's password.
+    if (!username || password === undefined || password.length === 0) return { kind: 'done', principal: undefined };
+    return { kind: 'password', principal, stored: principal.password, given: password };
+  }
+}
+
+function permits(principal: Principal, action: 'pub' | 'sub'): string[] {
+  const out: string[] = [];
+  for (const p of principal.permissions) if (p.action === action) out.push(...p.permit);
+  return out;
+}
+
+function anonymousPrincipal(username: string): Principal {
+  return {
+    username: username || 'anonymous',
+    permissions: [
+      { action: 'pub', permit: ['#'] },
+      { action: 'sub', permit: ['#'] },
+    ],
+  };
+}
+
+/**
+ * Does subscribe permit `permit` allow the subscription `filter`? Yes when every topic
+ * `filter` can match is also matched by `permit` (so `a/#` covers `a/+/c`, `+` does not
+ * cover `#`). Both are valid filters (the config schema and aedes checked them).
+ */
+export function filterCovers(permit: string, filter: string): boolean {
+  if (permit === filter) return true;
+  // [MQTT-4.7.2-1]: a filter starting with a wildcard never matches `$` topics, so such a
+  // permit grants nothing under `$SYS/...` and the like.
+  const p0 = permit.charCodeAt(0);
+  if (filter.charCodeAt(0) === 36 /* $ */ && (p0 === 35 /* # */ || p0 === 43) /* + */) return false;
+  const p = permit.split('/');
+  const f = filter.split('/');
+  for (let i = 0; i < p.length; i++) {
+    const pl = p[i] as string;
+    // `#` matches the parent level and everything below [MQTT-4.7.1-2]
+    if (pl === '#') return true;
+    const fl = f[i];
+    if (fl === undefined || fl === '#') return false;
+    if (pl === '+') continue; // covers one literal level or `+`
+    if (fl !== pl) return false; // literal: `+` in the filter is wider than one literal
+  }
+  return f.length === p.length;
+}

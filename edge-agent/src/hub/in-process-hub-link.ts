@@ -1,0 +1,221 @@
+import type { Principal, QoS } from '@tether/shared';
+import { TetherError, topicNameProblem } from '@tether/shared';
+import type { AedesPublishPacket } from 'aedes';
+import type { Logger } from 'pino';
+import { topicMatches } from '../rules/topic-match.js';
+import type {
+  BridgeMessage,
+  EndpointEvent,
+  InboundHandler,
+  MessageEndpoint,
+  PublishOutcome,
+} from '../transport/message-endpoint.js';
+import type { EmbeddedHub } from './embedded-hub.js';
+
+export interface InProcessHubLinkOptions {
+  readonly username?: string;
+  readonly password?: string;
+  readonly clientId: string;
+  readonly logger: Logger;
+}
+
+type DeliverFunc = (packet: AedesPublishPacket, callback: () => void) => void;
+
+interface LinkSubscription {
+  readonly filter: string;
+  readonly qos: QoS;
+  readonly handler: InboundHandler;
+  deliver?: DeliverFunc | undefined;
+}
+
+/**
+ * The bridge's hub connection when the hub runs in this process: no socket, same rules
+ * as a socket client logged in as the bridge's hub principal (credentials, pub/sub
+ * permits, message.length.max, hub routes, retained messages on subscribe).
+ *
+ * Unlike a socket, the publisher's PUBACK was already sent when a message reaches the
+ * handler (aedes acks before it fans out), so holding the handler's promise does not
+ * hold the source's ack.
+ */
+export class InProcessHubLink implements MessageEndpoint {
+  readonly name = 'hub';
+  /** MQTT 3.1.1 semantics: the link receives its own publishes when it subscribes them. */
+  readonly suppressesEchoes = false;
+  private readonly subs = new Map<string, LinkSubscription>();
+  private readonly listeners = new Set<(event: EndpointEvent) => void>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private principal: Principal | undefined;
+  private isConnected = false;
+  private stopped = false;
+
+  constructor(
+    private readonly hub: EmbeddedHub,
+    private readonly options: InProcessHubLinkOptions,
+  ) {}
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.stopped || this.principal) return;
+    signal.addEventListener('abort', () => void this.stop(0), { once: true });
+    const { username, password, logger } = this.options;
+    if (!this.hub.running) return this.fail(new TetherError('TETHER_ERR_CONNECT', 'the embedded hub is not running'));
+    // exactly what a CONNECT with these credentials gets (no certificate in process)
+    const given = password === undefined ? undefined : Buffer.from(password, 'utf8');
+    const principal = await this.hub.authorizer.authenticateAsync(username, given, undefined).catch(() => undefined);
+    if (this.stopped) return;
+    if (!principal)
+      return this.fail(new TetherError('TETHER_ERR_AUTH', `hub refused credentials for user ${username ?? '(none)'}`));
+    this.principal = principal;
+    // subscriptions registered before start are made now, as a socket client does after CONNACK
+    for (const sub of [...this.subs.values()]) {
+      try {
+        await this.attach(sub);
+      } catch (err) {
+        this.subs.delete(sub.filter);
+        const error = err instanceof TetherError ? err : new TetherError('TETHER_ERR_SUBSCRIBE', String(err));
+        logger.warn({ endpoint: this.name, code: error.code }, error.message);
+        this.emit({ type: 'error', error });
+      }
+    }
+    this.isConnected = true;
+    logger.info(
+      { endpoint: this.name, clientId: this.options.clientId, username: principal.username },
+      'attached to the embedded hub',
+    );
+    this.emit({ type: 'connected', sessionPresent: false });
+  }
+
+  onEvent(listener: (event: EndpointEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async subscribe(filter: string, qos: QoS, handler: InboundHandler): Promise<void> {
+    if (this.stopped) throw new TetherError('TETHER_ERR_SUBSCRIBE', `hub link stopped; cannot subscribe to ${filter}`);
+    const sub: LinkSubscription = { filter, qos, handler };
+    if (!this.principal) {
+      this.subs.set(filter, sub); // made at start(), like MQTT.js subscribing after CONNACK
+      return;
+    }
+    await this.attach(sub);
+  }
+
+  publish(message: BridgeMessage): Promise<PublishOutcome> {
+    const principal = this.principal;
+    if (!principal || !this.isConnected || this.stopped) {
+      const error = new TetherError('TETHER_ERR_CONNECT', 'hub link is not connected');
+      return Promise.resolve({ status: 'retryable', error });
+    }
+    const refusal =
+      topicNameProblem(message.topic) ?? this.hub.publishRefusal(principal, message.topic, message.payload.length);
+    if (refusal) {
+      const error = new TetherError('TETHER_ERR_PUBLISH', `hub refused the publish to ${message.topic}: ${refusal}`);
+      return Promise.resolve({ status: 'rejected', error });
+    }
+    const done = this.hub.publish(message).then(
+      (): PublishOutcome => ({ status: 'acked' }),
+      (err: unknown): PublishOutcome => ({
+        status: 'retryable',
+        error: new TetherError('TETHER_ERR_PUBLISH', `hub publish to ${message.topic} failed: ${String(err)}`, {
+          cause: err,
+        }),
+      }),
+    );
+    this.inflight.add(done);
+    void done.finally(() => this.inflight.delete(done));
+    return done;
+  }
+
+  async stop(drainMs = 5_000): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    try {
+      if (this.inflight.size > 0 && drainMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, drainMs);
+        });
+        await Promise.race([Promise.allSettled([...this.inflight]), timeout]);
+        clearTimeout(timer);
+      }
+      this.isConnected = false;
+      const attached = [...this.subs.values()];
+      this.subs.clear();
+      await Promise.all(attached.map((s) => this.detach(s)));
+    } catch (err) {
+      this.options.logger.warn({ endpoint: this.name, err }, 'hub link stop failed');
+    }
+  }
+
+  /** Checks the sub permits, replaces any subscription on the same filter, then subscribes. */
+  private async attach(sub: LinkSubscription): Promise<void> {
+    const principal = this.principal as Principal;
+    if (!this.hub.authorizer.canSubscribe(principal, sub.filter)) {
+      throw new TetherError(
+        'TETHER_ERR_SUBSCRIBE',
+        `hub refused the subscription to ${sub.filter}: outside the sub permits of ${principal.username}`,
+      );
+    }
+    const previous = this.subs.get(sub.filter);
+    this.subs.set(sub.filter, sub); // [MQTT-3.8.4-3]: a new subscription replaces the old one
+    if (previous && previous !== sub) await this.detach(previous);
+    // aedes requires the callback before deliverfunc returns (its fan-out waits on it)
+    const deliver: DeliverFunc = (packet, callback) => {
+      try {
+        this.deliver(sub, packet.topic, packet.payload, packet.qos, packet.retain);
+      } finally {
+        callback();
+      }
+    };
+    sub.deliver = deliver;
+    const broker = this.hub.broker;
+    await new Promise<void>((resolve) => broker.subscribe(sub.filter, deliver, resolve));
+    // [MQTT-3.3.1-6]: a new subscription gets the matching retained messages, retain set
+    for await (const m of this.hub.retained(sub.filter)) this.deliver(sub, m.topic, m.payload, m.qos, true);
+  }
+
+  private async detach(sub: LinkSubscription): Promise<void> {
+    const deliver = sub.deliver;
+    if (!deliver || !this.hub.running) return;
+    sub.deliver = undefined;
+    await new Promise<void>((resolve) => this.hub.broker.unsubscribe(sub.filter, deliver, resolve));
+  }
+
+  private deliver(sub: LinkSubscription, topic: string, payload: Buffer | string, qos: QoS, retain: boolean): void {
+    // a replaced or stopped subscription may still see a message while aedes unsubscribes
+    if (this.stopped || this.subs.get(sub.filter) !== sub) return;
+    // aedes' matcher lets `#` see `$SYS/...`; [MQTT-4.7.2-1] says it must not
+    if (topic.charCodeAt(0) === 36 /* $ */ && !topicMatches(sub.filter, topic)) return;
+    const message: BridgeMessage = {
+      topic,
+      payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+      qos: Math.min(qos, sub.qos) as QoS,
+      retain,
+    };
+    try {
+      const result = sub.handler(message);
+      if (result instanceof Promise) result.catch((err: unknown) => this.handlerFailed(topic, err));
+    } catch (err) {
+      this.handlerFailed(topic, err);
+    }
+  }
+
+  private handlerFailed(topic: string, err: unknown): void {
+    this.options.logger.error({ endpoint: this.name, topic, err }, 'message handler failed');
+  }
+
+  private fail(error: TetherError): void {
+    this.options.logger.error(
+      { endpoint: this.name, code: error.code, username: this.options.username },
+      error.message,
+    );
+    this.emit({ type: 'error', error });
+  }
+
+  private emit(event: EndpointEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Exponential reconnect backoff with jitter. Baetyl starts at 500 ms and doubles up to
+ * `interval`; jitter spreads a fleet's reconnects so a cloud outage does not end in a
+ * thundering herd.
+ */
+export interface BackoffPolicy {
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly factor: number;
+  /** 0..1: each delay is drawn uniformly from [d·(1−jitter), d]. */
+  readonly jitter: number;
+}
+
+export class Backoff {
+  private attempt = 0;
+
+  constructor(
+    private readonly policy: BackoffPolicy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Delay before the next attempt; grows until reset(). */
+  next(): number {
+    const { minMs, maxMs, factor, jitter } = this.policy;
+    const ceiling = Math.min(maxMs, minMs * factor ** this.attempt);
+    if (ceiling < maxMs) this.attempt++;
+    const delay = ceiling * (1 - jitter * this.random());
+    return Math.max(0, Math.round(delay));
+  }
+
+  /** Attempts made since the last reset. */
+  get attempts(): number {
+    return this.attempt;
+  }
+
+  reset(): void {
+    this.attempt = 0;
+  }
+}

@@ -1,0 +1,56 @@
+import { withTimeout } from './wait-for.js';
+
+type Step = { name: string; fn: () => unknown };
+
+/**
+ * Cleanup registry for tests: register as you create, run in `afterEach`.
+ *
+ * ```ts
+ * const td = new Teardown();
+ * afterEach(() => td.run());
+ * const broker = await startMosquitto({ dir });
+ * td.add('mosquitto', () => broker.stop());
+ * ```
+ *
+ * `run()` calls the steps in reverse order of registration (last created, first destroyed), each bounded
+ * by `stepTimeoutMs`, keeps going when a step fails, and then throws one `AggregateError` naming every
+ * failed step. The registry is emptied before the steps run, so it can be reused by the next test.
+ */
+export class Teardown {
+  readonly #steps: Step[] = [];
+  readonly #stepTimeoutMs: number;
+
+  constructor(opts: { stepTimeoutMs?: number } = {}) {
+    this.#stepTimeoutMs = opts.stepTimeoutMs ?? 15_000;
+  }
+
+  /** Registers a cleanup step. `fn` may be sync or async. */
+  add(name: string, fn: () => unknown): void {
+    this.#steps.push({ name, fn });
+  }
+
+  /** Number of steps waiting to run. */
+  get size(): number {
+    return this.#steps.length;
+  }
+
+  async run(): Promise<void> {
+    const steps = this.#steps.splice(0).reverse();
+    const failures: Error[] = [];
+    for (const { name, fn } of steps) {
+      try {
+        await withTimeout(
+          Promise.resolve().then(fn),
+          this.#stepTimeoutMs,
+          `teardown step "${name}"`,
+        );
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        failures.push(new Error(`teardown step "${name}" failed: ${message}`, { cause: err }));
+      }
+    }
+    if (failures.length > 0) {
+      throw new AggregateError(failures, failures.map((f) => f.message).join('; '));
+    }
+  }
+}

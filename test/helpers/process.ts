@@ -234,7 +234,10 @@ export class ManagedProcess {
       void this.exited.then(() => {
         const late = this.output.lines().find((line) => matches(matcher, line));
         if (late !== undefined) resolve(late);
-        else reject(new Error(`${this.name} (pid ${this.pid}) exited ${this.describeExit()} before ${what}.${this.tailText()}`));
+        else
+          reject(
+            new Error(`${this.name} (pid ${this.pid}) exited ${this.describeExit()} before ${what}.${this.tailText()}`),
+          );
       });
     });
     try {
@@ -286,5 +289,7 @@ export function findExecutable(name: string, opts: { envVar?: string; extraDirs?
       // not here
     }
   }
-  throw new Error(`${name} not found on PATH or in ${(opts.extraDirs ?? []).join(', ')}; run scripts/test.sh to install it`);
+  throw new Error(
+    `${name} not found on PATH or in ${(opts.extraDirs ?? []).join(', ')}; run scripts/test.sh to install it`,
+  );
 }

@@ -50,7 +50,8 @@ export async function waitFor<T>(
   let lastError: unknown;
   let attempts = 0;
   for (;;) {
-    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(`Gave up waiting for ${what}`);
+    if (signal?.aborted)
+      throw signal.reason instanceof Error ? signal.reason : new Error(`Gave up waiting for ${what}`);
     const left = deadline - Date.now();
     if (left <= 0) break;
     attempts++;

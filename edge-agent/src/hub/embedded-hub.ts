@@ -1,13 +1,13 @@
-import { TLSSocket } from 'node:tls';
 import type { HubConfig, Principal, QoS } from '@tether/shared';
-import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { topicMatches } from '../rules/topic-match.js';
+import { brokerHandlers, SYS } from './broker-handlers.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, parseByteSize } from './byte-size.js';
 import { HubAuthorizer } from './hub-auth.js';
 import { HubRoutes, type RoutableMessage } from './hub-routes.js';
 import { type HubListener, startListeners } from './listeners.js';
-import { verifiedCommonName } from './tls-files.js';
+import { OrderedPublisher } from './ordered-publisher.js';
 
 export interface EmbeddedHubOptions {
   readonly logger: Logger;
@@ -20,8 +20,6 @@ interface RetainedStore {
   createRetainedStream(pattern: string): AsyncIterable<{ topic: string; payload: Buffer | string; qos: number }>;
 }
 
-const SYS = '$SYS/';
-
 /**
  * Baetyl-Hub's service.yml served by aedes: the listeners, principals (authentication
  * and topic ACLs), `message.length.max` and hub-side routes.
@@ -33,6 +31,7 @@ export class EmbeddedHub {
   private readonly logger: Logger;
   private readonly routes: HubRoutes;
   private readonly principals = new WeakMap<Client, Principal>();
+  private readonly sequencer = new OrderedPublisher(() => this.broker);
   private aedes: Aedes | undefined;
   private listeners: HubListener[] = [];
   private stopping: Promise<void> | undefined;
@@ -63,7 +62,15 @@ export class EmbeddedHub {
     if (this.authorizer.anonymous) {
       this.logger.warn('hub has no principals: any client may connect, publish and subscribe without credentials');
     }
-    const broker = await Aedes.createBroker(this.handlers());
+    const broker = await Aedes.createBroker(
+      brokerHandlers({
+        authorizer: this.authorizer,
+        principals: this.principals,
+        routes: this.routes,
+        logger: this.logger,
+        publishRefusal: (principal, topic, bytes) => this.publishRefusal(principal, topic, bytes),
+      }),
+    );
     this.aedes = broker;
     broker.on('clientReady', (c) =>
       this.logger.debug({ clientId: c.id, username: this.userOf(c) }, 'client connected'),
@@ -106,7 +113,10 @@ export class EmbeddedHub {
     return undefined;
   }
 
-  /** Publishes as an in-process client: delivered and routed exactly like a socket PUBLISH. */
+  /**
+   * Publishes as an in-process client: delivered and routed exactly like a socket PUBLISH.
+   * (aedes sees no client here, so the `published` handler leaves the routing to us.)
+   */
   async publish(message: RoutableMessage): Promise<void> {
     await this.brokerPublish(message);
     if (this.routes.size > 0 && !message.topic.startsWith(SYS)) this.routes.route(message);
@@ -130,6 +140,7 @@ export class EmbeddedHub {
 
   private async doStop(): Promise<void> {
     try {
+      this.sequencer.close();
       if (this.aedes) await closeBroker(this.aedes);
       await Promise.all(this.listeners.map((l) => l.close()));
     } catch (err) {
@@ -137,96 +148,21 @@ export class EmbeddedHub {
     }
   }
 
-  private handlers(): AedesOptions {
-    return {
-      authenticate: (client, username, password, done) => {
-        const cn = peerCommonName(client);
-        this.authorizer.authenticateAsync(username, password, cn).then(
-          (principal) => {
-            if (principal) {
-              this.principals.set(client, principal);
-              return done(null, true);
-            }
-            // [MQTT-3.2.2-5]: CONNACK with a non-zero code, then close. 4 when a password was
-            // tried, 5 (not authorized) for a missing or unverified certificate login.
-            const code = password === undefined ? 5 : 4;
-            this.logger.warn(
-              { clientId: client.id, username, certificateCN: cn, returnCode: code },
-              'hub refused CONNECT',
-            );
-            const error = Object.assign(new Error(code === 4 ? 'bad username or password' : 'not authorized'), {
-              returnCode: code as AuthenticateError['returnCode'],
-            });
-            done(error, null);
-          },
-          () =>
-            done(
-              Object.assign(new Error('not authorized'), { returnCode: 5 as AuthenticateError['returnCode'] }),
-              null,
-            ),
-        );
-      },
-      authorizePublish: (client, packet, done) => {
-        // client is null only for wills of a dead cluster peer, never seen with one broker
-        if (!client) return done(this.authorizer.anonymous ? null : new Error('publish without a client'));
-        const principal = this.principals.get(client);
-        const bytes = Buffer.byteLength(packet.payload);
-        const reason = principal ? this.publishRefusal(principal, packet.topic, bytes) : 'not authenticated';
-        if (!reason) return done(null);
-        // aedes then closes the connection without acking: MQTT 3.1.1 has no refusal code for
-        // PUBLISH, and [MQTT-3.3.5-2] lets the server close the connection instead.
-        this.logger.warn(
-          { clientId: client.id, username: principal?.username, topic: packet.topic, reason },
-          'hub refused PUBLISH',
-        );
-        done(new Error(reason));
-      },
-      authorizeSubscribe: (client, sub, done) => {
-        const principal = this.principals.get(client);
-        if (principal && this.authorizer.canSubscribe(principal, sub.topic)) return done(null, sub);
-        // null, not an error: the SUBACK carries 0x80 for this filter and the connection stays [MQTT-3.9.3]
-        this.logger.warn(
-          { clientId: client.id, username: principal?.username, filter: sub.topic },
-          'hub refused SUBSCRIBE',
-        );
-        done(null, null);
-      },
-      published: (packet, client, done) => {
-        // Only client publishes are routed; copies go out with no client, so never loop.
-        if (client && this.routes.size > 0 && !packet.topic.startsWith(SYS)) {
-          this.routes.route({
-            topic: packet.topic,
-            payload: toBuffer(packet.payload),
-            qos: packet.qos,
-            retain: packet.retain,
-          });
-        }
-        done(null);
-      },
-    };
-  }
-
+  /** Every publish the hub itself makes goes through the sequencer (see OrderedPublisher). */
   private brokerPublish(m: RoutableMessage): Promise<void> {
-    const packet = {
-      cmd: 'publish' as const,
+    return this.sequencer.publish({
+      cmd: 'publish',
       topic: m.topic,
       payload: m.payload,
       qos: m.qos,
       retain: m.retain,
       dup: false,
-    };
-    return new Promise((resolve, reject) => this.broker.publish(packet, (err) => (err ? reject(err) : resolve())));
+    });
   }
 
   private userOf(client: Client): string | undefined {
     return this.principals.get(client)?.username;
   }
-}
-
-/** The CN of a verified client certificate, from the TLS socket under tcp+tls or wss. */
-function peerCommonName(client: Client): string | undefined {
-  const socket = client.conn instanceof TLSSocket ? client.conn : client.req?.socket;
-  return socket instanceof TLSSocket ? verifiedCommonName(socket) : undefined;
 }
 
 function toBuffer(payload: Buffer | string): Buffer {

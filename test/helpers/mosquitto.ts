@@ -207,7 +207,8 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
       return active().waitForLine(matcher, timeoutMs);
     },
     async stop() {
-      if (current?.running) await current.terminate('SIGTERM', 3_000);
+      const t0 = Date.now();
+      if (current?.running) { const e = await current.terminate('SIGTERM', 3_000); process.stderr.write(`STOP ${Date.now()-t0}ms ${JSON.stringify(e)}\n${e.signal ? current.output.text() : ''}\n`); }
     },
     async kill() {
       if (current?.running) await current.kill();

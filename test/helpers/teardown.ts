@@ -38,7 +38,6 @@ export class Teardown {
     const steps = this.#steps.splice(0).reverse();
     const failures: Error[] = [];
     for (const { name, fn } of steps) {
-      process.stderr.write(`TD ${Date.now() % 100000} ${name}\n`);
       try {
         await withTimeout(Promise.resolve().then(fn), this.#stepTimeoutMs, `teardown step "${name}"`);
       } catch (err) {

@@ -62,6 +62,11 @@ export class HubAuthorizer {
     if (this.anonymous) {
       return { kind: 'done', principal: anonymousPrincipal(username || cn || '') };
     }
+    // A verified certificate naming a certificate principal logs in as it whatever the
+    // MQTT username says (Baidu IoTHub sends `endpoint/thing`; Mosquitto's
+    // use_identity_as_username does the same).
+    const byCertificate = cn ? this.byName.get(cn) : undefined;
+    if (byCertificate && !byCertificate.password) return { kind: 'done', principal: byCertificate };
     // An empty username with a certificate: the certificate names the principal (Baetyl).
     const name = username || cn;
     const principal = name ? this.byName.get(name) : undefined;

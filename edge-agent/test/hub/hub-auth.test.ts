@@ -149,3 +149,17 @@ describe('hub config values', () => {
     expect(formatListenUrl('ws', '::1', 80, '/mqtt')).toBe('ws://[::1]:80/mqtt');
   });
 });
+
+describe('certificate identity', () => {
+  it('logs a verified certificate in as its certificate principal whatever the MQTT username (Baidu IoTHub sends endpoint/thing)', () => {
+    const auth = new HubAuthorizer([
+      { username: 'remote-iothub-1', permissions: [{ action: 'pub', permit: ['#'] }] },
+      { username: 'xxxx/test', password: 'pw', permissions: [] },
+    ]);
+    expect(auth.authenticate('xxxx/test', undefined, 'remote-iothub-1')?.username).toBe('remote-iothub-1');
+    // without a certificate the username alone is not enough
+    expect(auth.authenticate('remote-iothub-1', undefined, undefined)).toBeUndefined();
+    // a CN naming a password principal does not stand in for its password
+    expect(auth.authenticate('xxxx/test', undefined, 'xxxx/test')).toBeUndefined();
+  });
+});

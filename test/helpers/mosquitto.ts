@@ -94,15 +94,16 @@ async function writePasswordFile(path: string, users: Record<string, string>): P
   await chmod(path, 0o600);
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Opens and closes a TCP connection; resolves with the probe's local port, or false when refused. */
+function probeTcp(port: number): Promise<number | false> {
   return new Promise((resolvePromise) => {
     const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
+    const done = (result: number | false) => {
       socket.destroy();
-      resolvePromise(ok);
+      resolvePromise(result);
     };
     socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
+    socket.once('connect', () => done(socket.localPort ?? false));
     socket.once('error', () => done(false));
   });
 }
@@ -170,11 +171,19 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
     try {
       // "running" is logged once the listeners are open; a failed bind exits (and rejects) instead.
       await proc.waitForLine(/mosquitto version \S+ running/, startTimeoutMs, 'mosquitto to report "running"');
-      await waitFor(() => proc.running && canConnect(port), {
+      // The kernel completes TCP handshakes on the listen socket before Mosquitto's main loop runs, and
+      // Mosquitto 2.0 sets its run flag only after logging "running": a SIGTERM sent in that gap is lost
+      // (seen here as a 3 s stop). So wait until the main loop has accepted (logged) our probe connection.
+      const probePort = await waitFor(async () => proc.running && (await probeTcp(port)), {
         what: `mosquitto (pid ${proc.pid}) to accept TCP on 127.0.0.1:${port}`,
         timeoutMs: startTimeoutMs,
         intervalMs: 50,
       });
+      await proc.waitForLine(
+        (line) => line.includes(`New connection from 127.0.0.1:${probePort} on port ${port}`),
+        startTimeoutMs,
+        'mosquitto to accept the readiness probe',
+      );
     } catch (err) {
       await proc.kill();
       throw err;
@@ -207,8 +216,7 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
       return active().waitForLine(matcher, timeoutMs);
     },
     async stop() {
-      const t0 = Date.now();
-      if (current?.running) { const e = await current.terminate('SIGTERM', 3_000); process.stderr.write(`STOP ${Date.now()-t0}ms ${JSON.stringify(e)}\n${e.signal ? current.output.text() : ''}\n`); }
+      if (current?.running) await current.terminate('SIGTERM', 3_000);
     },
     async kill() {
       if (current?.running) await current.kill();

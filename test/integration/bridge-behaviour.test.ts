@@ -37,13 +37,23 @@ describe('a rule that bridges the same topic both ways', () => {
         config.rules[0].remote.subscriptions = [{ topic: 'sync/#', qos: 1 }];
       },
     });
-    const hubBroker = await startMosquitto({ dir: join(root, 'hub'), port: seed.hubPort, users: { test: 'hahaha' }, teardown: td });
+    const hubBroker = await startMosquitto({
+      dir: join(root, 'hub'),
+      port: seed.hubPort,
+      users: { test: 'hahaha' },
+      teardown: td,
+    });
     const cloudBroker = await startMosquitto({ dir: join(root, 'cloud'), port: seed.remotePort, teardown: td });
     const agent = await startAgent({ args: ['--config', seed.bridgeConfig], cwd: root, teardown: td });
     await agent.waitForLog(/"endpoint":"iothub".*"msg":"connected"/, 15_000);
     await agent.waitForLog(/bridge started/, 15_000);
 
-    const device = await connectClient(hubBroker.url, { username: 'test', password: 'hahaha', clientId: 'device', teardown: td });
+    const device = await connectClient(hubBroker.url, {
+      username: 'test',
+      password: 'hahaha',
+      clientId: 'device',
+      teardown: td,
+    });
     const cloudApp = await connectClient(cloudBroker.url, { clientId: 'cloud-app', teardown: td });
     const atHub = await collectMessages(device, 'sync/#', { qos: 1 });
     const atCloud = await collectMessages(cloudApp, 'sync/#', { qos: 1 });
@@ -73,35 +83,64 @@ describe('connectivity', () => {
         config.remotes[0].backoff = { min: '100ms', max: '500ms' };
       },
     });
-    const agent = await startAgent({ args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], cwd: root, teardown: td });
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
+      cwd: root,
+      teardown: td,
+    });
     // the failure is reported once, with the remote's name and the reason, not a stack trace
     await agent.waitForLog(/"endpoint":"iothub".*connection refused by ssl:\/\/127\.0\.0\.1/, 10_000);
-    const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, { username: 'test', password: 'hahaha', teardown: td });
+    const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
+      username: 'test',
+      password: 'hahaha',
+      teardown: td,
+    });
     await device.publishAsync('t1', 'sent-while-down', { qos: 1 });
 
     // when the cloud comes up
     const cloud = await startMosquitto({
       dir: join(root, 'cloud'),
       port: seed.remotePort,
-      tls: { ca: seed.certs.ca, cert: seed.certs.server.cert, key: seed.certs.server.key, requireCertificate: true, useIdentityAsUsername: true },
+      tls: {
+        ca: seed.certs.ca,
+        cert: seed.certs.server.cert,
+        key: seed.certs.server.key,
+        requireCertificate: true,
+        useIdentityAsUsername: true,
+      },
       teardown: td,
     });
-    const app = await connectClient(cloud.url, { clientId: 'app', tlsFiles: { ca: seed.certs.ca, cert: seed.certs.client.cert, key: seed.certs.client.key }, teardown: td });
+    const app = await connectClient(cloud.url, {
+      clientId: 'app',
+      tlsFiles: { ca: seed.certs.ca, cert: seed.certs.client.cert, key: seed.certs.client.key },
+      teardown: td,
+    });
     const atCloud = await collectMessages(app, 't1', { qos: 1 });
     // then what was published while it was down arrives, and new traffic flows
     await agent.waitForLog(/"endpoint":"iothub".*"msg":"connected"/, 10_000);
     await device.publishAsync('t1', 'sent-after-up', { qos: 1 });
     const got = await atCloud.waitForCount(2, 10_000);
     expect(got.map((m) => m.text)).toEqual(['sent-while-down', 'sent-after-up']);
-    const refusals = agent.output().split('\n').filter((l) => l.includes('connection refused'));
+    const refusals = agent
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('connection refused'));
     expect(refusals).toHaveLength(1);
     expect(agent.output()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
   });
 
   it.each([
     ['an untrusted CA', 'ca', /not signed by the configured CA/],
-    ['an expired client certificate', 'expired', /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/],
-    ['a client certificate from another CA', 'other', /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/],
+    [
+      'an expired client certificate',
+      'expired',
+      /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/,
+    ],
+    [
+      'a client certificate from another CA',
+      'other',
+      /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/,
+    ],
   ])('reports %s once per attempt series, names the remote and keeps running', async (_label, variant, reason) => {
     const root = await tempRoot();
     const seed = await writeSeedLayout(root, {
@@ -109,7 +148,9 @@ describe('connectivity', () => {
         config.remotes[0].backoff = { min: '50ms', max: '100ms' };
       },
     });
-    const remote = (await import('yaml')).parse(await (await import('node:fs/promises')).readFile(seed.bridgeConfig, 'utf8'));
+    const remote = (await import('yaml')).parse(
+      await (await import('node:fs/promises')).readFile(seed.bridgeConfig, 'utf8'),
+    );
     if (variant === 'ca') remote.remotes[0].ca = seed.certs.otherCa;
     if (variant === 'expired') {
       remote.remotes[0].cert = seed.certs.expiredClient.cert;
@@ -123,17 +164,33 @@ describe('connectivity', () => {
     await startMosquitto({
       dir: join(root, 'cloud'),
       port: seed.remotePort,
-      tls: { ca: seed.certs.ca, cert: seed.certs.server.cert, key: seed.certs.server.key, requireCertificate: true, useIdentityAsUsername: true },
+      tls: {
+        ca: seed.certs.ca,
+        cert: seed.certs.server.cert,
+        key: seed.certs.server.key,
+        requireCertificate: true,
+        useIdentityAsUsername: true,
+      },
       teardown: td,
     });
-    const agent = await startAgent({ args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], cwd: root, teardown: td });
-    const line = await agent.waitForLog(/"endpoint":"iothub".*"level":"error"|"level":"error".*"endpoint":"iothub"/, 10_000);
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
+      cwd: root,
+      teardown: td,
+    });
+    const line = await agent.waitForLog(
+      /"endpoint":"iothub".*"level":"error"|"level":"error".*"endpoint":"iothub"/,
+      10_000,
+    );
     expect(line).toMatch(reason);
     expect(line).toContain('iothub');
     // many retries later (50–100 ms apart) it is still one error line, and the agent still runs
     await agent.waitForLog(/embedded hub listening/, 5_000);
     await new Promise((r) => setTimeout(r, 1_500));
-    const errors = agent.output().split('\n').filter((l) => l.includes('"level":"error"'));
+    const errors = agent
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"'));
     expect(errors).toHaveLength(1);
     expect(agent.running).toBe(true);
     expect(agent.output()).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
@@ -152,8 +209,17 @@ describe('connectivity', () => {
         config.remotes[0].password = 'wrong-secret';
       },
     });
-    await startMosquitto({ dir: join(root, 'cloud'), port: seed.remotePort, users: { edge: 'right-secret' }, teardown: td });
-    const agent = await startAgent({ args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], cwd: root, teardown: td });
+    await startMosquitto({
+      dir: join(root, 'cloud'),
+      port: seed.remotePort,
+      users: { edge: 'right-secret' },
+      teardown: td,
+    });
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
+      cwd: root,
+      teardown: td,
+    });
     const line = await agent.waitForLog(/"level":"error"/, 10_000);
     expect(line).toContain('iothub');
     expect(line).toMatch(/bad username or password|not authorized/);

@@ -30,8 +30,16 @@ async function runCli(args: string[], cwd: string) {
 const cases: Array<[string, (bridge: any) => void, RegExp]> = [
   ['a missing field', (b) => delete b.remotes[0].address, /remotes\[0\]\.address: /],
   ['a wrong type', (b) => (b.remotes[0].keepalive = true), /remotes\[0\]\.keepalive: expected a duration/],
-  ['an unknown remote name in a rule', (b) => (b.rules[0].remote.name = 'aws'), /rules\[0\]\.remote\.name: unknown remote "aws"/],
-  ['an unreadable cert file', (b) => (b.remotes[0].cert = 'var/db/baetyl/cert/missing.pem'), /remotes\[0\]\.cert: cannot read .*missing\.pem \(ENOENT\)/],
+  [
+    'an unknown remote name in a rule',
+    (b) => (b.rules[0].remote.name = 'aws'),
+    /rules\[0\]\.remote\.name: unknown remote "aws"/,
+  ],
+  [
+    'an unreadable cert file',
+    (b) => (b.remotes[0].cert = 'var/db/baetyl/cert/missing.pem'),
+    /remotes\[0\]\.cert: cannot read .*missing\.pem \(ENOENT\)/,
+  ],
 ];
 
 describe('bad bridge config files', () => {

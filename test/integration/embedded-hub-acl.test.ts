@@ -29,19 +29,40 @@ describe('the embedded hub with the agent', () => {
         delete config.remotes[0].key;
         config.hub.username = 'bridge';
         config.hub.password = 'bridge-secret';
-        config.rules[0].hub.subscriptions = [{ topic: 'up/#', qos: 1 }, { topic: 'secret/#', qos: 1 }];
+        config.rules[0].hub.subscriptions = [
+          { topic: 'up/#', qos: 1 },
+          { topic: 'secret/#', qos: 1 },
+        ];
         config.rules[0].remote.subscriptions = [{ topic: 'down/#', qos: 1 }];
       },
     });
     // the bridge principal may read up/# and write down/allowed only; the device has its own
     const hub = parse(await readFile(seed.hubConfig, 'utf8'));
     hub.principals = [
-      { username: 'bridge', password: 'bridge-secret', permissions: [{ action: 'sub', permit: ['up/#'] }, { action: 'pub', permit: ['down/allowed'] }] },
-      { username: 'device', password: 'device-secret', permissions: [{ action: 'pub', permit: ['up/#', 'secret/#'] }, { action: 'sub', permit: ['down/#'] }] },
+      {
+        username: 'bridge',
+        password: 'bridge-secret',
+        permissions: [
+          { action: 'sub', permit: ['up/#'] },
+          { action: 'pub', permit: ['down/allowed'] },
+        ],
+      },
+      {
+        username: 'device',
+        password: 'device-secret',
+        permissions: [
+          { action: 'pub', permit: ['up/#', 'secret/#'] },
+          { action: 'sub', permit: ['down/#'] },
+        ],
+      },
     ];
     await writeFile(seed.hubConfig, stringify(hub));
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), port: seed.remotePort, teardown: td });
-    const agent = await startAgent({ args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], cwd: root, teardown: td });
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
+      cwd: root,
+      teardown: td,
+    });
     await agent.waitForLog(/bridge started/, 15_000);
     const hubUrl = `mqtt://127.0.0.1:${seed.hubPort}`;
 
@@ -50,7 +71,12 @@ describe('the embedded hub with the agent', () => {
     // the bridge principal may not subscribe secret/#: reported, naming the hub and the filter
     await agent.waitForLog(/secret\/#/, 5_000);
 
-    const device = await connectClient(hubUrl, { username: 'device', password: 'device-secret', clientId: 'device', teardown: td });
+    const device = await connectClient(hubUrl, {
+      username: 'device',
+      password: 'device-secret',
+      clientId: 'device',
+      teardown: td,
+    });
     const app = await connectClient(cloud.url, { clientId: 'app', teardown: td });
     const atCloud = await collectMessages(app, 'up/#', { qos: 1 });
     const atDevice = await collectMessages(device, 'down/#', { qos: 1 });
@@ -67,7 +93,10 @@ describe('the embedded hub with the agent', () => {
     await app.publishAsync('down/allowed', 'yes', { qos: 1 });
     const [down] = await atDevice.waitForCount(1, 10_000);
     expect(down).toMatchObject({ topic: 'down/allowed', text: 'yes' });
-    await waitFor(() => /down\/denied/.test(agent.output()), { what: 'the refusal of down/denied in the log', timeoutMs: 5_000 });
+    await waitFor(() => /down\/denied/.test(agent.output()), {
+      what: 'the refusal of down/denied in the log',
+      timeoutMs: 5_000,
+    });
 
     // a marker sent after both refusals arrives, and nothing refused arrived before it
     await device.publishAsync('up/marker', 'end', { qos: 1 });

@@ -26,10 +26,36 @@ describe('the quick start', () => {
     const cloudLine = await demo.waitForLog(/--cafile/, 1_000);
     const [, cloudPort, cafile] = /-p (\d+) --cafile (\S+)/.exec(cloudLine) ?? [];
     const atCloud = await mosquittoSub(
-      ['-h', '127.0.0.1', '-p', cloudPort as string, '--cafile', cafile as string, '-u', 'mqttfx', '-P', 'demo', '-t', 't1'],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        cloudPort as string,
+        '--cafile',
+        cafile as string,
+        '-u',
+        'mqttfx',
+        '-P',
+        'demo',
+        '-t',
+        't1',
+      ],
       { teardown: td },
     );
-    const pub = await mosquittoPub(['-h', '127.0.0.1', '-p', hubPort, '-u', 'test', '-P', 'hahaha', '-t', 't1', '-m', 'hello from me']);
+    const pub = await mosquittoPub([
+      '-h',
+      '127.0.0.1',
+      '-p',
+      hubPort,
+      '-u',
+      'test',
+      '-P',
+      'hahaha',
+      '-t',
+      't1',
+      '-m',
+      'hello from me',
+    ]);
     expect(pub.code).toBe(0);
     expect(await atCloud.waitForMessages(1, 10_000)).toEqual(['hello from me']);
 

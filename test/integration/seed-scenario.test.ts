@@ -26,7 +26,13 @@ async function startCloud(seed: SeedLayout, root: string): Promise<MosquittoProc
   return startMosquitto({
     dir: join(root, 'cloud'),
     port: seed.remotePort,
-    tls: { ca: seed.certs.ca, cert: seed.certs.server.cert, key: seed.certs.server.key, requireCertificate: true, useIdentityAsUsername: true },
+    tls: {
+      ca: seed.certs.ca,
+      cert: seed.certs.server.cert,
+      key: seed.certs.server.key,
+      requireCertificate: true,
+      useIdentityAsUsername: true,
+    },
     teardown: td,
   });
 }
@@ -104,11 +110,19 @@ describe('the seed scenario', () => {
       },
     });
     await startCloud(seed, root);
-    const agent = await startAgent({ args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], cwd: root, teardown: td });
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
+      cwd: root,
+      teardown: td,
+    });
     await agent.waitForLog(/"endpoint":"iothub".*"msg":"connected"/, 15_000);
     const mqttfx = await cloudClient(seed);
     const atCloud = await collectMessages(mqttfx, '#', { qos: 1 });
-    const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, { username: 'test', password: 'hahaha', teardown: td });
+    const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
+      username: 'test',
+      password: 'hahaha',
+      teardown: td,
+    });
     const atHub = await collectMessages(device, 'cmd/#', { qos: 1 });
 
     // QoS 1 retained on a matching topic, QoS 0 on another match, and a topic the filter does not match

@@ -22,7 +22,11 @@ const fixture = (name: string) => readFile(new URL(`../fixtures/seed/${name}`, i
 
 export async function writeSeedLayout(
   root: string,
-  patch: { remoteAddress?: (port: number) => string; hubAddress?: (port: number) => string; bridge?: (config: any) => void } = {},
+  patch: {
+    remoteAddress?: (port: number) => string;
+    hubAddress?: (port: number) => string;
+    bridge?: (config: any) => void;
+  } = {},
 ): Promise<SeedLayout> {
   const certDir = join(root, 'var/db/baetyl/cert');
   await mkdir(certDir, { recursive: true });

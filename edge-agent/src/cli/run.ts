@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent.js';
 import { type LoadedConfig, loadBridgeConfig, loadHubConfig } from '../config/load-config.js';
-import { resolveConfigPath } from '../config/resolve-path.js';
+import { resolveOutputPath } from '../config/resolve-path.js';
 import { createLogger } from '../logging/logger.js';
 
 export interface RunOptions {
@@ -34,7 +34,7 @@ export async function runHubOnly(file: string): Promise<number> {
 }
 
 function loggerFor(loaded: LoadedConfig<{ logger: Parameters<typeof createLogger>[0] }>): Logger {
-  return createLogger(loaded.config.logger, { resolvePath: (p) => resolveConfigPath(p, loaded.dir) });
+  return createLogger(loaded.config.logger, { resolvePath: (p) => resolveOutputPath(p, loaded.dir) });
 }
 
 /**

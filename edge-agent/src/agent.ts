@@ -5,6 +5,7 @@ import { Bridge } from './bridge/bridge.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { EmbeddedHub } from './hub/embedded-hub.js';
 import { InProcessHubLink } from './hub/in-process-hub-link.js';
+import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, planBridge } from './rules/bridge-plan.js';
 import type { MessageEndpoint } from './transport/message-endpoint.js';
 import { MqttEndpoint } from './transport/mqtt-endpoint.js';
@@ -17,6 +18,8 @@ export interface AgentOptions {
   readonly logger: Logger;
   /** How long stop() waits for queued and in-flight messages. */
   readonly drainMs?: number;
+  /** Where the durable queues live (required unless `queue.durability` is `memory`). */
+  readonly dataDir?: string;
 }
 
 /**
@@ -29,6 +32,7 @@ export class Agent {
   private readonly endpoints = new Map<string, MessageEndpoint>();
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
+  private store: SqliteStore | undefined;
   plan: BridgePlan | undefined;
 
   constructor(private readonly options: AgentOptions) {}
@@ -57,6 +61,12 @@ export class Agent {
     }
     const bridge = this.options.bridge;
     if (!bridge) return;
+    const durability = bridge.config.queue.durability;
+    if (durability !== 'memory') {
+      if (!this.options.dataDir) throw new Error('a durable queue needs a data dir');
+      this.store = SqliteStore.open(this.options.dataDir, durability, logger);
+      logger.info({ path: this.store.path, durability }, 'durable queue open');
+    }
     const plan = planBridge(bridge.config);
     this.plan = plan;
     for (const connection of plan.connections) {
@@ -65,7 +75,13 @@ export class Agent {
         this.createEndpoint(connection.id, connection.clientId, connection.remote, bridge),
       );
     }
-    this.bridge = new Bridge({ plan, endpoints: this.endpoints, logger: logger.child({ module: 'bridge' }) });
+    this.bridge = new Bridge({
+      plan,
+      endpoints: this.endpoints,
+      queue: bridge.config.queue,
+      ...(this.store ? { store: this.store } : {}),
+      logger: logger.child({ module: 'bridge' }),
+    });
     // subscriptions are registered before connecting, so the first CONNACK subscribes them
     await this.bridge.start();
     for (const endpoint of this.endpoints.values()) await endpoint.start(this.abort.signal);
@@ -84,9 +100,12 @@ export class Agent {
   private async doStop(): Promise<void> {
     const drainMs = this.options.drainMs ?? 10_000;
     await this.bridge?.drain(drainMs);
+    // the hub goes before the bridge's connections: from the drain on, a device's message is
+    // refused unacknowledged (it sends it again later), never acked and then dropped
+    await this.hub?.stop();
     await Promise.all([...this.endpoints.values()].map((e) => e.stop(Math.min(drainMs, 2_000))));
     this.abort.abort();
-    await this.hub?.stop();
+    this.store?.close();
     this.options.logger.info('stopped');
   }
 

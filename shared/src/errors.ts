@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   TETHER_ERR_PUBLISH: 'A publish was not acknowledged by its destination.',
   TETHER_ERR_SUBSCRIBE: 'A subscription was refused by the broker (SUBACK failure).',
   TETHER_ERR_QUEUE_FULL: 'A queue reached its bound and its overflow policy refused the message.',
+  TETHER_ERR_STORE:
+    'The durable store in the data dir cannot be opened or written (locked, corrupt, full, unwritable).',
   TETHER_ERR_LISTEN: 'The embedded hub could not listen on an address.',
   TETHER_ERR_USAGE: 'The command line was wrong (unknown command or option, missing value).',
 } as const;

@@ -45,7 +45,10 @@ export interface StartMosquittoOptions {
   allowAnonymous?: boolean;
   /** Contents of an ACL file (`acl_file`), e.g. "user alice\ntopic readwrite a/#\n". */
   acl?: string;
-  /** Appended verbatim to the conf. */
+  /**
+   * Appended verbatim to the conf. Keep `connection_messages` on and the information log level: the
+   * start waits for the "running" line and for the broker to log the readiness probe's connection.
+   */
   extraConf?: string;
   /** Keep retained messages and sessions across restarts (in `dir`). Default false. */
   persistence?: boolean;
@@ -179,8 +182,11 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
         timeoutMs: startTimeoutMs,
         intervalMs: 50,
       });
+      // On a TLS listener the probe (no handshake) shows up as "Client connection from 127.0.0.1 failed: …".
       await proc.waitForLine(
-        (line) => line.includes(`New connection from 127.0.0.1:${probePort} on port ${port}`),
+        (line) =>
+          line.includes(`New connection from 127.0.0.1:${probePort} on port ${port}`) ||
+          line.includes('Client connection from 127.0.0.1 failed'),
         startTimeoutMs,
         'mosquitto to accept the readiness probe',
       );

@@ -72,6 +72,7 @@ describe('test helpers (smoke)', () => {
     await broker.stop();
     expect(broker.running).toBe(false);
     expect(pidExists(pid)).toBe(false);
+    expect(broker.logs()).toMatch(/mosquitto version \S+ terminating/); // SIGTERM honoured, no SIGKILL needed
     await expect(connectClient(broker.url, { connectTimeoutMs: 1_000 })).rejects.toThrow(/ECONNREFUSED/);
     await broker.stop(); // idempotent
   });
@@ -82,7 +83,7 @@ describe('test helpers (smoke)', () => {
     await broker.restart();
     expect(broker.pid).not.toBe(firstPid);
     expect(pidExists(firstPid)).toBe(false);
-    expect(broker.logs()).toContain('--- mosquitto restarted ---');
+    expect(broker.logs()).toMatch(/terminating\n--- mosquitto restarted ---\n/);
 
     const client = await connectClient(broker.url, { teardown: td });
     const collector = await collectMessages(client, 'after/restart');

@@ -1,49 +1,69 @@
-import type { QoS } from '@tether/shared';
+import type { QoS, QueueConfig } from '@tether/shared';
 import type { Logger } from 'pino';
+import { MessageQueue } from '../queue/message-queue.js';
+import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
 import { EchoGuard } from '../rules/echo-guard.js';
 import type { BridgeMessage, MessageEndpoint } from '../transport/message-endpoint.js';
-import { Dispatcher, type OverflowPolicy } from './dispatcher.js';
+import { Dispatcher } from './dispatcher.js';
 
 export interface BridgeOptions {
   readonly plan: BridgePlan;
   /** One endpoint per plan connection id. */
   readonly endpoints: ReadonlyMap<string, MessageEndpoint>;
+  readonly queue: QueueConfig;
+  /** The durable store; absent with `durability: memory`. */
+  readonly store?: SqliteStore;
   readonly logger: Logger;
-  readonly window?: number;
-  readonly maxMessages?: number;
-  readonly overflow?: OverflowPolicy;
+}
+
+export interface BridgeStats {
+  /** QoS 0 messages dropped because their destination was offline (`qos0: drop`). */
+  qos0Dropped: number;
 }
 
 /**
  * Wires the rules: every connection subscribes what its routes read, and every received
- * message goes to the dispatcher of each matching route's target, topic mapped, QoS
- * capped, retain kept or cleared.
+ * message is appended to the queue of each matching route's destination — topic mapped, QoS
+ * capped, retain kept or cleared. The returned promise settles when every append is stored,
+ * and the source connection acknowledges the message only then.
  */
 export class Bridge {
   readonly dispatchers = new Map<string, Dispatcher>();
+  readonly stats: BridgeStats = { qos0Dropped: 0 };
   private readonly guards = new Map<string, EchoGuard>();
+  private accepting = true;
 
   constructor(private readonly options: BridgeOptions) {}
 
   async start(): Promise<void> {
-    const { plan, endpoints, logger } = this.options;
+    const { plan, logger, queue: config, store } = this.options;
     for (const connection of plan.connections) {
       const endpoint = this.endpoint(connection.id);
       // an endpoint that cannot suppress its own echoes gets a guard where a loop is possible
       const guard = connection.echoPossible && !endpoint.suppressesEchoes ? new EchoGuard() : undefined;
       if (guard) this.guards.set(connection.id, guard);
+      const queue = new MessageQueue({
+        name: connection.id,
+        maxMessages: config.maxmessages,
+        maxBytes: config.maxbytes,
+        overflow: config.overflow,
+        memoryWindow: config.memory,
+        logger: logger.child({ module: 'queue', queue: connection.id }),
+        ...(store ? { table: store.table(connection.id) } : {}),
+      });
+      queue.open();
       const dispatcher = new Dispatcher({
         name: connection.id,
         endpoint,
+        queue,
         logger: logger.child({ module: 'dispatcher', target: connection.id }),
-        window: this.options.window ?? 100,
-        maxMessages: this.options.maxMessages ?? 100_000,
-        overflow: this.options.overflow ?? 'drop-oldest',
+        window: config.inflight,
         ...(guard ? { beforePublish: (m: BridgeMessage) => guard.remember(m.topic, m.payload) } : {}),
       });
       this.dispatchers.set(connection.id, dispatcher);
     }
+    // stored backlogs go out first, before new traffic is subscribed
     for (const dispatcher of this.dispatchers.values()) dispatcher.start();
     for (const connection of plan.connections) {
       const endpoint = this.endpoint(connection.id);
@@ -52,28 +72,43 @@ export class Bridge {
         const routes = plan.routes.filter((r) => r.from === connection.id && r.filter === filter);
         await endpoint.subscribe(filter, qos, (message) => {
           if (guard?.isEcho(message.topic, message.payload)) return;
-          this.forward(message, routes);
+          return this.forward(message, routes);
         });
       }
     }
   }
 
-  /** Stops taking messages and waits up to `ms` for what is queued and in flight. */
+  /**
+   * Stops taking messages (new ones are not acknowledged to their source) and waits up to
+   * `ms` for in-flight publishes; an in-memory backlog is given the same time to empty.
+   */
   async drain(ms: number): Promise<void> {
-    await Promise.all([...this.dispatchers.values()].map((d) => d.drain(ms)));
+    this.accepting = false;
+    const backlogToo = this.options.store === undefined;
+    await Promise.all([...this.dispatchers.values()].map((d) => d.drain(ms, backlogToo)));
   }
 
-  private forward(message: BridgeMessage, routes: readonly RoutePlan[]): void {
+  private forward(message: BridgeMessage, routes: readonly RoutePlan[]): Promise<void> | undefined {
+    if (!this.accepting) return Promise.reject(new Error('the bridge is stopping'));
+    let pending: Promise<void>[] | undefined;
     for (const route of routes) {
       const dispatcher = this.dispatchers.get(route.to);
       if (!dispatcher) continue;
-      dispatcher.enqueue({
+      const qos = Math.min(message.qos, route.qos) as QoS;
+      if (qos === 0 && this.options.queue.qos0 === 'drop' && !this.endpoint(route.to).connected) {
+        this.stats.qos0Dropped++;
+        continue;
+      }
+      const stored = dispatcher.queue.append({
         topic: route.mapTopic(message.topic),
         payload: message.payload,
-        qos: Math.min(message.qos, route.qos) as QoS,
+        qos,
         retain: route.keepRetain && message.retain,
       });
+      (pending ??= []).push(stored);
     }
+    if (!pending) return undefined;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
   }
 
   private endpoint(id: string): MessageEndpoint {

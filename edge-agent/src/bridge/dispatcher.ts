@@ -1,172 +1,122 @@
-import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { MessageQueue, QueuedMessage } from '../queue/message-queue.js';
 import type { BridgeMessage, MessageEndpoint } from '../transport/message-endpoint.js';
-
-export type OverflowPolicy = 'drop-oldest' | 'reject-new';
 
 export interface DispatcherOptions {
   /** The target connection's id, for logs. */
   readonly name: string;
   readonly endpoint: MessageEndpoint;
+  readonly queue: MessageQueue;
   readonly logger: Logger;
   /** Publishes awaiting the destination's ack at once. */
   readonly window: number;
-  /** Messages held while the destination is slow or away. */
-  readonly maxMessages: number;
-  readonly overflow: OverflowPolicy;
   /** Called just before a message goes out (the echo guard remembers it). */
   readonly beforePublish?: (message: BridgeMessage) => void;
 }
 
 export interface DispatcherStats {
-  queued: number;
-  inflight: number;
   forwarded: number;
-  dropped: number;
   rejected: number;
   retried: number;
-}
-
-interface Entry {
-  readonly seq: number;
-  readonly message: BridgeMessage;
+  inflight: number;
 }
 
 /**
- * Delivers messages to one destination in order, with a bounded in-flight window and a
- * bounded backlog. A publish that fails `retryable` (connection lost) goes back ahead of
- * everything newer, so per-topic order survives reconnects.
+ * Sends one destination's queue in order through a bounded in-flight window. The queue owns
+ * durability; the dispatcher acks a message in the queue only when the destination acked it,
+ * and gives it back (ahead of everything newer) when the send failed, so per-topic order
+ * survives reconnects.
  */
 export class Dispatcher {
-  private readonly queue: Entry[] = [];
-  private queueHead = 0;
-  /** Retries, kept sorted by sequence; always older than anything in `queue`. */
-  private retry: Entry[] = [];
+  readonly stats: DispatcherStats = { forwarded: 0, rejected: 0, retried: 0, inflight: 0 };
   private inflight = 0;
-  private seq = 0;
   private stopped = false;
-  private droppedInBurst = 0;
-  private burstTimer: NodeJS.Timeout | undefined;
   private readonly idleWaiters = new Set<() => void>();
-  readonly stats: DispatcherStats = { queued: 0, inflight: 0, forwarded: 0, dropped: 0, rejected: 0, retried: 0 };
 
   constructor(private readonly options: DispatcherOptions) {}
+
+  get queue(): MessageQueue {
+    return this.options.queue;
+  }
 
   start(): void {
     this.options.endpoint.onEvent((event) => {
       if (event.type === 'connected') this.pump();
     });
+    this.options.queue.onAvailable(() => this.pump());
     this.pump();
   }
 
-  /** Takes a message; false when the queue is full and the policy is `reject-new`. */
-  enqueue(message: BridgeMessage): boolean {
-    if (this.stopped) return false;
-    if (this.backlog() >= this.options.maxMessages) {
-      if (this.options.overflow === 'reject-new') return false;
-      this.dropOldest();
-    }
-    this.queue.push({ seq: this.seq++, message });
-    this.pump();
-    return true;
-  }
-
-  backlog(): number {
-    return this.queue.length - this.queueHead + this.retry.length;
-  }
-
-  /** Stops taking messages and waits up to `ms` for the backlog and in-flight to empty. */
-  async drain(ms: number): Promise<void> {
-    this.stopped = true;
-    if (this.isIdle()) return;
+  /**
+   * Stops sending new messages and waits up to `ms` for the in-flight ones (and, for an
+   * in-memory queue, the backlog, which would otherwise be lost).
+   */
+  async drain(ms: number, backlogToo: boolean): Promise<void> {
+    if (!backlogToo) this.stopped = true;
+    const idle = () => this.inflight === 0 && (!backlogToo || this.options.queue.size === 0);
+    if (idle()) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const check = () => {
+        if (!idle()) return;
         clearTimeout(timer);
+        this.idleWaiters.delete(check);
         resolve();
-      }
-      this.idleWaiters.add(done);
+      };
+      const timer = setTimeout(() => {
+        this.idleWaiters.delete(check);
+        resolve();
+      }, ms);
+      this.idleWaiters.add(check);
     });
+    this.stopped = true;
   }
 
   private pump(): void {
-    const { endpoint, window } = this.options;
-    while (endpoint.connected && this.inflight < window) {
-      const entry = this.next();
+    const { endpoint, window, queue } = this.options;
+    while (!this.stopped && endpoint.connected && this.inflight < window) {
+      const entry = queue.take();
       if (!entry) break;
       this.send(entry);
     }
-    this.stats.queued = this.backlog();
     this.stats.inflight = this.inflight;
-    if (this.isIdle()) for (const resolve of this.idleWaiters) resolve();
+    for (const check of this.idleWaiters) check();
   }
 
-  private next(): Entry | undefined {
-    if (this.retry.length > 0) return this.retry.shift();
-    if (this.queueHead >= this.queue.length) return undefined;
-    const entry = this.queue[this.queueHead++];
-    // compact now and then instead of shift() on every message (O(n) each)
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.queueHead);
-      this.queueHead = 0;
-    }
-    return entry;
-  }
-
-  private send(entry: Entry): void {
+  private send(entry: QueuedMessage): void {
+    const { endpoint, queue } = this.options;
     this.inflight++;
     this.options.beforePublish?.(entry.message);
-    this.options.endpoint.publish(entry.message).then(
+    endpoint.publish(entry.message).then(
       (outcome) => {
         this.inflight--;
-        if (outcome.status === 'acked') this.stats.forwarded++;
-        else if (outcome.status === 'retryable') this.requeue(entry);
-        else this.reject(entry, outcome.error);
+        if (outcome.status === 'acked') {
+          this.stats.forwarded++;
+          queue.ack(entry);
+        } else if (outcome.status === 'retryable') {
+          this.stats.retried++;
+          queue.release(entry);
+        } else {
+          this.stats.rejected++;
+          queue.discard(entry);
+          this.options.logger.error(
+            {
+              target: this.options.name,
+              topic: entry.message.topic,
+              code: outcome.error.code,
+              reason: outcome.error.message,
+            },
+            'destination refused a message; it is dropped',
+          );
+        }
         this.pump();
       },
       (error: unknown) => {
+        // an endpoint never rejects; if one does, treat it as retryable rather than lose the message
         this.inflight--;
-        this.reject(entry, new TetherError('TETHER_ERR_PUBLISH', String(error), { cause: error }));
+        this.options.logger.error({ target: this.options.name, err: error }, 'publish threw');
+        queue.release(entry);
         this.pump();
       },
     );
-  }
-
-  private requeue(entry: Entry): void {
-    this.stats.retried++;
-    const at = this.retry.findIndex((e) => e.seq > entry.seq);
-    if (at === -1) this.retry.push(entry);
-    else this.retry.splice(at, 0, entry);
-  }
-
-  private reject(entry: Entry, error: TetherError): void {
-    this.stats.rejected++;
-    this.options.logger.error(
-      { target: this.options.name, topic: entry.message.topic, code: error.code, reason: error.message },
-      'destination refused a message; it is dropped',
-    );
-  }
-
-  private dropOldest(): void {
-    const dropped = this.retry.length > 0 ? this.retry.shift() : this.next();
-    if (!dropped) return;
-    this.stats.dropped++;
-    this.droppedInBurst++;
-    // one log line per burst of drops, not one per message
-    if (!this.burstTimer) {
-      this.burstTimer = setTimeout(() => {
-        this.options.logger.warn(
-          { target: this.options.name, dropped: this.droppedInBurst, maxMessages: this.options.maxMessages },
-          'queue full: oldest messages dropped',
-        );
-        this.droppedInBurst = 0;
-        this.burstTimer = undefined;
-      }, 1_000);
-      this.burstTimer.unref?.();
-    }
-  }
-
-  private isIdle(): boolean {
-    return this.inflight === 0 && this.backlog() === 0;
   }
 }

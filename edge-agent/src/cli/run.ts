@@ -22,7 +22,7 @@ export async function runAgent(options: RunOptions): Promise<number> {
   const logger = loggerFor(bridge);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  const agent = new Agent({ bridge, ...(hub ? { hub } : {}), logger });
+  const agent = new Agent({ bridge, ...(hub ? { hub } : {}), logger, dataDir });
   return runUntilSignal(agent, logger);
 }
 

@@ -31,6 +31,7 @@ export async function runDemo(options: { once?: boolean; dir?: string } = {}): P
     bridge: loadBridgeConfig(files.bridgeConfig),
     hub: loadHubConfig(files.hubConfig),
     logger,
+    dataDir: resolve(dir, 'var/lib/tether'),
   });
   await agent.start();
 

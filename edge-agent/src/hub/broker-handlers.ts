@@ -15,7 +15,21 @@ export interface HandlerContext {
   readonly routes: HubRoutes;
   readonly logger: Logger;
   readonly publishRefusal: (principal: Principal, topic: string, payloadBytes: number) => string | undefined;
+  /** Sees every authorized client publish before aedes acks it (see EmbeddedHub.setIngressTap). */
+  readonly ingress: () => IngressTap | undefined;
 }
+
+/**
+ * Called with an authorized client PUBLISH before aedes sends its PUBACK. A returned promise
+ * holds the PUBACK (and this client's next packets) until it settles; a rejection closes the
+ * client's connection without an ack, so the client sends the message again.
+ */
+export type IngressTap = (packet: {
+  topic: string;
+  payload: Buffer | string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}) => Promise<void> | undefined;
 
 type ReturnCode = AuthenticateError['returnCode'];
 
@@ -50,7 +64,21 @@ export function brokerHandlers(
       const principal = principals.get(client);
       const bytes = Buffer.byteLength(packet.payload);
       const reason = principal ? ctx.publishRefusal(principal, packet.topic, bytes) : 'not authenticated';
-      if (!reason) return done(null);
+      if (!reason) {
+        const held = ctx.ingress()?.(packet);
+        if (!held) return done(null);
+        held.then(
+          () => done(null),
+          (error: unknown) => {
+            logger.warn(
+              { clientId: client.id, topic: packet.topic, reason: String(error) },
+              'message not stored; not acknowledged',
+            );
+            done(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+        return;
+      }
       // aedes then closes the connection without acking: MQTT 3.1.1 has no refusal code for
       // PUBLISH, and [MQTT-3.3.5-2] lets the server close the connection instead.
       logger.warn(

@@ -2,8 +2,7 @@ import type { HubConfig, Principal, QoS } from '@tether/shared';
 import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { topicMatches } from '../rules/topic-match.js';
-import { brokerHandlers, SYS } from './broker-handlers.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, parseByteSize } from './byte-size.js';
+import { brokerHandlers, type IngressTap, SYS } from './broker-handlers.js';
 import { HubAuthorizer } from './hub-auth.js';
 import { HubRoutes, type RoutableMessage } from './hub-routes.js';
 import { type HubListener, startListeners } from './listeners.js';
@@ -35,6 +34,7 @@ export class EmbeddedHub {
   private aedes: Aedes | undefined;
   private listeners: HubListener[] = [];
   private stopping: Promise<void> | undefined;
+  private ingressTap: IngressTap | undefined;
 
   constructor(
     private readonly config: HubConfig,
@@ -43,7 +43,8 @@ export class EmbeddedHub {
     // the agent may already hand in a `module: hub` child; do not bind the key twice
     this.logger = options.logger.bindings().module === 'hub' ? options.logger : options.logger.child({ module: 'hub' });
     this.authorizer = new HubAuthorizer(config.principals);
-    this.maxMessageBytes = parseByteSize(config.message?.length?.max, 'message.length.max', DEFAULT_MAX_MESSAGE_BYTES);
+    // Baetyl-Hub's `message.length.max` default: 32k
+    this.maxMessageBytes = config.message?.length?.max ?? 32 * 1024;
     this.routes = new HubRoutes(config.subscriptions, (copy) => this.brokerPublish(copy), this.logger);
   }
 
@@ -69,6 +70,7 @@ export class EmbeddedHub {
         routes: this.routes,
         logger: this.logger,
         publishRefusal: (principal, topic, bytes) => this.publishRefusal(principal, topic, bytes),
+        ingress: () => this.ingressTap,
       }),
     );
     this.aedes = broker;
@@ -117,6 +119,14 @@ export class EmbeddedHub {
    * Publishes as an in-process client: delivered and routed exactly like a socket PUBLISH.
    * (aedes sees no client here, so the `published` handler leaves the routing to us.)
    */
+  /**
+   * Lets the bridge store a client's message before the client gets its PUBACK: aedes acks
+   * before it fans a message out, so a subscriber alone cannot hold the ack.
+   */
+  setIngressTap(tap: IngressTap | undefined): void {
+    this.ingressTap = tap;
+  }
+
   async publish(message: RoutableMessage): Promise<void> {
     await this.brokerPublish(message);
     if (this.routes.size > 0 && !message.topic.startsWith(SYS)) this.routes.route(message);

@@ -33,9 +33,10 @@ interface LinkSubscription {
  * as a socket client logged in as the bridge's hub principal (credentials, pub/sub
  * permits, message.length.max, hub routes, retained messages on subscribe).
  *
- * Unlike a socket, the publisher's PUBACK was already sent when a message reaches the
- * handler (aedes acks before it fans out), so holding the handler's promise does not
- * hold the source's ack.
+ * aedes acks a publisher before it fans the message out, so the link also taps the hub's
+ * ingress: a client's message that a link subscription matches is handed to the handler
+ * before the PUBACK, which waits for the handler's promise (the durable queue's commit).
+ * Such a message is then skipped when aedes fans it out to the link.
  */
 export class InProcessHubLink implements MessageEndpoint {
   readonly name = 'hub';
@@ -44,6 +45,8 @@ export class InProcessHubLink implements MessageEndpoint {
   private readonly subs = new Map<string, LinkSubscription>();
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private readonly inflight = new Set<Promise<unknown>>();
+  /** Payloads already handed over at ingress (aedes shares the Buffer with its fan-out). */
+  private readonly captured = new WeakSet<object>();
   private principal: Principal | undefined;
   private isConnected = false;
   private stopped = false;
@@ -81,6 +84,7 @@ export class InProcessHubLink implements MessageEndpoint {
       }
     }
     this.isConnected = true;
+    this.hub.setIngressTap((packet) => this.tapIngress(packet));
     logger.info(
       { endpoint: this.name, clientId: this.options.clientId, username: principal.username },
       'attached to the embedded hub',
@@ -132,6 +136,7 @@ export class InProcessHubLink implements MessageEndpoint {
   async stop(drainMs = 5_000): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.hub.setIngressTap(undefined);
     try {
       if (this.inflight.size > 0 && drainMs > 0) {
         let timer: NodeJS.Timeout | undefined;
@@ -184,9 +189,41 @@ export class InProcessHubLink implements MessageEndpoint {
     await new Promise<void>((resolve) => this.hub.broker.unsubscribe(sub.filter, deliver, resolve));
   }
 
+  /** A client's authorized PUBLISH, before its PUBACK: hand it over and hold the ack. */
+  private tapIngress(packet: {
+    topic: string;
+    payload: Buffer | string;
+    qos: QoS;
+    retain: boolean;
+  }): Promise<void> | undefined {
+    if (this.stopped) return undefined;
+    const payload = packet.payload;
+    if (typeof payload === 'string') return undefined; // socket payloads are Buffers; leave others to the fan-out
+    let pending: Promise<void>[] | undefined;
+    let matched = false;
+    for (const sub of this.subs.values()) {
+      if (!sub.deliver || !topicMatches(sub.filter, packet.topic)) continue;
+      matched = true;
+      const message: BridgeMessage = {
+        topic: packet.topic,
+        payload,
+        qos: Math.min(packet.qos, sub.qos) as QoS,
+        retain: packet.retain,
+      };
+      const result = sub.handler(message);
+      if (result instanceof Promise) (pending ??= []).push(result);
+    }
+    if (!matched) return undefined;
+    this.captured.add(payload);
+    if (!pending) return undefined;
+    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
+  }
+
   private deliver(sub: LinkSubscription, topic: string, payload: Buffer | string, qos: QoS, retain: boolean): void {
     // a replaced or stopped subscription may still see a message while aedes unsubscribes
     if (this.stopped || this.subs.get(sub.filter) !== sub) return;
+    // already handed over at ingress, with the publisher's ack held for it
+    if (typeof payload === 'object' && this.captured.has(payload)) return;
     // aedes' matcher lets `#` see `$SYS/...`; [MQTT-4.7.2-1] says it must not
     if (topic.charCodeAt(0) === 36 /* $ */ && !topicMatches(sub.filter, topic)) return;
     const message: BridgeMessage = {

@@ -4,7 +4,7 @@
  *
  * Not for production: keys live in memory and in the files the caller writes, nothing is revoked.
  */
-import './reflect-shim.js'; // must come before @peculiar/x509 (tsyringe needs a Reflect polyfill at load time)
+import 'reflect-metadata'; // before @peculiar/x509: its tsyringe needs a Reflect metadata polyfill at load time
 import { randomBytes, webcrypto } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema } from './common.js';
+import { ByteSizeSchema, DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema } from './common.js';
 
 /**
  * Baetyl-Remote-MQTT's `service.yml`, accepted unchanged, plus Tether's additive extensions.
@@ -98,6 +98,26 @@ export const RemoteSchema = z.object({
 });
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
 
+/**
+ * Store-and-forward (Tether). One queue per destination connection, in the data dir.
+ * `process` survives the agent being killed; `fsync` survives power loss (group commit keeps
+ * it fast); `memory` keeps nothing across a crash.
+ */
+export const QueueConfigSchema = z.object({
+  durability: z.enum(['memory', 'process', 'fsync']).default('process'),
+  maxmessages: z.number().int().positive().default(1_000_000),
+  maxbytes: ByteSizeSchema.default(1024 ** 3),
+  /** `drop-oldest`: make room by dropping the oldest; `reject-new`: hold the source's ack until there is room. */
+  overflow: z.enum(['drop-oldest', 'reject-new']).default('drop-oldest'),
+  /** QoS 0 messages for a destination that is offline: dropped (as MQTT does) or queued. */
+  qos0: z.enum(['drop', 'queue']).default('drop'),
+  /** Publishes awaiting the destination's ack at once. */
+  inflight: z.number().int().min(1).max(65535).default(100),
+  /** Messages of a durable queue held in memory; the rest stay on disk until needed. */
+  memory: z.number().int().min(1).default(10_000),
+});
+export type QueueConfig = z.infer<typeof QueueConfigSchema>;
+
 export const RuleSchema = z.object({
   hub: z
     .object({
@@ -119,6 +139,7 @@ export const BridgeConfigSchema = z
     hub: HubClientSchema,
     remotes: z.array(RemoteSchema).min(1, 'at least one remote is needed'),
     rules: z.array(RuleSchema).min(1, 'at least one rule is needed'),
+    queue: QueueConfigSchema.default(QueueConfigSchema.parse({})),
     logger: LoggerSchema,
   })
   .superRefine((config, ctx) => {

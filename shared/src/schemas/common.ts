@@ -29,6 +29,29 @@ export const DurationSchema = z.union([z.number(), z.string()], { error: DURATIO
   return z.NEVER;
 });
 
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+// docker/go-units RAMInBytes, which Baetyl used: binary multipliers, optional "i" and "b"
+const BYTE_SIZE = /^(\d+(?:\.\d+)?) ?([kmgt])?i?b?$/i;
+
+/** Bytes from a Baetyl size ("32k", "32KiB", "1m", "1.5MB", "32768"); undefined when unreadable. */
+export function parseByteSize(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 1 ? Math.floor(value) : undefined;
+  const m = BYTE_SIZE.exec(value.trim());
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * (BYTE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+  return bytes >= 1 ? bytes : undefined;
+}
+
+export const ByteSizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const bytes = parseByteSize(value);
+  if (bytes !== undefined) return bytes;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a size such as 32k, 1m, 256MB or a number of bytes, got ${JSON.stringify(value)}`,
+  });
+  return z.NEVER;
+});
+
 export const QosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)]);
 export type QoS = z.infer<typeof QosSchema>;
 

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema, TopicNameSchema } from './common.js';
+import {
+  ByteSizeSchema,
+  DurationSchema,
+  LoggerSchema,
+  QosSchema,
+  TopicFilterSchema,
+  TopicNameSchema,
+} from './common.js';
 
 /** Baetyl-Hub's `service.yml`, accepted unchanged, plus documented Tether extensions. */
 
@@ -43,10 +50,7 @@ export const HubConfigSchema = z
     subscriptions: z.array(HubRouteSchema).default([]),
     message: z
       .object({
-        length: z
-          .object({ max: z.union([z.number(), z.string()]).optional() })
-          .partial()
-          .optional(),
+        length: z.object({ max: ByteSizeSchema.optional() }).partial().optional(),
       })
       .passthrough()
       .optional(),

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `npm test`: makes sure the system tools the tests use are there, builds, runs every Vitest project and
+# ends with one summary line: `tests: N passed, M failed[, K skipped]`. Extra arguments go to vitest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Mosquitto lives in sbin, which a non-root PATH may lack; the test helpers look there too.
+have() {
+  command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]
+}
+
+apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "apt-get not found: install these packages by hand: $*" >&2
+    exit 1
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "$@"
+}
+
+# (a) System tools.
+if ! have mosquitto || ! have mosquitto_pub || ! have mosquitto_sub || ! have mosquitto_passwd; then
+  if is_root; then
+    apt_install mosquitto mosquitto-clients
+  else
+    echo "Tether's tests need Mosquitto: sudo apt-get install -y mosquitto mosquitto-clients"
+    exit 1
+  fi
+fi
+if ! have openssl; then
+  if is_root; then
+    apt_install openssl
+  else
+    echo "Tether's tests need OpenSSL: sudo apt-get install -y openssl"
+    exit 1
+  fi
+fi
+
+# (b) Dependencies.
+if [ ! -d node_modules ]; then
+  echo "node_modules is missing: run \`npm ci\` first." >&2
+  exit 1
+fi
+
+# (c) Build: the process tests spawn the compiled dist/.
+npx tsc -b
+
+# (d) Run, then summarise from the JSON report.
+report="$(mktemp "${TMPDIR:-/tmp}/tether-vitest.XXXXXX")"
+trap 'rm -f "$report"' EXIT
+
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+
+# Failed = failed tests + test files that failed outside any test (import error, failing hook).
+node -e '
+const fs = require("node:fs");
+const text = fs.existsSync(process.argv[1]) ? fs.readFileSync(process.argv[1], "utf8") : "";
+if (!text.trim()) { console.error("vitest wrote no JSON report"); process.exit(0); }
+const r = JSON.parse(text);
+const brokenFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed")).length;
+const passed = r.numPassedTests ?? 0;
+const failed = (r.numFailedTests ?? 0) + brokenFiles;
+const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+console.log(`tests: ${passed} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
+' "$report"
+
+exit "$status"

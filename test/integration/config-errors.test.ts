@@ -11,7 +11,7 @@ import { writeSeedLayout } from './seed-setup.js';
 const td = new Teardown();
 afterEach(() => td.run());
 
-async function seedWith(change: (bridge: any) => void | Promise<void>) {
+async function seedWith(change: (bridge: Record<string, any>) => void | Promise<void>) {
   const root = await mkdtemp(join(tmpdir(), 'tether-config-'));
   td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
   const seed = await writeSeedLayout(root);
@@ -27,17 +27,33 @@ async function runCli(args: string[], cwd: string) {
   return { code: exit.code, output: agent.output() };
 }
 
-const cases: Array<[string, (bridge: any) => void, RegExp]> = [
-  ['a missing field', (b) => delete b.remotes[0].address, /remotes\[0\]\.address: /],
-  ['a wrong type', (b) => (b.remotes[0].keepalive = true), /remotes\[0\]\.keepalive: expected a duration/],
+const cases: Array<[string, (bridge: Record<string, any>) => void, RegExp]> = [
+  [
+    'a missing field',
+    (b) => {
+      delete b.remotes[0].address;
+    },
+    /remotes\[0\]\.address: /,
+  ],
+  [
+    'a wrong type',
+    (b) => {
+      b.remotes[0].keepalive = true;
+    },
+    /remotes\[0\]\.keepalive: expected a duration/,
+  ],
   [
     'an unknown remote name in a rule',
-    (b) => (b.rules[0].remote.name = 'aws'),
+    (b) => {
+      b.rules[0].remote.name = 'aws';
+    },
     /rules\[0\]\.remote\.name: unknown remote "aws"/,
   ],
   [
     'an unreadable cert file',
-    (b) => (b.remotes[0].cert = 'var/db/baetyl/cert/missing.pem'),
+    (b) => {
+      b.remotes[0].cert = 'var/db/baetyl/cert/missing.pem';
+    },
     /remotes\[0\]\.cert: cannot read .*missing\.pem \(ENOENT\)/,
   ],
 ];

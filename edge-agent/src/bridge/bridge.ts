@@ -105,7 +105,8 @@ export class Bridge {
         qos,
         retain: route.keepRetain && message.retain,
       });
-      (pending ??= []).push(stored);
+      pending ??= [];
+      pending.push(stored);
     }
     if (!pending) return undefined;
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);

@@ -211,7 +211,10 @@ export class InProcessHubLink implements MessageEndpoint {
         retain: packet.retain,
       };
       const result = sub.handler(message);
-      if (result instanceof Promise) (pending ??= []).push(result);
+      if (result instanceof Promise) {
+        pending ??= [];
+        pending.push(result);
+      }
     }
     if (!matched) return undefined;
     this.captured.add(payload);

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { MessageQueue, MessageQueueOptions } from '../../src/queue/message-queue.js';
+import type { BridgeMessage } from '../../src/transport/message-endpoint.js';
+
+export type QueueFactory = (options: Partial<MessageQueueOptions>) => {
+  queue: MessageQueue;
+  reopen?: () => MessageQueue;
+};
+
+const msg = (n: number, size = 1): BridgeMessage => ({
+  topic: `t/${n}`,
+  payload: Buffer.alloc(size, n % 256),
+  qos: 1,
+  retain: false,
+});
+const takeAll = (queue: MessageQueue) => {
+  const out = [];
+  for (let e = queue.take(); e; e = queue.take()) out.push(e);
+  return out;
+};
+
+/** One suite for every MessageQueue flavour (the aedes-persistence way). */
+export function messageQueueContract(name: string, build: QueueFactory): void {
+  describe(`MessageQueue contract: ${name}`, () => {
+    it('hands messages out in order, once, and forgets what is acked', async () => {
+      const { queue } = build({});
+      for (let i = 0; i < 5; i++) await queue.append(msg(i));
+      expect(queue.size).toBe(5);
+      const taken = takeAll(queue);
+      expect(taken.map((e) => e.message.topic)).toEqual(['t/0', 't/1', 't/2', 't/3', 't/4']);
+      expect(queue.take()).toBeUndefined();
+      for (const e of taken) queue.ack(e);
+      expect(queue.size).toBe(0);
+      expect(queue.bytes).toBe(0);
+    });
+
+    it('gives a released message back before anything newer, in id order', async () => {
+      const { queue } = build({});
+      for (let i = 0; i < 4; i++) await queue.append(msg(i));
+      const [a, b, c] = [queue.take(), queue.take(), queue.take()];
+      queue.release(c!);
+      queue.release(a!);
+      expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/0', 't/2', 't/3']);
+      queue.ack(b!);
+      expect(queue.stats.redelivered).toBe(2);
+    });
+
+    it('drop-oldest: at the bound exactly the oldest are dropped and counted', async () => {
+      const { queue } = build({ maxMessages: 3, overflow: 'drop-oldest' });
+      for (let i = 0; i < 7; i++) await queue.append(msg(i));
+      expect(queue.size).toBe(3);
+      expect(queue.stats.dropped).toBe(4);
+      expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/4', 't/5', 't/6']);
+    });
+
+    it('drop-oldest never drops a message in flight', async () => {
+      const { queue } = build({ maxMessages: 2, overflow: 'drop-oldest' });
+      await queue.append(msg(0));
+      await queue.append(msg(1));
+      const inflight = queue.take()!;
+      await queue.append(msg(2));
+      expect(queue.stats.dropped).toBe(1);
+      expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/2']);
+      queue.ack(inflight);
+    });
+
+    it('bounds bytes as well as messages', async () => {
+      const { queue } = build({ maxBytes: 100, overflow: 'drop-oldest' });
+      for (let i = 0; i < 5; i++) await queue.append(msg(i, 40));
+      expect(queue.bytes).toBeLessThanOrEqual(100);
+      expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/3', 't/4']);
+    });
+
+    it('reject-new: an append waits for room, then lands in order', async () => {
+      const { queue } = build({ maxMessages: 2, overflow: 'reject-new' });
+      await queue.append(msg(0));
+      await queue.append(msg(1));
+      let landed = false;
+      const third = queue.append(msg(2)).then(() => {
+        landed = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      expect(landed).toBe(false);
+      const first = queue.take()!;
+      queue.ack(first);
+      await third;
+      expect(landed).toBe(true);
+      expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/1', 't/2']);
+      expect(queue.stats.dropped).toBe(0);
+    });
+
+    it('tells its listener when messages arrive', async () => {
+      const { queue } = build({});
+      let calls = 0;
+      queue.onAvailable(() => calls++);
+      await queue.append(msg(0));
+      expect(calls).toBeGreaterThan(0);
+    });
+  });
+}

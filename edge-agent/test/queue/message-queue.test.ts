@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logging/logger.js';
+import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
+import { SqliteStore } from '../../src/queue/sqlite-store.js';
+import { messageQueueContract } from './message-queue-contract.js';
+
+const logger = silentLogger();
+const defaults = (o: Partial<MessageQueueOptions>): MessageQueueOptions => ({
+  name: 'q',
+  maxMessages: 1_000_000,
+  maxBytes: 1024 ** 3,
+  overflow: 'drop-oldest',
+  logger,
+  ...o,
+});
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0).reverse()) c();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tether-queue-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function durable(o: Partial<MessageQueueOptions>, dir = tempDir()) {
+  const store = SqliteStore.open(dir, 'process', logger);
+  cleanups.push(() => store.close());
+  const queue = new MessageQueue({ ...defaults(o), table: store.table('q') });
+  queue.open();
+  return { queue, store, dir };
+}
+
+messageQueueContract('memory', (o) => ({ queue: new MessageQueue(defaults(o)) }));
+messageQueueContract('sqlite', (o) => ({ queue: durable(o).queue }));
+messageQueueContract('sqlite with a memory window of 2', (o) => ({ queue: durable({ ...o, memoryWindow: 2 }).queue }));
+
+describe('the durable queue across restarts', () => {
+  it('resumes what was stored and not acked, in order, before anything new', async () => {
+    const dir = tempDir();
+    const first = durable({}, dir);
+    for (let i = 0; i < 5; i++)
+      await first.queue.append({ topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: i === 3 });
+    first.queue.ack(first.queue.take()!); // t/0 delivered
+    first.queue.take(); // t/1 in flight when the agent dies: must come back
+    first.store.close();
+
+    const second = durable({}, dir);
+    expect(second.queue.size).toBe(4);
+    await second.queue.append({ topic: 't/new', payload: Buffer.from('n'), qos: 1, retain: false });
+    const out = [];
+    for (let e = second.queue.take(); e; e = second.queue.take())
+      out.push([e.message.topic, e.message.payload.toString(), e.message.retain]);
+    expect(out).toEqual([
+      ['t/1', '1', false],
+      ['t/2', '2', false],
+      ['t/3', '3', true],
+      ['t/4', '4', false],
+      ['t/new', 'n', false],
+    ]);
+  });
+
+  it('spills a long backlog to disk and reads it back in order', async () => {
+    const { queue } = durable({ memoryWindow: 10 });
+    const appends = [];
+    for (let i = 0; i < 2_500; i++)
+      appends.push(queue.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }));
+    await Promise.all(appends);
+    const seen: number[] = [];
+    for (let e = queue.take(); e; e = queue.take()) {
+      seen.push(Number(e.message.payload.toString()));
+      queue.ack(e);
+    }
+    expect(seen).toEqual(Array.from({ length: 2_500 }, (_, i) => i));
+  });
+
+  it('commits a tick of appends in one transaction', async () => {
+    const { queue } = durable({});
+    const appends = Array.from({ length: 1_000 }, (_, i) =>
+      queue.append({ topic: 't', payload: Buffer.from([i % 256]), qos: 1, retain: false }),
+    );
+    await Promise.all(appends);
+    expect(queue.size).toBe(1_000);
+  });
+});
+
+describe('the store', () => {
+  it('refuses a second agent on the same data dir, naming it', () => {
+    const dir = tempDir();
+    const { store } = durable({}, dir);
+    expect(() => SqliteStore.open(dir, 'process', logger)).toThrow(
+      new RegExp(`data dir ${dir} is in use by another tether-agent`),
+    );
+    store.close();
+    // released on close
+    const again = SqliteStore.open(dir, 'process', logger);
+    again.close();
+  });
+
+  it('names a corrupt queue file', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'queue.db'), 'this is not a database '.repeat(100));
+    expect(() => SqliteStore.open(dir, 'process', logger)).toThrow(/queue\.db is corrupt or not a Tether queue/);
+  });
+
+  it('names a data dir it cannot create', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => SqliteStore.open(join(dir, 'file', 'sub'), 'process', logger)).toThrow(/file\/sub/);
+  });
+});

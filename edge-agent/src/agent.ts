@@ -2,9 +2,12 @@ import type { BridgeConfig, HubConfig } from '@tether/shared';
 import type { Logger } from 'pino';
 import { createCloudAdapter } from './adapters/registry.js';
 import { Bridge } from './bridge/bridge.js';
+import type { Dispatcher } from './bridge/dispatcher.js';
 import type { LoadedConfig } from './config/load-config.js';
 import { EmbeddedHub } from './hub/embedded-hub.js';
 import { InProcessHubLink } from './hub/in-process-hub-link.js';
+import { createAgentMetrics } from './metrics/agent-metrics.js';
+import { MetricsServer } from './metrics/metrics-server.js';
 import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, planBridge } from './rules/bridge-plan.js';
 import type { MessageEndpoint } from './transport/message-endpoint.js';
@@ -33,6 +36,7 @@ export class Agent {
   private readonly abort = new AbortController();
   private stopping: Promise<void> | undefined;
   private store: SqliteStore | undefined;
+  private metrics: MetricsServer | undefined;
   plan: BridgePlan | undefined;
 
   constructor(private readonly options: AgentOptions) {}
@@ -45,7 +49,7 @@ export class Agent {
     return this.endpoints;
   }
 
-  get dispatchers() {
+  get dispatchers(): ReadonlyMap<string, Dispatcher> {
     return this.bridge?.dispatchers ?? new Map();
   }
 
@@ -85,6 +89,15 @@ export class Agent {
     // subscriptions are registered before connecting, so the first CONNACK subscribes them
     await this.bridge.start();
     for (const endpoint of this.endpoints.values()) await endpoint.start(this.abort.signal);
+    if (bridge.config.metrics) {
+      const registry = createAgentMetrics({
+        dispatchers: () => this.dispatchers,
+        connections: () => this.endpoints,
+        qos0Dropped: () => this.bridge?.stats.qos0Dropped ?? 0,
+      });
+      this.metrics = new MetricsServer(registry, bridge.config.metrics.listen);
+      logger.info({ url: await this.metrics.start() }, 'metrics listening');
+    }
     logger.info(
       { name: bridge.config.name, connections: plan.connections.map((c) => c.id), routes: plan.routes.length },
       'bridge started',
@@ -106,6 +119,7 @@ export class Agent {
     await Promise.all([...this.endpoints.values()].map((e) => e.stop(Math.min(drainMs, 2_000))));
     this.abort.abort();
     this.store?.close();
+    await this.metrics?.stop();
     this.options.logger.info('stopped');
   }
 

@@ -159,15 +159,19 @@ export class MqttEndpoint implements MessageEndpoint {
     let wasConnected = false;
     client.on('connect', (connack) => {
       wasConnected = true;
-      this.isConnected = true;
-      this.backoff.reset();
-      this.reportedReason = undefined;
-      this.options.logger.info(
-        { endpoint: this.name, address: this.target.address, sessionPresent: connack.sessionPresent },
-        'connected',
-      );
+      // up only once subscribed: a message published after this point is not missed
       void this.subscribeOn(client, this.subs).then(
-        () => this.emit({ type: 'connected', sessionPresent: connack.sessionPresent }),
+        () => {
+          if (client !== this.client) return;
+          this.isConnected = true;
+          this.backoff.reset();
+          this.reportedReason = undefined;
+          this.options.logger.info(
+            { endpoint: this.name, address: this.target.address, sessionPresent: connack.sessionPresent },
+            'connected',
+          );
+          this.emit({ type: 'connected', sessionPresent: connack.sessionPresent });
+        },
         (error: unknown) => this.failSubscriptions(client, error),
       );
     });

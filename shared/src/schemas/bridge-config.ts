@@ -140,6 +140,10 @@ export const BridgeConfigSchema = z
     remotes: z.array(RemoteSchema).min(1, 'at least one remote is needed'),
     rules: z.array(RuleSchema).min(1, 'at least one rule is needed'),
     queue: QueueConfigSchema.default(QueueConfigSchema.parse({})),
+    /** (Tether) Prometheus metrics at http://LISTEN/metrics, e.g. `127.0.0.1:9464`. */
+    metrics: z
+      .object({ listen: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d+$/, 'expected HOST:PORT, e.g. 127.0.0.1:9464') })
+      .optional(),
     logger: LoggerSchema,
   })
   .superRefine((config, ctx) => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Aedes, type AedesOptions } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { LeanMqttClient } from '../../../src/transport/lean/lean-client.js';
 import type { LeanConnectOptions, LeanMessage } from '../../../src/transport/lean/types.js';
 
@@ -86,12 +87,18 @@ export class Resources {
     return { client, received, acks };
   }
 
-  async aedes(options: AedesOptions = {}): Promise<{ broker: Aedes; port: number }> {
+  /** Aedes on a TCP listener; `tap` sees every packet clients send, parsed (to check ack order). */
+  async aedes(options: AedesOptions = {}, tap?: (packet: Packet) => void): Promise<{ broker: Aedes; port: number }> {
     const broker = await Aedes.createBroker(options);
     const sockets = new Set<Socket>();
     const server = createServer((socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
+      if (tap) {
+        const parser = mqttPacket.parser({ protocolVersion: 4 });
+        parser.on('packet', tap);
+        socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+      }
       broker.handle(socket);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -1,0 +1,96 @@
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Dispatcher } from '../bridge/dispatcher.js';
+import type { MessageEndpoint } from '../transport/message-endpoint.js';
+
+export interface MetricsSources {
+  readonly dispatchers: () => ReadonlyMap<string, Dispatcher>;
+  readonly connections: () => ReadonlyMap<string, MessageEndpoint>;
+  readonly qos0Dropped: () => number;
+}
+
+/**
+ * Prometheus metrics of the agent. Every value is read from the parts' own counters when
+ * scraped, so the per-message path pays nothing for metrics.
+ */
+export function createAgentMetrics(sources: MetricsSources): Registry {
+  const registry = new Registry();
+  const perQueue = (name: string, help: string, read: (d: Dispatcher) => number, type: 'gauge' | 'counter') => {
+    const Metric = type === 'gauge' ? Gauge : Counter;
+    new Metric({
+      name,
+      help,
+      labelNames: ['queue'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [queue, d] of sources.dispatchers()) {
+          if (type === 'gauge') (this as Gauge).set({ queue }, read(d));
+          else (this as Counter).inc({ queue }, read(d));
+        }
+      },
+    });
+  };
+  perQueue(
+    'tether_queue_messages',
+    'Messages stored for a destination and not yet acknowledged by it.',
+    (d) => d.queue.size,
+    'gauge',
+  );
+  perQueue('tether_queue_bytes', 'Payload bytes stored for a destination.', (d) => d.queue.bytes, 'gauge');
+  perQueue(
+    'tether_inflight_messages',
+    'Publishes awaiting the destination acknowledgement.',
+    (d) => d.stats.inflight,
+    'gauge',
+  );
+  perQueue(
+    'tether_queue_appended_total',
+    'Messages stored for a destination.',
+    (d) => d.queue.stats.appended,
+    'counter',
+  );
+  perQueue(
+    'tether_forwarded_total',
+    'Messages acknowledged by their destination.',
+    (d) => d.stats.forwarded,
+    'counter',
+  );
+  perQueue(
+    'tether_queue_dropped_total',
+    'Messages dropped because the queue was full (drop-oldest).',
+    (d) => d.queue.stats.dropped,
+    'counter',
+  );
+  perQueue(
+    'tether_redelivered_total',
+    'Messages sent again after a lost connection or a restart: possible duplicates downstream.',
+    (d) => d.queue.stats.redelivered,
+    'counter',
+  );
+  perQueue(
+    'tether_rejected_total',
+    'Messages the destination refused for good (dropped).',
+    (d) => d.stats.rejected,
+    'counter',
+  );
+  new Gauge({
+    name: 'tether_connection_up',
+    help: '1 when the connection to the hub or remote is up.',
+    labelNames: ['connection'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [connection, e] of sources.connections()) this.set({ connection }, e.connected ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'tether_qos0_dropped_total',
+    help: 'QoS 0 messages dropped because their destination was offline (queue.qos0: drop).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(sources.qos0Dropped());
+    },
+  });
+  return registry;
+}

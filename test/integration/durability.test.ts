@@ -1,0 +1,234 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
+import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
+import { connectClient } from '../helpers/mqtt-clients.js';
+import { freePort } from '../helpers/ports.js';
+import { publishSequence, readMetric, sequenceSink } from '../helpers/sequence.js';
+import { Teardown } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/**
+ * Tether's promise: every message the agent acknowledged to its source reaches its
+ * destination at least once — across remote outages, agent kills and full queues.
+ * Each message carries its sequence number; every test names the ones missing.
+ */
+const N = 10_000;
+const td = new Teardown();
+afterEach(() => td.run());
+
+interface Site {
+  root: string;
+  hub?: MosquittoProcess;
+  hubUrl: string;
+  remotePort: number;
+  configFile: string;
+  dataDir: string;
+  hubConfigFile?: string;
+}
+
+async function site(opts: { embeddedHub?: boolean; queue?: object; backoffMs?: number } = {}): Promise<Site> {
+  const root = await mkdtemp(join(tmpdir(), 'tether-durable-'));
+  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const remotePort = await freePort();
+  const backoff = { min: opts.backoffMs ?? 200, max: opts.backoffMs ?? 200, jitter: 0 };
+  let hub: MosquittoProcess | undefined;
+  let hubUrl: string;
+  let hubConfigFile: string | undefined;
+  if (opts.embeddedHub) {
+    const hubPort = await freePort();
+    hubUrl = `mqtt://127.0.0.1:${hubPort}`;
+    hubConfigFile = join(root, 'hub.yml');
+    await writeFile(
+      hubConfigFile,
+      stringify({
+        listen: [`tcp://127.0.0.1:${hubPort}`],
+        principals: [
+          {
+            username: 'test',
+            password: 'hahaha',
+            permissions: [
+              { action: 'pub', permit: ['#'] },
+              { action: 'sub', permit: ['#'] },
+            ],
+          },
+        ],
+      }),
+    );
+  } else {
+    // an edge hub that keeps the agent's persistent session through an agent restart
+    hub = await startMosquitto({
+      dir: join(root, 'hub'),
+      name: 'hub',
+      extraConf: 'max_queued_messages 0\n',
+      teardown: td,
+    });
+    hubUrl = hub.url;
+  }
+  const configFile = join(root, 'bridge.yml');
+  await writeFile(
+    configFile,
+    stringify({
+      name: 'durable',
+      hub: {
+        address: hubUrl.replace('mqtt://', 'tcp://'),
+        username: 'test',
+        password: 'hahaha',
+        clientid: 'edge-1',
+        backoff,
+      },
+      remotes: [{ name: 'cloud', address: `tcp://127.0.0.1:${remotePort}`, clientid: 'edge-1', backoff }],
+      rules: [{ hub: { subscriptions: [{ topic: 'seq', qos: 1 }] }, remote: { name: 'cloud' } }],
+      queue: opts.queue ?? {},
+      metrics: { listen: '127.0.0.1:0' },
+      logger: { level: 'info' },
+    }),
+  );
+  return {
+    root,
+    hubUrl,
+    remotePort,
+    configFile,
+    dataDir: join(root, 'data'),
+    ...(hub ? { hub } : {}),
+    ...(hubConfigFile ? { hubConfigFile } : {}),
+  };
+}
+
+async function agent(s: Site): Promise<{ process: AgentProcess; metrics: string }> {
+  const args = ['--config', s.configFile, '--data-dir', s.dataDir];
+  if (s.hubConfigFile) args.push('--hub-config', s.hubConfigFile);
+  const process = await startAgent({ args, cwd: s.root, teardown: td });
+  const line = await process.waitForLog(/metrics listening/, 10_000);
+  const metrics = /"url":"([^"]+)"/.exec(line)?.[1] as string;
+  await process.waitForLog(/bridge started/, 10_000);
+  // subscribed at the hub: from here on nothing published there is missed
+  await waitFor(async () => (await readMetric(metrics, 'tether_connection_up', 'hub/')) === 1, {
+    what: 'hub connection up',
+    timeoutMs: 10_000,
+  });
+  return { process, metrics };
+}
+
+const remote = (s: Site) =>
+  startMosquitto({ dir: join(s.root, 'cloud'), name: 'cloud', port: s.remotePort, teardown: td });
+
+async function sink(cloud: MosquittoProcess, clientId = 'sink') {
+  // QoS 0 at the sink: it sends the broker nothing back, so a killed broker's last writes still arrive
+  const client = await connectClient(cloud.url, { clientId, teardown: td });
+  const seq = sequenceSink(client, 'seq');
+  await client.subscribeAsync('seq', { qos: 0 });
+  return seq;
+}
+
+const publisher = (s: Site) =>
+  connectClient(s.hubUrl, { username: 'test', password: 'hahaha', clientId: 'publisher', teardown: td });
+
+describe('store-and-forward, 10,000 QoS 1 messages with sequence numbers', () => {
+  it('loses nothing when the remote broker is killed (SIGKILL) mid-stream and restarted later', async () => {
+    const s = await site({ backoffMs: 1_000 });
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    const { metrics } = await agent(s);
+    await waitFor(async () => (await readMetric(metrics, 'tether_connection_up', 'remote/cloud')) === 1, {
+      what: 'remote up',
+      timeoutMs: 10_000,
+    });
+
+    const pub = await publisher(s);
+    const sending = publishSequence(pub, 'seq', N);
+    await waitFor(() => seq.distinct.size >= 2_000, { what: '2,000 at the sink', timeoutMs: 30_000 });
+    await cloud.kill();
+    await sending.done;
+    // later: the broker and the sink come back (before the agent's next attempt, 1 s apart)
+    await cloud.restart();
+    const again = await sink(cloud, 'sink-2');
+    await waitFor(
+      () => seq.distinct.size + again.distinct.size >= N && new Set([...seq.distinct, ...again.distinct]).size >= N,
+      {
+        what: 'every sequence number at the sink',
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      },
+    );
+    const all = new Set([...seq.distinct, ...again.distinct]);
+    expect(Array.from({ length: N }, (_, i) => i).filter((i) => !all.has(i))).toEqual([]);
+  });
+
+  it('loses nothing when the agent is killed (SIGKILL) mid-stream and restarted on the same data dir', async () => {
+    const s = await site();
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    const first = await agent(s);
+    const pub = await publisher(s);
+    const sending = publishSequence(pub, 'seq', N);
+    await waitFor(() => seq.distinct.size >= 2_000, { what: '2,000 at the sink', timeoutMs: 30_000 });
+    await first.process.kill();
+    await sending.done; // the hub (Mosquitto) holds the rest for the agent's persistent session
+
+    await agent(s);
+    await seq.waitForAll(N, 60_000);
+    expect(seq.missing(N)).toEqual([]);
+  });
+
+  it('delivers everything, in order, when the remote is down for the whole publish', async () => {
+    const s = await site();
+    const { metrics } = await agent(s);
+    const pub = await publisher(s);
+    await publishSequence(pub, 'seq', N).done;
+    await waitFor(async () => (await readMetric(metrics, 'tether_queue_messages', 'remote/cloud')) === N, {
+      what: `the agent holding ${N} messages`,
+      timeoutMs: 30_000,
+    });
+
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    await seq.waitForAll(N, 60_000);
+    expect(seq.missing(N)).toEqual([]);
+    expect(seq.inOrder()).toBe(true);
+    expect(seq.duplicates()).toBe(0);
+  });
+
+  it('drop-oldest: at the bound exactly the oldest are dropped, and counted', async () => {
+    const bound = 2_000;
+    const s = await site({ embeddedHub: true, queue: { maxmessages: bound, overflow: 'drop-oldest' } });
+    const { metrics } = await agent(s);
+    const pub = await publisher(s);
+    // the embedded hub acks only once the agent stored (or, here, made room for) each message
+    await publishSequence(pub, 'seq', N).done;
+    expect(await readMetric(metrics, 'tether_queue_dropped_total', 'remote/cloud')).toBe(N - bound);
+    expect(await readMetric(metrics, 'tether_queue_messages', 'remote/cloud')).toBe(bound);
+
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    await seq.waitForAll(bound, 30_000);
+    expect([...seq.distinct].sort((a, b) => a - b)).toEqual(Array.from({ length: bound }, (_, i) => N - bound + i));
+  });
+
+  it('reject-new: the publisher sees back-pressure (its acks stall) and nothing is lost', async () => {
+    const bound = 2_000;
+    const s = await site({ embeddedHub: true, queue: { maxmessages: bound, overflow: 'reject-new' } });
+    const { metrics } = await agent(s);
+    const pub = await publisher(s);
+    const sending = publishSequence(pub, 'seq', N, { window: 500 });
+    await waitFor(async () => (await readMetric(metrics, 'tether_queue_messages', 'remote/cloud')) === bound, {
+      what: 'a full queue',
+      timeoutMs: 30_000,
+    });
+    // the acks stop at the bound: the rest are held, not dropped
+    await waitFor(() => sending.acked() >= bound, { what: 'acks up to the bound', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sending.acked()).toBe(bound);
+    expect(await readMetric(metrics, 'tether_queue_dropped_total')).toBe(0);
+
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    await sending.done;
+    await seq.waitForAll(N, 60_000);
+    expect(seq.missing(N)).toEqual([]);
+    expect(seq.inOrder()).toBe(true);
+  });
+});

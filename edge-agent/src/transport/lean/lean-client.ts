@@ -162,7 +162,7 @@ export class LeanMqttClient {
    */
   publish(topic: string, payload: Buffer, opts: LeanPublishOptions): Promise<void> {
     if (this.state !== 'connected') return Promise.reject(connectionClosedError(this.closeError));
-    const qos = opts.qos > this.maxQos ? this.maxQos : opts.qos;
+    const qos = Math.min(opts.qos, this.maxQos) as QoS;
     const retain = opts.retain && this.retainAvailable;
     if (qos !== 0) return this.outbound.publish(topic, payload, qos, retain);
     try {
@@ -247,31 +247,39 @@ export class LeanMqttClient {
     if (this.state === 'closed') return; // the rest of a chunk after destroy()
     if (this.state === 'connecting' && packet.cmd !== 'connack') {
       // The first packet from the server must be CONNACK [MQTT-3.2.0-1]
-      return this.destroy(mqttError(`protocol error: ${packet.cmd} before CONNACK`, { code: 'EPROTO' }));
+      this.destroy(mqttError(`protocol error: ${packet.cmd} before CONNACK`, { code: 'EPROTO' }));
+      return;
     }
     const id = packet.messageId ?? 0;
     switch (packet.cmd) {
       case 'publish':
-        return this.onPublish(packet);
+        this.onPublish(packet);
+        break;
       case 'puback':
-        return this.outbound.puback(id, packet.reasonCode);
+        this.outbound.puback(id, packet.reasonCode);
+        break;
       case 'pubrec':
-        return this.outbound.pubrec(id, packet.reasonCode);
+        this.outbound.pubrec(id, packet.reasonCode);
+        break;
       case 'pubcomp':
-        return this.outbound.pubcomp(id);
+        this.outbound.pubcomp(id);
+        break;
       case 'pubrel':
         if (this.state === 'connected') this.inbound.pubrel(id);
-        return;
+        break;
       case 'suback':
-        return this.onSuback(packet);
+        this.onSuback(packet);
+        break;
       case 'pingresp':
-        return;
+        break; // onData already noted that something arrived
       case 'connack':
-        return this.onConnack(packet);
+        this.onConnack(packet);
+        break;
       case 'disconnect':
-        return this.onDisconnect(packet);
+        this.onDisconnect(packet);
+        break;
       default:
-        return this.destroy(mqttError(`protocol error: unexpected ${packet.cmd} from the broker`, { code: 'EPROTO' }));
+        this.destroy(mqttError(`protocol error: unexpected ${packet.cmd} from the broker`, { code: 'EPROTO' }));
     }
   };
 
@@ -280,7 +288,10 @@ export class LeanMqttClient {
     const alias = packet.properties?.topicAlias;
     if (alias !== undefined && !this.applyTopicAlias(packet, alias)) return;
     const message = packet as unknown as LeanMessage;
-    if (packet.qos === 0) return this.onMessage(message, NOOP);
+    if (packet.qos === 0) {
+      this.onMessage(message, NOOP);
+      return;
+    }
     const ack = this.inbound.receive(packet.messageId ?? 0, packet.qos);
     if (ack) this.onMessage(message, ack);
   }
@@ -317,13 +328,15 @@ export class LeanMqttClient {
 
   private onConnack(packet: IConnackPacket): void {
     if (this.state !== 'connecting') {
-      return this.destroy(mqttError('protocol error: second CONNACK', { code: 'EPROTO' }));
+      this.destroy(mqttError('protocol error: second CONNACK', { code: 'EPROTO' }));
+      return;
     }
     const code = packet.reasonCode ?? packet.returnCode ?? 0;
     if (code !== 0) {
       const detail = packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : '';
       const reason = describeReason(code, this.protocolVersion, true);
-      return this.destroy(mqttError(`broker refused the connection: ${reason}${detail}`, { code, reasonCode: code }));
+      this.destroy(mqttError(`broker refused the connection: ${reason}${detail}`, { code, reasonCode: code }));
+      return;
     }
     clearTimeout(this.timer);
     this.state = 'connected';

@@ -58,7 +58,10 @@ export class OutboundInflight {
     const entry = this.pending.get(id);
     if (entry?.qos !== 2) return;
     // A PUBREC reason >= 0x80 ends the exchange: no PUBREL follows (MQTT 5 section 4.3.3)
-    if (reasonCode !== undefined && reasonCode >= 0x80) return this.settle(id, entry, reasonCode, 'PUBREC');
+    if (reasonCode !== undefined && reasonCode >= 0x80) {
+      this.settle(id, entry, reasonCode, 'PUBREC');
+      return;
+    }
     // A repeated PUBREC (the broker did not see our PUBREL) gets PUBREL again
     this.writer.ack(PUBREL, id);
   }

@@ -53,7 +53,8 @@ async function fakeBroker(
     const p: Peer = {
       socket,
       packets,
-      send: (packet) => socket.write(Buffer.isBuffer(packet) ? packet : mqttPacket.generate(packet, { protocolVersion })),
+      send: (packet) =>
+        socket.write(Buffer.isBuffer(packet) ? packet : mqttPacket.generate(packet, { protocolVersion })),
     };
     const parser = mqttPacket.parser({ protocolVersion });
     parser.on('packet', (packet) => {
@@ -61,7 +62,11 @@ async function fakeBroker(
       if (packet.cmd !== 'connect') return;
       if (answer === 'close') socket.destroy();
       if (answer === 'connack') {
-        p.send({ cmd: 'connack', sessionPresent: false, ...(protocolVersion === 5 ? { reasonCode: 0 } : { returnCode: 0 }) });
+        p.send({
+          cmd: 'connack',
+          sessionPresent: false,
+          ...(protocolVersion === 5 ? { reasonCode: 0 } : { returnCode: 0 }),
+        });
       }
     });
     socket.on('data', (chunk: Buffer) => parser.parse(chunk));
@@ -144,13 +149,18 @@ describe('LeanMqttClient with aedes', () => {
       authorizeSubscribe: (_client, sub, done) => done(null, sub.topic.startsWith('secret/') ? null : sub),
     });
     const { client } = await res.lean(port);
-    expect(await client.subscribe([{ topic: 'open/#', qos: 1 }, { topic: 'secret/#', qos: 1 }])).toEqual([1, 0x80]);
+    expect(
+      await client.subscribe([
+        { topic: 'open/#', qos: 1 },
+        { topic: 'secret/#', qos: 1 },
+      ]),
+    ).toEqual([1, 0x80]);
   });
 
   it('sends PUBACKs in the order the messages arrived, whatever order ack() is called in', async () => {
     const pubacks: number[] = [];
     const { port } = await res.aedes({}, (packet) => {
-      if (packet.cmd === 'puback' && packet.messageId !== undefined) pubacks.push(packet.messageId);
+      if (packet.cmd === 'puback') pubacks.push(packet.messageId ?? -1);
     });
     const { client, received, acks } = await res.lean(port, { ack: false });
     await client.subscribe([{ topic: 'ord', qos: 1 }]);
@@ -204,7 +214,21 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { acks } = await res.lean(port, { ack: false });
     const peer = await peerP;
     const ids = [11, 12, 13, 14, 15];
-    peer.send(Buffer.concat(ids.map((messageId) => mqttPacket.generate({ cmd: 'publish', topic: 't', payload: 'x', qos: 1, dup: false, retain: false, messageId }))));
+    peer.send(
+      Buffer.concat(
+        ids.map((messageId) =>
+          mqttPacket.generate({
+            cmd: 'publish',
+            topic: 't',
+            payload: 'x',
+            qos: 1,
+            dup: false,
+            retain: false,
+            messageId,
+          }),
+        ),
+      ),
+    );
     await waitFor(() => acks.length === 5, 'five deliveries');
     for (const i of [2, 4, 1]) acks[i]?.();
     await sleep(100);
@@ -220,7 +244,8 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { port, peer: peerP } = await fakeBroker();
     const { received, acks } = await res.lean(port, { ack: false });
     const peer = await peerP;
-    const publish = (dup: boolean) => mqttPacket.generate({ cmd: 'publish', topic: 'q2', payload: 'x', qos: 2, dup, retain: false, messageId: 9 });
+    const publish = (dup: boolean) =>
+      mqttPacket.generate({ cmd: 'publish', topic: 'q2', payload: 'x', qos: 2, dup, retain: false, messageId: 9 });
     peer.send(publish(false));
     peer.send(publish(true));
     await waitFor(() => received.length === 1, 'one delivery');
@@ -240,7 +265,17 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { client, received, acks } = await res.lean(port, { ack: false, maxPendingAcks: 5 });
     const peer = await peerP;
     for (let messageId = 1; messageId <= 30; messageId++) {
-      peer.send(mqttPacket.generate({ cmd: 'publish', topic: 'p', payload: String(messageId), qos: 1, dup: false, retain: false, messageId }));
+      peer.send(
+        mqttPacket.generate({
+          cmd: 'publish',
+          topic: 'p',
+          payload: String(messageId),
+          qos: 1,
+          dup: false,
+          retain: false,
+          messageId,
+        }),
+      );
       await sleep(5); // separate TCP segments: the pause acts between reads
     }
     await sleep(100);
@@ -287,7 +322,11 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const peer = await peerP;
     const refused = client.publish('t', Buffer.from('x'), { qos: 1, retain: false });
     await waitFor(() => peer.packets.some((p) => p.cmd === 'publish'), 'the PUBLISH');
-    peer.send({ cmd: 'puback', messageId: peer.packets.find((p) => p.cmd === 'publish')?.messageId ?? 0, reasonCode: 0x87 });
+    peer.send({
+      cmd: 'puback',
+      messageId: peer.packets.find((p) => p.cmd === 'publish')?.messageId ?? 0,
+      reasonCode: 0x87,
+    });
     await expect(refused).rejects.toMatchObject({ reasonCode: 0x87, message: /not authorized/ });
     expect(client.connected).toBe(true);
   });
@@ -297,9 +336,28 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { received } = await res.lean(port, { protocolVersion: 5, topicAliasMaximum: 10 });
     const peer = await peerP;
     const connect = peer.packets.find((p) => p.cmd === 'connect');
-    expect(connect?.cmd === 'connect' && connect.properties).toMatchObject({ topicAliasMaximum: 10, receiveMaximum: 1000 });
-    peer.send({ cmd: 'publish', topic: 'long/topic', payload: 'a', qos: 0, dup: false, retain: false, properties: { topicAlias: 3 } });
-    peer.send({ cmd: 'publish', topic: '', payload: 'b', qos: 0, dup: false, retain: false, properties: { topicAlias: 3 } });
+    expect(connect?.cmd === 'connect' && connect.properties).toMatchObject({
+      topicAliasMaximum: 10,
+      receiveMaximum: 1000,
+    });
+    peer.send({
+      cmd: 'publish',
+      topic: 'long/topic',
+      payload: 'a',
+      qos: 0,
+      dup: false,
+      retain: false,
+      properties: { topicAlias: 3 },
+    });
+    peer.send({
+      cmd: 'publish',
+      topic: '',
+      payload: 'b',
+      qos: 0,
+      dup: false,
+      retain: false,
+      properties: { topicAlias: 3 },
+    });
     await waitFor(() => received.length === 2, 'two messages');
     expect(received.map((m) => [m.topic, m.payload.toString()])).toEqual([
       ['long/topic', 'a'],

@@ -16,7 +16,8 @@ describe.each([4, 5] as const)('LeanMqttClient with Mosquitto, MQTT %s', (protoc
     sub.on('message', (topic, payload, packet) => got.push([topic, payload.toString(), packet.qos]));
     await sub.subscribeAsync('rt/#', { qos: 2 });
     const { client } = await res.lean(port, { protocolVersion });
-    for (const qos of [0, 1, 2] as const) await client.publish(`rt/${qos}`, Buffer.from(`q${qos}`), { qos, retain: false });
+    for (const qos of [0, 1, 2] as const)
+      await client.publish(`rt/${qos}`, Buffer.from(`q${qos}`), { qos, retain: false });
     expect(client.inflight).toBe(0);
     await waitFor(() => got.length === 3, 'three messages at the mqtt.js subscriber');
     expect(got).toEqual([

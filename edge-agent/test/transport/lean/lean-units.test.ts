@@ -3,7 +3,7 @@ import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it, vi } from 'vitest';
 import { InboundAcks } from '../../../src/transport/lean/inbound-acks.js';
 import { PacketIds } from '../../../src/transport/lean/packet-ids.js';
-import { PUBACK, PacketWriter } from '../../../src/transport/lean/packet-writer.js';
+import { PacketWriter, PUBACK } from '../../../src/transport/lean/packet-writer.js';
 
 /** A writer on a PassThrough; `take()` flushes and returns the packets written so far, parsed. */
 function harness(protocolVersion: 4 | 5 = 4) {
@@ -43,7 +43,7 @@ describe('PacketWriter', () => {
             ] as const) {
               const { stream, writer } = harness(protocolVersion);
               const payload = Buffer.alloc(size, size % 251);
-              const messageId = qos > 0 ? 40_000 + size % 1000 : 0;
+              const messageId = qos > 0 ? 40_000 + (size % 1000) : 0;
               writer.publish(topic, payload, qos, retain, dup, messageId);
               writer.flushNow();
               const expected = mqttPacket.generate(
@@ -51,7 +51,9 @@ describe('PacketWriter', () => {
                 { protocolVersion },
               );
               const actual = stream.read() as Buffer;
-              expect(actual.equals(expected), `v${protocolVersion} qos${qos} ${topic.length}B topic ${size}B`).toBe(true);
+              expect(actual.equals(expected), `v${protocolVersion} qos${qos} ${topic.length}B topic ${size}B`).toBe(
+                true,
+              );
             }
           }
         }

@@ -1,0 +1,37 @@
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
+import type { HubClientConfig } from '@tether/shared';
+import { createWebSocketStream, WebSocket } from 'ws';
+import type { ConnectionTarget, TlsMaterial } from './connection-options.js';
+
+/**
+ * Opens the transport for one connection attempt: tcp, TLS, or a WebSocket (ws/wss, MQTT
+ * subprotocol). TCP_NODELAY is set before the first byte: without it small messages wait
+ * for Nagle's algorithm and a bridge adds 6-12 ms to each.
+ */
+export function openStream(target: ConnectionTarget, tls: TlsMaterial, config: HubClientConfig): Duplex {
+  const { scheme, host, port, path } = target;
+  const tlsOptions = {
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    rejectUnauthorized: !config.insecure,
+    ...(config.alpn ? { ALPNProtocols: config.alpn } : {}),
+  };
+  // SNI carries host names only, never IP addresses (RFC 6066 §3)
+  const servername = config.servername ?? (/^[\d.:]+$/.test(host) ? undefined : host);
+  if (scheme === 'tcp') return netConnect({ host, port, noDelay: true });
+  if (scheme === 'ssl') {
+    const socket = tlsConnect({ host, port, ...tlsOptions, ...(servername ? { servername } : {}) });
+    socket.setNoDelay(true);
+    return socket;
+  }
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
+  const ws = new WebSocket(url, 'mqtt', {
+    ...(scheme === 'wss' ? { ...tlsOptions, ...(servername ? { servername } : {}) } : {}),
+    handshakeTimeout: config.timeout,
+  });
+  ws.on('upgrade', (res) => res.socket.setNoDelay(true));
+  return createWebSocketStream(ws);
+}

@@ -7,6 +7,7 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const alias = {
   '@tether/shared': here('./shared/src/index.ts'),
   '@tether/edge-agent': here('./edge-agent/src/index.ts'),
+  '@tether/cloud': here('./cloud/src/index.ts'),
 };
 
 export default defineConfig({

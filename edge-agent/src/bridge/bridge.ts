@@ -49,6 +49,8 @@ export class Bridge {
         maxBytes: config.maxbytes,
         overflow: config.overflow,
         memoryWindow: config.memory,
+        // qos0: drop — QoS 0 is at most once, so it is never written to disk
+        volatileQos0: config.qos0 === 'drop',
         logger: logger.child({ module: 'queue', queue: connection.id }),
         ...(store ? { table: store.table(connection.id) } : {}),
       });

@@ -6,7 +6,10 @@ import type { QueueTable } from './sqlite-store.js';
 export type OverflowPolicy = 'drop-oldest' | 'reject-new';
 
 export interface QueuedMessage {
+  /** Position in the queue: increasing in the order messages are handed out. */
   readonly id: number;
+  /** Row in the durable table; absent for a message kept in memory only. */
+  readonly rowid?: number;
   readonly message: BridgeMessage;
 }
 
@@ -22,6 +25,11 @@ export interface MessageQueueOptions {
   readonly memoryWindow?: number;
   /** reject-new: appends that may wait for room at once (the rest are refused). */
   readonly maxWaiting?: number;
+  /**
+   * Keep QoS 0 messages in memory only (MQTT promises them nothing across a crash). They keep
+   * their place in the order; one that arrives while older messages wait on disk is dropped.
+   */
+  readonly volatileQos0?: boolean;
   readonly logger: Logger;
 }
 
@@ -31,6 +39,8 @@ export interface QueueStats {
   dropped: number;
   /** Messages handed out again after a failed send or a restart: possible duplicates downstream. */
   redelivered: number;
+  /** Volatile (QoS 0) messages dropped because the backlog was on disk. */
+  volatileDropped: number;
 }
 
 const LOAD_BATCH = 1_000;
@@ -43,7 +53,7 @@ const LOAD_BATCH = 1_000;
  * disk in batches, so a day offline costs disk, not RAM.
  */
 export class MessageQueue {
-  readonly stats: QueueStats = { appended: 0, acked: 0, dropped: 0, redelivered: 0 };
+  readonly stats: QueueStats = { appended: 0, acked: 0, dropped: 0, redelivered: 0, volatileDropped: 0 };
   private readonly memory: QueuedMessage[] = [];
   private memoryHead = 0;
   /** Handed out and given back (failed send), sorted by id: older than anything in memory. */
@@ -105,19 +115,24 @@ export class MessageQueue {
     this.stats.appended++;
     const table = this.options.table;
     if (!table) {
-      this.place({ id: ++this.seq, message });
+      this.place(undefined, message);
       return;
     }
+    const volatile = message.qos === 0 && this.options.volatileQos0 === true;
     await new Promise<void>((resolve, reject) => {
-      table.insert(message, (error, id) => {
+      // a volatile message rides the same commit pipeline (unwritten) so it keeps its place in order
+      table.insert(message, volatile, (error, rowid) => {
         if (error) {
-          this.count--;
-          this.byteCount -= size;
-          this.stats.appended--;
+          this.unaccount(size);
           reject(error);
           return;
         }
-        this.place({ id, message });
+        if (volatile && this.spilled) {
+          this.unaccount(size);
+          this.stats.volatileDropped++;
+        } else {
+          this.place(volatile ? undefined : rowid, message);
+        }
         resolve();
       });
     });
@@ -158,22 +173,29 @@ export class MessageQueue {
     this.forget(entry);
   }
 
-  private place(entry: QueuedMessage): void {
+  private place(rowid: number | undefined, message: BridgeMessage): void {
     const window = this.options.table ? (this.options.memoryWindow ?? 10_000) : Number.POSITIVE_INFINITY;
-    if (!this.spilled && this.memory.length - this.memoryHead < window) {
-      this.memory.push(entry);
-      this.loadedUpTo = entry.id;
+    // volatile messages are never spilled: they only exist in memory
+    if (rowid === undefined || (!this.spilled && this.memory.length - this.memoryHead < window)) {
+      this.memory.push(rowid === undefined ? { id: ++this.seq, message } : { id: ++this.seq, rowid, message });
+      if (rowid !== undefined) this.loadedUpTo = rowid;
     } else {
       this.spilled = true;
     }
     this.notify();
   }
 
+  private unaccount(size: number): void {
+    this.count--;
+    this.byteCount -= size;
+    this.stats.appended--;
+  }
+
   private loadFromDisk(): void {
     const table = this.options.table as QueueTable;
     const rows = table.loadAfter(this.loadedUpTo, LOAD_BATCH);
     for (const row of rows) {
-      this.memory.push(row);
+      this.memory.push({ id: ++this.seq, rowid: row.id, message: row.message });
       this.loadedUpTo = row.id;
     }
     // everything committed is now in memory: commits run synchronously, so none can be missed
@@ -183,7 +205,7 @@ export class MessageQueue {
   private forget(entry: QueuedMessage): void {
     this.count--;
     this.byteCount -= entry.message.payload.length;
-    this.options.table?.delete(entry.id);
+    if (entry.rowid !== undefined) this.options.table?.delete(entry.rowid);
     const wake = this.waiting.shift();
     wake?.();
   }

@@ -21,6 +21,8 @@ type InsertCallback = (error: Error | undefined, id: number) => void;
 
 interface PendingInsert {
   readonly message: BridgeMessage;
+  /** Not written: only ordered with the writes of its commit. */
+  readonly volatile: boolean;
   readonly done: InsertCallback;
 }
 
@@ -44,9 +46,9 @@ export class QueueTable {
     this.statsStmt = db.prepare(`SELECT count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes FROM ${table}`);
   }
 
-  /** Stores a message with the next group commit; `done` runs inside the commit, in order. */
-  insert(message: BridgeMessage, done: InsertCallback): void {
-    this.inserts.push({ message, done });
+  /** Stores a message with the next group commit; `done` runs after the commit, in order. */
+  insert(message: BridgeMessage, volatile: boolean, done: InsertCallback): void {
+    this.inserts.push({ message, volatile, done });
     this.store.scheduleFlush();
   }
 
@@ -159,10 +161,27 @@ export class SqliteStore {
     this.flushScheduled = false;
     if (this.closed) return;
     const done: Array<[InsertCallback, number]> = [];
+    let writes = false;
+    for (const table of this.tables.values()) {
+      if (table.deletes.length > 0 || table.inserts.some((i) => !i.volatile)) writes = true;
+    }
+    if (!writes) {
+      // only volatile messages: nothing to write, just keep their order
+      for (const table of this.tables.values()) {
+        for (const { done: cb } of table.inserts) done.push([cb, 0]);
+        table.inserts.length = 0;
+      }
+      for (const [cb, id] of done) cb(undefined, id);
+      return;
+    }
     try {
       this.db.transaction(() => {
         for (const table of this.tables.values()) {
-          for (const { message, done: cb } of table.inserts) {
+          for (const { message, volatile, done: cb } of table.inserts) {
+            if (volatile) {
+              done.push([cb, 0]);
+              continue;
+            }
             const info = table.insertStmt.run(message.topic, message.payload, message.qos, message.retain ? 1 : 0);
             done.push([cb, Number(info.lastInsertRowid)]);
           }

@@ -114,3 +114,26 @@ describe('the store', () => {
     expect(() => SqliteStore.open(join(dir, 'file', 'sub'), 'process', logger)).toThrow(/file\/sub/);
   });
 });
+
+describe('volatile QoS 0 in a durable queue', () => {
+  it('keeps QoS 0 in order with stored messages, never writes it, and forgets it across a restart', async () => {
+    const dir = tempDir();
+    const first = durable({ volatileQos0: true }, dir);
+    const m = (topic: string, qos: 0 | 1) => ({ topic, payload: Buffer.from(topic), qos, retain: false });
+    await Promise.all([first.queue.append(m('a', 1)), first.queue.append(m('b', 0)), first.queue.append(m('c', 1))]);
+    const order = [first.queue.take(), first.queue.take(), first.queue.take()].map((e) => e?.message.topic);
+    expect(order).toEqual(['a', 'b', 'c']);
+    first.store.close();
+    const second = durable({ volatileQos0: true }, dir);
+    expect(second.queue.size).toBe(2);
+  });
+
+  it('drops a QoS 0 message that arrives while the backlog is on disk, and counts it', async () => {
+    const { queue } = durable({ volatileQos0: true, memoryWindow: 1 });
+    await queue.append({ topic: 'a', payload: Buffer.from('a'), qos: 1, retain: false });
+    await queue.append({ topic: 'b', payload: Buffer.from('b'), qos: 1, retain: false }); // spilled
+    await queue.append({ topic: 'c', payload: Buffer.from('c'), qos: 0, retain: false });
+    expect(queue.stats.volatileDropped).toBe(1);
+    expect(queue.size).toBe(2);
+  });
+});

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** CPU time (user + system) of a process so far, in µs, from /proc. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** Peak resident set size of a process, in MB (VmHWM). */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+/** Runs a bench script (tsx) with one JSON argument; resolves with its last stdout line, parsed. */
+export function runScript<T>(
+  script: string,
+  args: object,
+  onReady?: () => void,
+): { child: ChildProcess; result: Promise<T> } {
+  const child = spawn(TSX, [fileURLToPath(new URL(script, import.meta.url)), JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const result = new Promise<T>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (onReady && out.includes('ready\n')) {
+        const ready = onReady;
+        onReady = undefined;
+        ready();
+      }
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
+    child.on('exit', (code) => {
+      const lines = out.trim().split('\n');
+      const last = lines[lines.length - 1] ?? '';
+      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as T);
+      else reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}${out.slice(-500)}`));
+    });
+  });
+  return { child, result };
+}

@@ -1,0 +1,87 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { startAgent } from '../test/helpers/agent-process.js';
+import { startMosquitto } from '../test/helpers/mosquitto.js';
+import { freePort } from '../test/helpers/ports.js';
+
+export type RigKind = 'direct' | 'mosquitto-bridge' | 'tether-bridge' | 'tether-hub';
+
+export const RIG_LABELS: Record<RigKind, string> = {
+  direct: '(a) direct: pub → B → sub',
+  'mosquitto-bridge': '(b) Mosquitto A + its bridge → B',
+  'tether-bridge': '(c) Mosquitto A → Tether agent → B',
+  'tether-hub': '(d) Tether hub + bridge (one process) → B',
+};
+
+/** One setup under test: where the generator publishes, where the sink reads, whose CPU counts. */
+export interface Rig {
+  readonly publishPort: number;
+  readonly sinkPort: number;
+  /** The process that is the edge site's hub and/or bridge (absent for the direct path). */
+  readonly bridgePid?: number;
+  stop(): Promise<void>;
+}
+
+/** The same broker settings everywhere, so only the bridge differs. */
+const BROKER_CONF = 'max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n';
+
+export async function startRig(kind: RigKind, qos: 0 | 1, dir: string): Promise<Rig> {
+  const cloud = await startMosquitto({ dir, name: 'broker-b', extraConf: BROKER_CONF });
+  const stops: Array<() => Promise<unknown>> = [() => cloud.stop()];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    if (kind === 'direct') return { publishPort: cloud.port, sinkPort: cloud.port, stop };
+    if (kind === 'mosquitto-bridge') {
+      const bridge = [
+        'connection to-b',
+        `address 127.0.0.1:${cloud.port}`,
+        `topic bench/# out ${qos}`,
+        'bridge_protocol_version mqttv311',
+        'cleansession true',
+        'notifications false',
+        '',
+      ].join('\n');
+      const hub = await startMosquitto({ dir, name: 'broker-a', extraConf: BROKER_CONF + bridge });
+      stops.push(() => hub.stop());
+      return { publishPort: hub.port, sinkPort: cloud.port, bridgePid: hub.pid, stop };
+    }
+    let hubPort: number;
+    let hubConfig: string | undefined;
+    if (kind === 'tether-bridge') {
+      const hub = await startMosquitto({ dir, name: 'broker-a', extraConf: BROKER_CONF });
+      stops.push(() => hub.stop());
+      hubPort = hub.port;
+    } else {
+      hubPort = await freePort();
+      hubConfig = join(dir, 'hub.yml');
+      await writeFile(hubConfig, stringify({ listen: [`tcp://127.0.0.1:${hubPort}`], logger: { level: 'warn' } }));
+    }
+    const bridgeConfig = join(dir, 'bridge.yml');
+    await writeFile(
+      bridgeConfig,
+      stringify({
+        name: 'bench',
+        hub: { address: `tcp://127.0.0.1:${hubPort}`, clientid: 'tether-bench' },
+        remotes: [{ name: 'b', address: `tcp://127.0.0.1:${cloud.port}`, clientid: 'tether-bench' }],
+        rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],
+        queue: { durability: 'process', inflight: 1000 },
+        logger: { level: 'warn' },
+      }),
+    );
+    const args = ['--config', bridgeConfig, '--data-dir', join(dir, 'data')];
+    if (hubConfig) args.push('--hub-config', hubConfig);
+    const agent = await startAgent({
+      args,
+      cwd: dir,
+      nodeArgs: process.env.TETHER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TETHER_BENCH_PROF}`] : [],
+    });
+    stops.push(() => agent.stop('SIGTERM', 15_000));
+    return { publishPort: hubPort, sinkPort: cloud.port, bridgePid: agent.pid, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

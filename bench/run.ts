@@ -1,0 +1,185 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { cpuMicros, peakRssMb, runScript } from './processes.js';
+import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
+
+/**
+ * `npm run bench`: Tether against Mosquitto's own bridge, same generator and sink, in one run.
+ * For QoS 0 and 1 and payloads of 64 B and 1 KiB: delivered msg/s at full speed (median of 3),
+ * p50/p99 latency at a fixed 5,000 msg/s, bridge-side CPU µs per message, peak RSS, lost and
+ * duplicated. Writes BENCHMARKS.md. Options: TETHER_BENCH_QUICK=1 (fewer messages),
+ * TETHER_BENCH_ONLY=tether-hub,mosquitto-bridge (some rigs).
+ */
+const QUICK = process.env.TETHER_BENCH_QUICK === '1';
+const COUNT = { 0: QUICK ? 30_000 : 200_000, 1: QUICK ? 20_000 : 100_000 } as const;
+const LATENCY_RATE = 5_000;
+const LATENCY_COUNT = QUICK ? 5_000 : 15_000;
+const RUNS = QUICK ? 1 : 3;
+const KINDS = (process.env.TETHER_BENCH_ONLY?.split(',') ?? [
+  'direct',
+  'mosquitto-bridge',
+  'tether-bridge',
+  'tether-hub',
+]) as RigKind[];
+
+interface GenResult {
+  sent: number;
+  startNs: string;
+  endNs: string;
+}
+interface SinkResult {
+  distinct: number;
+  duplicates: number;
+  lost: number;
+  firstNs: string;
+  lastNs: string;
+  p50us: number;
+  p99us: number;
+}
+interface Row {
+  kind: RigKind;
+  qos: 0 | 1;
+  size: number;
+  rate: number;
+  p50us: number;
+  p99us: number;
+  cpuUsPerMsg: number | undefined;
+  rssMb: number | undefined;
+  lost: number;
+  duplicates: number;
+}
+
+async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: number) {
+  const sink = runScript<SinkResult>(
+    './sink.ts',
+    { host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos, count, idleMs: 3_000 },
+    () => {},
+  );
+  await new Promise<void>((resolve, reject) => {
+    const child = sink.child;
+    const onData = (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', () => reject(new Error('sink exited before ready')));
+  });
+  const cpuBefore = rig.bridgePid ? cpuMicros(rig.bridgePid) : 0;
+  const gen = runScript<GenResult>('./load-generator.ts', {
+    host: '127.0.0.1',
+    port: rig.publishPort,
+    topic: 'bench/load',
+    count,
+    qos,
+    size,
+    rate,
+    window: 1_000,
+  });
+  const [g, s] = await Promise.all([gen.result, sink.result]);
+  const cpuUs = rig.bridgePid ? cpuMicros(rig.bridgePid) - cpuBefore : undefined;
+  const seconds = Number(BigInt(s.lastNs) - BigInt(g.startNs)) / 1e9;
+  return {
+    rate: s.distinct / seconds,
+    sink: s,
+    cpuUsPerMsg: cpuUs === undefined ? undefined : cpuUs / Math.max(1, s.distinct),
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function measure(kind: RigKind, qos: 0 | 1, size: number): Promise<Row> {
+  const dir = await mkdtemp(join(tmpdir(), 'tether-bench-'));
+  const rig = await startRig(kind, qos, dir);
+  try {
+    // warm-up: connections up, JIT warm; retried while a bridge is still connecting
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const warm = await pass(rig, qos, size, 2_000, 0);
+      if (warm.sink.distinct > 1_000) break;
+    }
+    const rates: number[] = [];
+    const cpu: number[] = [];
+    let lost = 0;
+    let duplicates = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const r = await pass(rig, qos, size, COUNT[qos], 0);
+      rates.push(r.rate);
+      if (r.cpuUsPerMsg !== undefined) cpu.push(r.cpuUsPerMsg);
+      lost += r.sink.lost;
+      duplicates += r.sink.duplicates;
+    }
+    const latency = await pass(rig, qos, size, LATENCY_COUNT, LATENCY_RATE);
+    lost += latency.sink.lost;
+    duplicates += latency.sink.duplicates;
+    const row: Row = {
+      kind,
+      qos,
+      size,
+      rate: median(rates),
+      p50us: latency.sink.p50us,
+      p99us: latency.sink.p99us,
+      cpuUsPerMsg: cpu.length > 0 ? median(cpu) : undefined,
+      rssMb: rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined,
+      lost,
+      duplicates,
+    };
+    console.log(format(row, undefined));
+    return row;
+  } finally {
+    await rig.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function format(row: Row, reference: Row | undefined): string {
+  const ratio = reference && reference !== row ? ` (${(row.rate / reference.rate).toFixed(2)}×)` : '';
+  return [
+    RIG_LABELS[row.kind],
+    `QoS ${row.qos}`,
+    row.size === 64 ? '64 B' : '1 KiB',
+    `${Math.round(row.rate).toLocaleString('en-US')} msg/s${ratio}`,
+    `${row.p50us.toFixed(0)} / ${row.p99us.toFixed(0)} µs`,
+    row.cpuUsPerMsg === undefined ? '–' : row.cpuUsPerMsg.toFixed(1),
+    row.rssMb === undefined ? '–' : row.rssMb.toFixed(0),
+    String(row.lost),
+    String(row.duplicates),
+  ].join(' | ');
+}
+
+const rows: Row[] = [];
+for (const qos of [0, 1] as const) {
+  for (const size of [64, 1024]) {
+    for (const kind of KINDS) rows.push(await measure(kind, qos, size));
+  }
+}
+
+const header =
+  '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | bridge-side CPU µs/msg | peak RSS MB | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
+const table = rows
+  .map((row) => {
+    const reference = rows.find((r) => r.kind === 'mosquitto-bridge' && r.qos === row.qos && r.size === row.size);
+    return `| ${format(row, reference)} |`;
+  })
+  .join('\n');
+const mosquittoVersion = (() => {
+  try {
+    return execFileSync('mosquitto', ['-h'], { encoding: 'utf8' }).split('\n')[0];
+  } catch (error) {
+    return ((error as { stdout?: string }).stdout ?? '').split('\n')[0] ?? 'mosquitto';
+  }
+})();
+const facts = [
+  `- date: ${new Date().toISOString()}`,
+  `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB; Node ${process.version}; ${mosquittoVersion}`,
+  `- messages per throughput run: ${COUNT[0].toLocaleString('en-US')} (QoS 0), ${COUNT[1].toLocaleString('en-US')} (QoS 1); median of ${RUNS}; latency: ${LATENCY_COUNT.toLocaleString('en-US')} messages at ${LATENCY_RATE.toLocaleString('en-US')} msg/s`,
+  '- brokers: `max_inflight_messages 1000`, `max_queued_messages 1000000`, `set_tcp_nodelay true`; Tether: `queue.durability: process` (durable queue on), `queue.inflight: 1000`',
+];
+console.log(`\n${header}\n${table}`);
+await writeFile(
+  new URL('./results.md', import.meta.url),
+  `<!-- written by npm run bench -->\n${facts.join('\n')}\n\n${header}\n${table}\n`,
+);
+console.log('\nwritten to bench/results.md (copy into BENCHMARKS.md with the notes)');

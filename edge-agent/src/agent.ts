@@ -4,10 +4,9 @@ import { createCloudAdapter } from './adapters/registry.js';
 import { Bridge } from './bridge/bridge.js';
 import type { Dispatcher } from './bridge/dispatcher.js';
 import type { LoadedConfig } from './config/load-config.js';
-import { EmbeddedHub } from './hub/embedded-hub.js';
-import { InProcessHubLink } from './hub/in-process-hub-link.js';
-import { createAgentMetrics } from './metrics/agent-metrics.js';
-import { MetricsServer } from './metrics/metrics-server.js';
+import type { EmbeddedHub } from './hub/embedded-hub.js';
+import type { InProcessHubLink } from './hub/in-process-hub-link.js';
+import type { MetricsServer } from './metrics/metrics-server.js';
 import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, planBridge } from './rules/bridge-plan.js';
 import type { MessageEndpoint } from './transport/message-endpoint.js';
@@ -37,6 +36,7 @@ export class Agent {
   private stopping: Promise<void> | undefined;
   private store: SqliteStore | undefined;
   private metrics: MetricsServer | undefined;
+  private linkClass: typeof InProcessHubLink | undefined;
   plan: BridgePlan | undefined;
 
   constructor(private readonly options: AgentOptions) {}
@@ -56,6 +56,9 @@ export class Agent {
   async start(): Promise<void> {
     const { logger } = this.options;
     if (this.options.hub) {
+      // loaded only when the hub runs here: an agent bridging an external hub stays lighter
+      const { EmbeddedHub } = await import('./hub/embedded-hub.js');
+      this.linkClass = (await import('./hub/in-process-hub-link.js')).InProcessHubLink;
       this.hub = new EmbeddedHub(this.options.hub.config, {
         logger: logger.child({ module: 'hub' }),
         configDir: this.options.hub.dir,
@@ -90,6 +93,8 @@ export class Agent {
     await this.bridge.start();
     for (const endpoint of this.endpoints.values()) await endpoint.start(this.abort.signal);
     if (bridge.config.metrics) {
+      const { createAgentMetrics } = await import('./metrics/agent-metrics.js');
+      const { MetricsServer } = await import('./metrics/metrics-server.js');
       const registry = createAgentMetrics({
         dispatchers: () => this.dispatchers,
         connections: () => this.endpoints,
@@ -134,8 +139,8 @@ export class Agent {
     if (remote === undefined) {
       // With the hub in this process the bridge attaches to it directly: same principal,
       // same ACL, no socket hop (the seed's `tcp://localhub:1883` works unchanged).
-      if (this.hub) {
-        return new InProcessHubLink(this.hub, {
+      if (this.hub && this.linkClass) {
+        return new this.linkClass(this.hub, {
           clientId,
           logger,
           ...(config.hub.username !== undefined ? { username: config.hub.username } : {}),

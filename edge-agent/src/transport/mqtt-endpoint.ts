@@ -13,7 +13,7 @@ import type {
   MessageEndpoint,
   PublishOutcome,
 } from './message-endpoint.js';
-import { openStream } from './stream-builder.js';
+import { loadWs, openStream, type WsModule } from './stream-builder.js';
 
 export interface MqttEndpointOptions {
   /** `hub` or the remote's name: used in every log line and error. */
@@ -49,6 +49,7 @@ export class MqttEndpoint implements MessageEndpoint {
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private client: LeanMqttClient | undefined;
   private tls: TlsMaterial = {};
+  private ws: WsModule | undefined;
   private isConnected = false;
   private stopping = false;
   private inflight = 0;
@@ -76,6 +77,7 @@ export class MqttEndpoint implements MessageEndpoint {
 
   async start(signal: AbortSignal): Promise<void> {
     this.tls = readTlsMaterial(this.options.config, this.options.configDir, this.options.field);
+    this.ws = await loadWs(this.target);
     signal.addEventListener('abort', () => void this.stop(0), { once: true });
     this.attempt();
   }
@@ -141,7 +143,7 @@ export class MqttEndpoint implements MessageEndpoint {
     if (this.stopping) return;
     const { config, clientId } = this.options;
     LeanMqttClient.connect({
-      stream: () => openStream(this.target, this.tls, config),
+      stream: () => openStream(this.target, this.tls, config, this.ws),
       clientId,
       clean: config.cleansession,
       keepaliveSec: Math.round(config.keepalive / 1000),

@@ -2,7 +2,6 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { HubClientConfig } from '@tether/shared';
-import { createWebSocketStream, WebSocket } from 'ws';
 import type { ConnectionTarget, TlsMaterial } from './connection-options.js';
 
 /**
@@ -10,7 +9,14 @@ import type { ConnectionTarget, TlsMaterial } from './connection-options.js';
  * subprotocol). TCP_NODELAY is set before the first byte: without it small messages wait
  * for Nagle's algorithm and a bridge adds 6-12 ms to each.
  */
-export function openStream(target: ConnectionTarget, tls: TlsMaterial, config: HubClientConfig): Duplex {
+export type WsModule = typeof import('ws');
+
+/** `ws` is loaded only by connections that use it. */
+export async function loadWs(target: ConnectionTarget): Promise<WsModule | undefined> {
+  return target.scheme === 'ws' || target.scheme === 'wss' ? import('ws') : undefined;
+}
+
+export function openStream(target: ConnectionTarget, tls: TlsMaterial, config: HubClientConfig, ws?: WsModule): Duplex {
   const { scheme, host, port, path } = target;
   const tlsOptions = {
     ...(tls.ca ? { ca: tls.ca } : {}),
@@ -27,11 +33,12 @@ export function openStream(target: ConnectionTarget, tls: TlsMaterial, config: H
     socket.setNoDelay(true);
     return socket;
   }
+  if (!ws) throw new Error('ws not loaded');
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${path}`;
-  const ws = new WebSocket(url, 'mqtt', {
+  const socket = new ws.WebSocket(url, 'mqtt', {
     ...(scheme === 'wss' ? { ...tlsOptions, ...(servername ? { servername } : {}) } : {}),
     handshakeTimeout: config.timeout,
   });
-  ws.on('upgrade', (res) => res.socket.setNoDelay(true));
-  return createWebSocketStream(ws);
+  socket.on('upgrade', (res) => res.socket.setNoDelay(true));
+  return ws.createWebSocketStream(socket);
 }

@@ -107,8 +107,10 @@ export class Bridge {
         qos,
         retain: route.keepRetain && message.retain,
       });
-      pending ??= [];
-      pending.push(stored);
+      if (stored) {
+        pending ??= [];
+        pending.push(stored);
+      }
     }
     if (!pending) return undefined;
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);

@@ -101,8 +101,27 @@ export class MessageQueue {
    * Stores a message. Resolves once it is stored (on disk for a durable queue); rejects when
    * the store fails or, under `reject-new`, when too many appends already wait for room.
    */
-  async append(message: BridgeMessage): Promise<void> {
+  append(message: BridgeMessage): Promise<void> | undefined {
     const size = message.payload.length;
+    // fast path, no promise: in memory at once when nothing is ahead of it in the commit pipeline
+    if (!this.isFull(size) && (this.options.table === undefined || this.isVolatile(message))) {
+      const table = this.options.table;
+      if (!table || (table.inserts.length === 0 && !this.spilled)) {
+        this.count++;
+        this.byteCount += size;
+        this.stats.appended++;
+        this.place(undefined, message);
+        return undefined;
+      }
+    }
+    return this.appendSlow(message, size);
+  }
+
+  private isVolatile(message: BridgeMessage): boolean {
+    return message.qos === 0 && this.options.volatileQos0 === true;
+  }
+
+  private async appendSlow(message: BridgeMessage, size: number): Promise<void> {
     if (this.isFull(size)) {
       if (this.options.overflow === 'drop-oldest') {
         while (this.isFull(size) && this.dropOldest()) {}
@@ -118,7 +137,7 @@ export class MessageQueue {
       this.place(undefined, message);
       return;
     }
-    const volatile = message.qos === 0 && this.options.volatileQos0 === true;
+    const volatile = this.isVolatile(message);
     await new Promise<void>((resolve, reject) => {
       // a volatile message rides the same commit pipeline (unwritten) so it keeps its place in order
       table.insert(message, volatile, (error, rowid) => {

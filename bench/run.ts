@@ -14,6 +14,8 @@ import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';
 const COUNT = { 0: QUICK ? 30_000 : 200_000, 1: QUICK ? 20_000 : 100_000 } as const;
+const QOS_LIST = (process.env.TETHER_BENCH_QOS?.split(',').map(Number) ?? [0, 1]) as Array<0 | 1>;
+const SIZES = process.env.TETHER_BENCH_SIZES?.split(',').map(Number) ?? [64, 1024];
 const LATENCY_RATE = 5_000;
 const LATENCY_COUNT = QUICK ? 5_000 : 15_000;
 const RUNS = QUICK ? 1 : 3;
@@ -150,8 +152,8 @@ function format(row: Row, reference: Row | undefined): string {
 }
 
 const rows: Row[] = [];
-for (const qos of [0, 1] as const) {
-  for (const size of [64, 1024]) {
+for (const qos of QOS_LIST) {
+  for (const size of SIZES) {
     for (const kind of KINDS) rows.push(await measure(kind, qos, size));
   }
 }

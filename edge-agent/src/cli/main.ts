@@ -9,6 +9,8 @@ import { validateCommand } from './validate.js';
 const EXIT_USAGE = 2;
 
 function version(): string {
+  // the one-file bundle has the version baked in; from source, read it from package.json
+  if (process.env.TETHER_AGENT_VERSION) return process.env.TETHER_AGENT_VERSION;
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }

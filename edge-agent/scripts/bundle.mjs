@@ -1,0 +1,39 @@
+// Bundles the agent into one file for edge nodes: `npm run bundle -w edge-agent` writes
+// bundle/tether-agent.mjs. Native modules stay outside the bundle and are installed on the
+// node beside it (better-sqlite3; aws-crt only for `provider: aws-iot`).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const NATIVE = ['better-sqlite3', 'aws-crt', 'aws-iot-device-sdk-v2'];
+
+mkdirSync(here('../bundle'), { recursive: true });
+const result = await build({
+  entryPoints: [here('../dist/cli/main.js')],
+  outfile: here('../bundle/tether-agent.mjs'),
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external: NATIVE,
+  // some dependencies are CommonJS that call require(): give the ESM bundle one
+  banner: {
+    js: "#!/usr/bin/env node\nimport { createRequire as __tetherCreateRequire } from 'node:module';\nconst require = __tetherCreateRequire(import.meta.url);",
+  },
+  define: {
+    'process.env.TETHER_AGENT_VERSION': JSON.stringify(
+      JSON.parse(readFileSync(here('../package.json'), 'utf8')).version,
+    ),
+  },
+  metafile: true,
+  logLevel: 'warning',
+});
+const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
+writeFileSync(
+  here('../bundle/package.json'),
+  `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', dependencies: { 'better-sqlite3': '^12' }, optionalDependencies: { 'aws-iot-device-sdk-v2': '^1.28.0' } }, null, 2)}\n`,
+);
+console.log(
+  `bundle/tether-agent.mjs: ${(bytes / 1024).toFixed(0)} KiB; native modules to install beside it: ${NATIVE.join(', ')}`,
+);

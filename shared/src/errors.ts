@@ -15,6 +15,10 @@ export const ERROR_CODES = {
     'The durable store in the data dir cannot be opened or written (locked, corrupt, full, unwritable).',
   TETHER_ERR_LISTEN: 'The embedded hub could not listen on an address.',
   TETHER_ERR_USAGE: 'The command line was wrong (unknown command or option, missing value).',
+  TETHER_ERR_REQUEST: 'A provisioning request is invalid (the message names each bad field).',
+  TETHER_ERR_FORBIDDEN: 'A provisioning request was refused: missing, wrong or used-up enrollment token.',
+  TETHER_ERR_EXISTS: 'The thing already has credentials; rotate them to issue new ones.',
+  TETHER_ERR_PROVISION: 'A provisioning step failed at the provider (the message names the step).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,12 +3,24 @@ import type { Logger } from 'pino';
 import type { MessageEndpoint } from '../transport/message-endpoint.js';
 
 /**
- * The seam between Tether and a cloud. The dispatcher needs nothing more than a
- * MessageEndpoint; each provider (`provider:` in a remote's config) is one implementation
- * registered in ./registry.ts.
+ * The seam between Tether and a cloud. A remote's `provider:` picks one implementation from
+ * ./registry.ts; changing cloud is changing that field and the connection fields, never the rules.
+ *
+ * | provider       | file                     | built on                                          |
+ * | -------------- | ------------------------ | ------------------------------------------------- |
+ * | `mqtt`         | mqtt-adapter.ts          | MqttEndpoint (tcp, ssl, ws, wss; MQTT 3.1.1 and 5) |
+ * | `baidu-iothub` | baidu-iothub-adapter.ts  | MqttEndpoint + Baidu's address, username, limits  |
+ * | `aws-iot`      | aws-iot-adapter.ts       | aws-iot-device-sdk-v2 MQTT 5, loaded on first use |
+ *
+ * The dispatcher needs nothing more than a MessageEndpoint, and every adapter honours it the
+ * same way: `publish` resolves `acked` only on the broker's PUBACK (QoS 1/2) or once written
+ * (QoS 0), `retryable` when the connection is not there or drops, `rejected` on a final refusal
+ * (a PUBACK reason code >= 0x80, or a message over the cloud's limits); a subscription handler's
+ * promise holds the inbound PUBACK until the durable queue committed the message; events are
+ * `connected`, `disconnected` (with a reason) and `error`; `connected` is true once subscribed.
  */
 export interface CloudAdapter extends MessageEndpoint {
-  /** The remote's config name. */
+  /** The remote's config name (also `name`): used in logs and metric labels. */
   readonly remote: string;
 }
 
@@ -18,4 +30,14 @@ export interface AdapterContext {
   readonly configDir: string;
 }
 
-export type CloudAdapterFactory = (config: RemoteConfig, context: AdapterContext) => CloudAdapter;
+export interface AdapterRequest extends AdapterContext {
+  /** The MQTT client id of this connection (rules that share a remote and client id share one). */
+  readonly clientId: string;
+  /** Config path of the remote (`remotes[1]`) for error messages. */
+  readonly field: string;
+}
+
+export type CloudAdapterFactory<C extends RemoteConfig = RemoteConfig> = (
+  config: C,
+  request: AdapterRequest,
+) => CloudAdapter;

@@ -1,20 +1,25 @@
-import type { RemoteConfig } from '@tether/shared';
-import type { AdapterContext, CloudAdapter } from './cloud-adapter.js';
+import type { RemoteConfig, RemoteProvider } from '@tether/shared';
+import { AwsIotCloudAdapter } from './aws-iot-adapter.js';
+import { BaiduIotHubCloudAdapter } from './baidu-iothub-adapter.js';
+import type { AdapterRequest, CloudAdapter, CloudAdapterFactory } from './cloud-adapter.js';
 import { MqttCloudAdapter } from './mqtt-adapter.js';
 
-export interface AdapterRequest extends AdapterContext {
-  readonly clientId: string;
-  /** Config path of the remote (`remotes[1]`) for error messages. */
-  readonly field: string;
-}
+export type { AdapterRequest } from './cloud-adapter.js';
 
-type Factory = (config: RemoteConfig, request: AdapterRequest) => CloudAdapter;
+type Registry = { readonly [P in RemoteProvider]: CloudAdapterFactory<Extract<RemoteConfig, { provider: P }>> };
 
-/** One entry per `provider:` value; adding a cloud is adding a line here. */
-const PROVIDERS: Record<RemoteConfig['provider'], Factory> = {
+/**
+ * One entry per `provider:` value; adding a cloud is adding a file and a line here. Constructors
+ * only assign: the AWS SDK is imported by the aws-iot adapter's start(), so an agent without an
+ * aws-iot remote never loads it.
+ */
+const PROVIDERS: Registry = {
   mqtt: (config, request) => new MqttCloudAdapter(config, request),
+  'baidu-iothub': (config, request) => new BaiduIotHubCloudAdapter(config, request),
+  'aws-iot': (config, request) => new AwsIotCloudAdapter(config, request),
 };
 
 export function createCloudAdapter(config: RemoteConfig, request: AdapterRequest): CloudAdapter {
-  return PROVIDERS[config.provider](config, request);
+  const factory = PROVIDERS[config.provider] as CloudAdapterFactory;
+  return factory(config, request);
 }

@@ -25,6 +25,13 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       password: { type: 'string' },
       once: { type: 'boolean' },
+      url: { type: 'string' },
+      thing: { type: 'string' },
+      out: { type: 'string' },
+      ca: { type: 'string' },
+      hub: { type: 'string' },
+      'token-file': { type: 'string' },
+      rotate: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -54,12 +61,36 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(values.config, values['hub-config']);
     case 'hash-password':
       return hashPasswordCommand(values.password);
+    case 'enroll': {
+      if (!values.url || !values.thing || !values.out)
+        throw usageError('enroll needs --url URL --thing NAME --out DIR');
+      const { enrollCommand } = await import('./enroll.js');
+      const tokenFile = values['token-file'];
+      const token = tokenFile ? readFirstLine(tokenFile, '--token-file') : process.env.TETHER_ENROLL_TOKEN;
+      return enrollCommand({
+        url: values.url,
+        thing: values.thing,
+        out: values.out,
+        ca: values.ca,
+        token: token || undefined,
+        rotate: values.rotate,
+        hub: values.hub,
+      });
+    }
     case 'demo': {
       const { runDemo } = await import('../demo/quickstart.js');
       return runDemo({ once: values.once === true });
     }
     default:
       throw usageError(`unknown command "${command}"`);
+  }
+}
+
+function readFirstLine(file: string, flag: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0]?.trim();
+  } catch (error) {
+    throw usageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -11,11 +11,15 @@ Usage:
       Check config files; print every problem with its field path. Exit 0 or 2.
   tether-agent hash-password [--password TEXT]
       Print a scrypt hash for a hub principal's password (reads stdin without --password).
+  tether-agent enroll --url URL --thing NAME --out DIR [--ca FILE] [--token-file FILE] [--hub URL] [--rotate]
+      Make this device's key and a CSR, have the provisioning function (tether-cloud serve, or the
+      cloud's function URL) sign it, and write the bundle to DIR: run it with --config DIR. The key
+      never leaves the device. The enrollment token comes from --token-file or TETHER_ENROLL_TOKEN.
   tether-agent demo
       The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
 
 Options:
-  -c, --config FILE       bridge config (or hub config for \`hub\`)
+  -c, --config FILE       bridge config (or hub config for \`hub\`), or a provisioning bundle folder
       --hub-config FILE   embedded hub config
       --data-dir DIR      where the agent keeps its state (default: ./var/lib/tether)
   -h, --help              show this help

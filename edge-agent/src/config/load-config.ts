@@ -10,6 +10,7 @@ import {
 } from '@tether/shared';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { bundleServicePath } from './load-bundle.js';
 import { resolveConfigPath } from './resolve-path.js';
 
 export interface LoadedConfig<T> {
@@ -20,9 +21,12 @@ export interface LoadedConfig<T> {
   readonly dir: string;
 }
 
-/** Reads and validates a Baetyl-Remote-MQTT `service.yml` (Tether's bridge config). */
+/**
+ * Reads and validates a Baetyl-Remote-MQTT `service.yml` (Tether's bridge config). `path` may also be a
+ * provisioning bundle folder: its service.yml is read, relative paths resolving from the folder.
+ */
 export function loadBridgeConfig(path: string): LoadedConfig<BridgeConfig> {
-  return load(path, BridgeConfigSchema, (config, dir) => {
+  return load(bundleServicePath(path) ?? path, BridgeConfigSchema, (config, dir) => {
     const problems = fileProblems(config.hub, 'hub', dir);
     config.remotes.forEach((remote, i) => {
       problems.push(...fileProblems(remote, `remotes[${i}]`, dir));

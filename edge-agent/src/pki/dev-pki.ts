@@ -1,8 +1,9 @@
 /**
  * Development PKI: a throw-away CA and the server/client certificates the quick-start demo and the
  * tests need, made on the fly. ECDSA P-256 keys, SHA-256 signatures, PEM output (keys as PKCS#8).
- *
- * Not for production: keys live in memory and in the files the caller writes, nothing is revoked.
+ * Also the pieces a self-hosted fleet CA is built from (the cloud's `local` provider and
+ * `tether-agent enroll` use them): signing a public key taken from a CSR, a device's key and CSR,
+ * and a CRL. Keys live in memory and in the files the caller writes.
  */
 import 'reflect-metadata'; // before @peculiar/x509: its tsyringe needs a Reflect metadata polyfill at load time
 import { randomBytes, webcrypto } from 'node:crypto';
@@ -104,6 +105,20 @@ export async function createCa(opts: CreateCaOptions): Promise<CertKeyPair> {
  * extendedKeyUsage serverAuth or clientAuth, subject/authority key identifiers, and a SAN when there are names.
  */
 export async function issueCertificate(ca: CertKeyPair, opts: IssueCertificateOptions): Promise<CertKeyPair> {
+  const keys = await generateKeys();
+  const certPem = await issueCertificateForKey(ca, keys.publicKey, opts);
+  return { certPem, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/**
+ * Like `issueCertificate`, for a public key the caller already has (e.g. from a device's CSR, whose
+ * private key never leaves the device). Returns the certificate PEM.
+ */
+export async function issueCertificateForKey(
+  ca: CertKeyPair,
+  publicKey: x509.PublicKeyType,
+  opts: IssueCertificateOptions,
+): Promise<string> {
   const days = opts.days ?? 365;
   assertDays(days);
   const notBefore = opts.notBefore ?? new Date(Date.now() - CLOCK_SKEW_MS);
@@ -122,20 +137,14 @@ export async function issueCertificate(ca: CertKeyPair, opts: IssueCertificateOp
 
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importPrivateKeyPem(ca.keyPem);
-  const caSki = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
-  const aki = caSki
-    ? new x509.AuthorityKeyIdentifierExtension(caSki.keyId)
-    : await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
-
-  const keys = await generateKeys();
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([
       isServer ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
     ]),
-    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    aki,
+    await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    await authorityKeyIdentifier(caCert),
   ];
   if (altNames.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(altNames));
 
@@ -145,12 +154,51 @@ export async function issueCertificate(ca: CertKeyPair, opts: IssueCertificateOp
     issuer: caCert.subjectName,
     notBefore,
     notAfter,
-    publicKey: keys.publicKey,
+    publicKey,
     signingKey: caKey,
     signingAlgorithm: SIGNING_ALGORITHM,
     extensions,
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey) };
+  return cert.toString('pem');
+}
+
+async function authorityKeyIdentifier(caCert: x509.X509Certificate): Promise<x509.AuthorityKeyIdentifierExtension> {
+  const caSki = caCert.getExtension(x509.SubjectKeyIdentifierExtension);
+  return caSki
+    ? new x509.AuthorityKeyIdentifierExtension(caSki.keyId)
+    : x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey);
+}
+
+/** A new P-256 key and a PKCS#10 request for it (subject CN `commonName`), both PEM. */
+export async function createKeyAndCsr(opts: { commonName: string }): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = await generateKeys();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ CN: [opts.commonName] }],
+    keys,
+    signingAlgorithm: SIGNING_ALGORITHM,
+  });
+  return { csrPem: csr.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/**
+ * A CRL signed by `ca` listing `revoked` (hex serial numbers). No nextUpdate: OpenSSL then never
+ * treats the list as expired, so a broker that checks it keeps accepting the certificates not on it.
+ */
+export async function createCrl(
+  ca: CertKeyPair,
+  revoked: readonly { serialNumber: string; revokedAt: Date }[],
+): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: caCert.subjectName,
+    thisUpdate: new Date(Date.now() - CLOCK_SKEW_MS),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    signingKey: await importPrivateKeyPem(ca.keyPem),
+    extensions: [await authorityKeyIdentifier(caCert)],
+    entries: revoked.map((r) => ({ serialNumber: r.serialNumber, revocationDate: r.revokedAt })),
+  });
+  // OpenSSL (and so Mosquitto's `crlfile`) reads only the `X509 CRL` PEM label
+  return `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`;
 }
 
 /**

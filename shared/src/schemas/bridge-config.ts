@@ -91,12 +91,162 @@ const clientShape = {
 export const HubClientSchema = z.object(clientShape);
 export type HubClientConfig = z.infer<typeof HubClientSchema>;
 
-export const RemoteSchema = z.object({
-  name: z.string().min(1, 'a remote needs a name'),
+// --- remotes: one schema per `provider:` (a discriminated union; absent means `mqtt`) ---
+
+const remoteName = z.string().min(1, 'a remote needs a name');
+
+/** `provider: mqtt` (the default, and every Baetyl config): any MQTT 3.1.1/5 broker. */
+export const MqttRemoteSchema = z.object({
+  name: remoteName,
   provider: z.literal('mqtt').default('mqtt'),
   ...clientShape,
 });
+export type MqttRemoteConfig = z.infer<typeof MqttRemoteSchema>;
+
+/** Baidu IoT Hub's ports per transport: MQTT over TLS 1884, WebSocket over TLS 8884, plain TCP 1883. */
+export const BAIDU_IOTHUB_PORTS = { ssl: 1884, wss: 8884, tcp: 1883 } as const;
+export type BaiduIotHubTransport = keyof typeof BAIDU_IOTHUB_PORTS;
+
+/** `ssl://<endpoint>.mqtt.iot.<region>.baidubce.com:1884` (or the wss/tcp equivalent). */
+export function baiduIotHubAddress(endpoint: string, region: string, transport: BaiduIotHubTransport): string {
+  const host = `${endpoint}.mqtt.iot.${region}.baidubce.com`;
+  const port = BAIDU_IOTHUB_PORTS[transport];
+  return transport === 'wss' ? `wss://${host}:${port}/mqtt` : `${transport}://${host}:${port}`;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+
+/**
+ * `provider: baidu-iothub`: Baidu IoT Hub's conventions. `address` and `username` are derived
+ * from `endpoint`, `region` and `thing` when not given; messages over its limits are refused
+ * before sending (`maxpayload`, 32 KiB unless Baidu raised the instance's quota).
+ */
+export const BaiduIotHubRemoteSchema = z
+  .object({
+    name: remoteName,
+    provider: z.literal('baidu-iothub'),
+    ...clientShape,
+    address: BrokerAddressSchema.optional(),
+    /** The IoT Hub endpoint (project) name: the first label of `<endpoint>.mqtt.iot.<region>.baidubce.com`. */
+    endpoint: z.string().regex(DNS_LABEL, 'expected the endpoint name, e.g. "myproject"').optional(),
+    /** Baidu Cloud region of the endpoint, e.g. `bj` or `gz`. */
+    region: z.string().regex(DNS_LABEL, 'expected a region such as bj or gz').optional(),
+    /** The thing (device) name; the MQTT username is `<endpoint>/<thing>`. */
+    thing: z.string().min(1).optional(),
+    /** How a derived address connects: `ssl` (1884), `wss` (8884) or `tcp` (1883). */
+    transport: z.enum(['ssl', 'wss', 'tcp']).default('ssl'),
+    /** Baidu IoT Hub has no QoS 2. */
+    maxqos: QosSchema.default(1),
+    /** Largest payload Baidu accepts: 32 KiB by default, up to 128 KiB on request. */
+    maxpayload: ByteSizeSchema.default(32 * 1024),
+  })
+  .superRefine((remote, ctx) => {
+    if (remote.address === undefined && (remote.endpoint === undefined || remote.region === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['address'],
+        message:
+          'give address, or endpoint and region (address becomes ssl://<endpoint>.mqtt.iot.<region>.baidubce.com:1884)',
+      });
+    }
+    if (remote.username === undefined && (remote.endpoint === undefined || remote.thing === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'give username, or endpoint and thing (Baidu IoT Hub expects the username <endpoint>/<thing>)',
+      });
+    }
+    if (remote.password === undefined && remote.cert === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'Baidu IoT Hub needs a password, or a client certificate (cert and key)',
+      });
+    }
+  })
+  .transform((remote) => {
+    const { endpoint, region, thing } = remote;
+    return {
+      ...remote,
+      address: remote.address ?? baiduIotHubAddress(endpoint ?? '', region ?? '', remote.transport),
+      username: remote.username ?? `${endpoint}/${thing}`,
+    };
+  });
+export type BaiduIotHubRemoteConfig = z.infer<typeof BaiduIotHubRemoteSchema>;
+
+/** AWS IoT Core's MQTT port (mutual TLS); 443 works too, with ALPN `x-amzn-mqtt-ca` (always offered). */
+export const AWS_IOT_PORT = 8883;
+
+/**
+ * `provider: aws-iot`: AWS IoT Core over mutual TLS with the AWS IoT Device SDK's MQTT 5 client.
+ * `address` is derived from `endpoint` and `port`; the client id defaults to `thing`; without
+ * `ca` the Amazon Root CA 1 shipped with the agent is trusted.
+ */
+export const AwsIotRemoteSchema = z
+  .object({
+    name: remoteName,
+    provider: z.literal('aws-iot'),
+    ...clientShape,
+    address: BrokerAddressSchema.optional(),
+    /** The account's device data endpoint, e.g. `abc123-ats.iot.eu-west-1.amazonaws.com`. */
+    endpoint: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'expected a host name such as abc123-ats.iot.eu-west-1.amazonaws.com')
+      .optional(),
+    /** 8883 (default) or 443 (the agent offers ALPN x-amzn-mqtt-ca, as AWS IoT requires there). */
+    port: z.number().int().min(1).max(65535).default(AWS_IOT_PORT),
+    /** The thing name; the MQTT client id unless `clientid` says otherwise. */
+    thing: z.string().min(1).max(128).optional(),
+    /** The SDK's client speaks MQTT 5 only. */
+    protocol: z
+      .union([z.literal('5'), z.literal(5)], { error: 'aws-iot connects with MQTT 5 (the AWS IoT Device SDK client)' })
+      .transform(() => 5 as const)
+      .default(5),
+    /** AWS IoT Core and the SDK have no QoS 2. */
+    maxqos: QosSchema.default(1),
+  })
+  .superRefine((remote, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (remote.address === undefined && remote.endpoint === undefined) {
+      issue('endpoint', 'give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)');
+    }
+    if (remote.address !== undefined && !/^(ssl|mqtts|tls):\/\//.test(remote.address)) {
+      issue('address', 'aws-iot connects over mutual TLS: expected ssl://HOST:8883 or ssl://HOST:443');
+    }
+    if (remote.cert === undefined) issue('cert', 'aws-iot needs the thing certificate (cert) and its key (key)');
+    if (remote.key === undefined) issue('key', 'aws-iot needs the private key (key) of the thing certificate');
+    if (remote.clientid === undefined && remote.thing === undefined) {
+      issue('thing', 'give thing (the client id defaults to it) or clientid');
+    }
+    if (remote.username !== undefined || remote.password !== undefined) {
+      issue(remote.password !== undefined ? 'password' : 'username', 'aws-iot authenticates with the certificate only');
+    }
+    if (remote.insecure) issue('insecure', 'aws-iot always verifies the server certificate');
+    if (remote.alpn !== undefined) issue('alpn', 'aws-iot offers ALPN x-amzn-mqtt-ca itself');
+    if (remote.servername !== undefined) issue('servername', 'aws-iot uses the endpoint host as TLS server name');
+  })
+  .transform((remote) => ({
+    ...remote,
+    address: remote.address ?? `ssl://${remote.endpoint}:${remote.port}`,
+    clientid: remote.clientid ?? remote.thing,
+  }));
+export type AwsIotRemoteConfig = z.infer<typeof AwsIotRemoteSchema>;
+
+export const REMOTE_PROVIDERS = ['mqtt', 'baidu-iothub', 'aws-iot'] as const;
+
+/** A remote: its `provider:` picks the cloud adapter; absent means `mqtt` (Baetyl's configs). */
+export const RemoteSchema = z.discriminatedUnion(
+  'provider',
+  [MqttRemoteSchema, BaiduIotHubRemoteSchema, AwsIotRemoteSchema],
+  {
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? `unknown provider ${JSON.stringify((issue.input as { provider?: unknown } | undefined)?.provider)}: expected ${REMOTE_PROVIDERS.join(', ')} (mqtt when absent)`
+        : undefined,
+  },
+);
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
+export type RemoteProvider = RemoteConfig['provider'];
 
 /**
  * Store-and-forward (Tether). One queue per destination connection, in the data dir.

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { type Policy, THING_PLACEHOLDER } from '@tether/shared';
+
+/**
+ * Tether's policy model mapped to each provider's own form. Pure: text in, text out.
+ */
+
+export interface ThingTopics {
+  readonly publish: readonly string[];
+  readonly subscribe: readonly string[];
+}
+
+/**
+ * A Mosquitto ACL (`acl_file`) with one block per thing: the username is the certificate's CN
+ * (`use_identity_as_username`), `write` allows publishing, `read` subscribing and receiving.
+ * A thing absent from the file may do nothing: Mosquitto denies what no line allows.
+ */
+export function mosquittoAcl(entries: readonly ({ readonly username: string } & ThingTopics)[]): string {
+  const lines = ["# written by tether-cloud from the things' policies; do not edit (re-run provision)"];
+  for (const entry of entries) {
+    lines.push('', `user ${entry.username}`);
+    const both = new Set(entry.publish.filter((f) => entry.subscribe.includes(f)));
+    for (const f of both) lines.push(`topic readwrite ${f}`);
+    for (const f of entry.publish) if (!both.has(f)) lines.push(`topic write ${f}`);
+    for (const f of entry.subscribe) if (!both.has(f)) lines.push(`topic read ${f}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** AWS IoT's policy variable for the thing attached to the connecting certificate. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: AWS IoT's policy variable syntax, not a JS template
+export const AWS_THING_VARIABLE = '${iot:Connection.Thing.ThingName}';
+
+/**
+ * An AWS IoT policy document for a whole fleet: `{thing}` becomes `${iot:Connection.Thing.ThingName}`,
+ * so a certificate only acts as the thing it is attached to, and its client id must be that name.
+ *
+ * MQTT wildcards are literal characters in IoT policy resources; the policy wildcard is `*`, which
+ * also spans levels. So `+` and `#` both become `*`: the document allows at least what the model
+ * allows (a `+` level may match several levels at AWS). Subscribing is checked against
+ * `topicfilter/` resources, receiving and publishing against `topic/` resources.
+ */
+export function awsPolicyDocument(policy: Policy, arn: { region: string; account: string }): string {
+  const prefix = `arn:aws:iot:${arn.region}:${arn.account}`;
+  const resource = (kind: 'topic' | 'topicfilter', filter: string) =>
+    `${prefix}:${kind}/${filter
+      .split('/')
+      .map((level) => (level === '+' || level === '#' ? '*' : level))
+      .join('/')
+      .replaceAll(THING_PLACEHOLDER, AWS_THING_VARIABLE)}`;
+  const statements: { Effect: 'Allow'; Action: string; Resource: string[] }[] = [
+    { Effect: 'Allow', Action: 'iot:Connect', Resource: [`${prefix}:client/${AWS_THING_VARIABLE}`] },
+  ];
+  if (policy.publish.length > 0) {
+    statements.push({
+      Effect: 'Allow',
+      Action: 'iot:Publish',
+      Resource: policy.publish.map((f) => resource('topic', f)),
+    });
+  }
+  if (policy.subscribe.length > 0) {
+    statements.push(
+      { Effect: 'Allow', Action: 'iot:Subscribe', Resource: policy.subscribe.map((f) => resource('topicfilter', f)) },
+      { Effect: 'Allow', Action: 'iot:Receive', Resource: policy.subscribe.map((f) => resource('topic', f)) },
+    );
+  }
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+export type BaiduOperation = 'PUBLISH' | 'SUBSCRIBE';
+
+/** Baidu IoTHub permissions (one per topic, with its operations) for one thing's expanded topics. */
+export function baiduPermissions(topics: ThingTopics): { topic: string; operations: BaiduOperation[] }[] {
+  const byTopic = new Map<string, BaiduOperation[]>();
+  for (const f of topics.publish) byTopic.set(f, ['PUBLISH']);
+  for (const f of topics.subscribe) byTopic.set(f, [...(byTopic.get(f) ?? []), 'SUBSCRIBE']);
+  return [...byTopic].map(([topic, operations]) => ({ topic, operations }));
+}
+
+/**
+ * A name for a policy derived from its content: the same policy gets the same name across runs and
+ * things (so re-runs find it), a changed policy a new one (so no thing silently gets another's rights).
+ */
+export function policyName(policy: Policy): string {
+  const canonical = JSON.stringify({ publish: [...policy.publish].sort(), subscribe: [...policy.subscribe].sort() });
+  return `tether-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+}

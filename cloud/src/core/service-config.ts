@@ -1,0 +1,68 @@
+import { type BridgeConfigInput, BridgeConfigSchema, BUNDLE_FILES, type ProviderName } from '@tether/shared';
+import { stringify } from 'yaml';
+import type { Provisioned } from '../providers/provider.js';
+import { bridgeAddress } from './endpoint.js';
+import type { ThingTopics } from './policy-map.js';
+
+/** The local hub the generated bridge config connects to. */
+export interface HubConnection {
+  readonly address: string;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+}
+
+export const DEFAULT_HUB: HubConnection = { address: 'tcp://127.0.0.1:1883' };
+const REMOTE_NAME = 'cloud';
+
+/** What each cloud's broker supports: AWS IoT and Baidu IoTHub have no QoS 2; Baidu speaks MQTT 3.1.1. */
+const BROKER_LIMITS: Record<ProviderName, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
+  local: { protocol: 5, maxqos: 2 },
+  'aws-iot': { protocol: 5, maxqos: 1 },
+  'baidu-iothub': { protocol: 4, maxqos: 1 },
+};
+
+/**
+ * The bridge config (Baetyl-Remote-MQTT `service.yml`) for a provisioned thing: one remote (the
+ * endpoint with the bundle's credentials, paths relative to the bundle folder) and one rule. What the
+ * thing may publish goes up from the hub; what it may subscribe comes down to the hub. Validated with
+ * BridgeConfigSchema before it is returned, so a bundle never carries a config the agent refuses.
+ */
+export function buildServiceConfig(provisioned: Provisioned, hub: HubConnection, topics: ThingTopics): string {
+  const limits = BROKER_LIMITS[provisioned.provider];
+  const config: BridgeConfigInput = {
+    name: `tether-${provisioned.thing}`,
+    hub: {
+      address: hub.address,
+      ...(hub.username !== undefined ? { username: hub.username } : {}),
+      ...(hub.password !== undefined ? { password: hub.password } : {}),
+    },
+    remotes: [
+      {
+        name: REMOTE_NAME,
+        address: bridgeAddress(provisioned.endpoint),
+        clientid: provisioned.clientId,
+        ...(provisioned.username !== undefined ? { username: provisioned.username } : {}),
+        ...(provisioned.password !== undefined ? { password: provisioned.password } : {}),
+        ...(provisioned.caPem !== undefined ? { ca: BUNDLE_FILES.ca } : {}),
+        ...(provisioned.certificate !== undefined ? { cert: BUNDLE_FILES.cert, key: BUNDLE_FILES.key } : {}),
+        protocol: limits.protocol,
+        maxqos: limits.maxqos,
+      },
+    ],
+    rules: [
+      {
+        hub: { subscriptions: topics.publish.map((topic) => ({ topic, qos: 1 as const })) },
+        remote: { name: REMOTE_NAME, subscriptions: topics.subscribe.map((topic) => ({ topic, qos: 1 as const })) },
+      },
+    ],
+  };
+  const checked = BridgeConfigSchema.safeParse(config);
+  if (!checked.success) {
+    throw new Error(`generated bridge config is invalid: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  const header = [
+    `# Bridge config for thing ${provisioned.thing} (${provisioned.provider}), written by tether-cloud.`,
+    '# Run: tether-agent --config <this folder> [--hub-config hub.yml]',
+  ].join('\n');
+  return `${header}\n${stringify(config)}`;
+}

@@ -1,0 +1,73 @@
+import { ConfigError, formatIssues, PolicySchema, ProviderNameSchema } from '@tether/shared';
+import type { Logger } from 'pino';
+import type { ProvisionApiOptions } from '../api/provision-api.js';
+import { tokenMatches } from '../api/tokens.js';
+import { createProvider, type ProviderSettings } from '../providers/create-provider.js';
+
+/**
+ * The Lambda's configuration, from its environment:
+ *
+ *   TETHER_PROVIDER              aws-iot (default) or baidu-iothub
+ *   TETHER_POLICY                the policy as JSON: {"publish":["…{thing}…"],"subscribe":[…]} (required)
+ *   TETHER_HUB                   the local hub bundles connect to (default tcp://127.0.0.1:1883)
+ *   TETHER_ENROLL_TOKEN_SHA256   SHA-256 (hex) of the enrollment token HTTP callers present as a Bearer token
+ *   TETHER_AUTH                  `token` (default) or `iam` (the function URL is AWS_IAM-authorized)
+ *   TETHER_THING_PREFIX          thing names must start with it (the function's IAM is held to it)
+ *   TETHER_API_URL               another IoT API URL (tests, VPC endpoints)
+ *   baidu-iothub: TETHER_BAIDU_ENDPOINT, TETHER_BAIDU_AUTH (password|certificate),
+ *                 BCE_ACCESS_KEY_ID, BCE_SECRET_ACCESS_KEY
+ *
+ * Every problem is reported at once, naming the variable (never its value).
+ */
+export async function optionsFromEnvironment(
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+): Promise<ProvisionApiOptions & { readonly auth: 'token' | 'iam' }> {
+  const problems: string[] = [];
+  const provider = ProviderNameSchema.exclude(['local']).safeParse(env.TETHER_PROVIDER ?? 'aws-iot');
+  if (!provider.success) problems.push('TETHER_PROVIDER: expected aws-iot or baidu-iothub');
+  let policyJson: unknown;
+  try {
+    policyJson = JSON.parse(env.TETHER_POLICY ?? '');
+  } catch {
+    problems.push('TETHER_POLICY: required, the policy as JSON ({"publish":[…],"subscribe":[…]})');
+  }
+  const policy = PolicySchema.safeParse(policyJson);
+  if (policyJson !== undefined && !policy.success) {
+    problems.push(...formatIssues(policy.error.issues).map((p) => `TETHER_POLICY: ${p}`));
+  }
+  const auth = env.TETHER_AUTH ?? 'token';
+  if (auth !== 'token' && auth !== 'iam') problems.push('TETHER_AUTH: expected token or iam');
+  const digest = env.TETHER_ENROLL_TOKEN_SHA256;
+  if (auth === 'token' && !/^[0-9a-f]{64}$/i.test(digest ?? '')) {
+    problems.push('TETHER_ENROLL_TOKEN_SHA256: required with TETHER_AUTH=token, 64 hex digits');
+  }
+  let settings: ProviderSettings | undefined;
+  if (provider.success && provider.data === 'aws-iot') {
+    settings = { provider: 'aws-iot', apiUrl: env.TETHER_API_URL };
+  } else if (provider.success) {
+    for (const name of ['TETHER_BAIDU_ENDPOINT', 'BCE_ACCESS_KEY_ID', 'BCE_SECRET_ACCESS_KEY'] as const) {
+      if (!env[name]) problems.push(`${name}: required with TETHER_PROVIDER=baidu-iothub`);
+    }
+    const baiduAuth = env.TETHER_BAIDU_AUTH ?? 'password';
+    if (baiduAuth !== 'password' && baiduAuth !== 'certificate')
+      problems.push('TETHER_BAIDU_AUTH: expected password or certificate');
+    settings = {
+      provider: 'baidu-iothub',
+      endpointName: env.TETHER_BAIDU_ENDPOINT ?? '',
+      credentials: { accessKeyId: env.BCE_ACCESS_KEY_ID ?? '', secretAccessKey: env.BCE_SECRET_ACCESS_KEY ?? '' },
+      apiUrl: env.TETHER_API_URL,
+      auth: baiduAuth === 'certificate' ? 'certificate' : 'password',
+    };
+  }
+  if (problems.length > 0 || !settings || !policy.success) throw new ConfigError('environment', problems);
+  return {
+    provider: await createProvider(settings),
+    policy: policy.data,
+    hub: { address: env.TETHER_HUB ?? 'tcp://127.0.0.1:1883' },
+    thingPrefix: env.TETHER_THING_PREFIX || undefined,
+    logger,
+    auth: auth === 'iam' ? 'iam' : 'token',
+    authorize: async (token) => ({ ok: auth === 'iam' || tokenMatches(token, digest ?? '') }),
+  };
+}

@@ -1,0 +1,56 @@
+import type { IoTClient } from '@aws-sdk/client-iot';
+import type { BundleEndpoint } from '@tether/shared';
+import type { BceCredentials } from './bce-signer.js';
+import type { Provider } from './provider.js';
+
+/** Everything a provider needs, by `provider`; the CLI builds it from flags, the Lambda from its environment. */
+export type ProviderSettings =
+  | {
+      readonly provider: 'local';
+      readonly caDir: string;
+      readonly endpoint?: BundleEndpoint | undefined;
+      readonly brokerUser?: string | undefined;
+      readonly certificateDays?: number | undefined;
+    }
+  | {
+      readonly provider: 'aws-iot';
+      readonly region?: string | undefined;
+      /** Another IoT API URL (a test's local server, a VPC endpoint). */
+      readonly apiUrl?: string | undefined;
+      /** An IoT client made by the caller (tests inject one); region and apiUrl are then unused. */
+      readonly client?: IoTClient | undefined;
+    }
+  | {
+      readonly provider: 'baidu-iothub';
+      readonly endpointName: string;
+      readonly credentials: BceCredentials;
+      readonly apiUrl?: string | undefined;
+      readonly auth?: 'password' | 'certificate' | undefined;
+    };
+
+/** The provider for `settings`; each is loaded when asked for (the AWS SDK is not loaded for `local`). */
+export async function createProvider(settings: ProviderSettings): Promise<Provider> {
+  switch (settings.provider) {
+    case 'local': {
+      const { LocalProvider } = await import('./local.js');
+      return new LocalProvider(settings);
+    }
+    case 'aws-iot': {
+      const [{ IoTClient }, { AwsIotProvider }] = await Promise.all([
+        import('@aws-sdk/client-iot'),
+        import('./aws-iot.js'),
+      ]);
+      const client =
+        settings.client ??
+        new IoTClient({
+          ...(settings.region ? { region: settings.region } : {}),
+          ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
+        });
+      return new AwsIotProvider({ client });
+    }
+    case 'baidu-iothub': {
+      const { BaiduIotHubProvider } = await import('./baidu-iothub.js');
+      return new BaiduIotHubProvider(settings);
+    }
+  }
+}

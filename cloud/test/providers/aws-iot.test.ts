@@ -1,0 +1,159 @@
+import { X509Certificate } from 'node:crypto';
+import { expandPolicy, PolicySchema } from '@tether/shared';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { buildBundle } from '../../src/core/bundle.js';
+import { ProvisionStepError } from '../../src/core/errors.js';
+import { policyName } from '../../src/core/policy-map.js';
+import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
+import { AwsIotProvider } from '../../src/providers/aws-iot.js';
+import { FAKE_ENDPOINT, FakeAwsIot } from '../helpers/fake-aws-iot.js';
+
+const policy = PolicySchema.parse({
+  publish: ['devices/{thing}/up/#'],
+  subscribe: ['devices/{thing}/down', 'fleet/+/all'],
+});
+const WRITES = /^(Create|Attach|Detach|Update)/;
+
+let fake: FakeAwsIot;
+let provider: AwsIotProvider;
+
+beforeEach(async () => {
+  fake = new FakeAwsIot();
+  provider = new AwsIotProvider({ client: await fake.start() });
+});
+afterEach(() => fake.stop());
+
+describe('aws-iot provider against a local IoT API', () => {
+  it('provisions from a CSR in the documented order; the key never leaves the device', async () => {
+    // given a device's key and CSR
+    const device = await createKeyAndCsr({ commonName: 'sensor-1' });
+    // when the thing is planned and applied
+    const plan = await provider.plan({ thing: 'sensor-1', policy, csrPem: device.csrPem });
+    const provisioned = await provider.apply(plan);
+    // then the calls are the issue's sequence: reads first, then create, sign, policy, attach
+    expect(fake.operations()).toEqual([
+      'DescribeEndpoint',
+      'DescribeThing',
+      'GetPolicy',
+      'CreateThing',
+      'CreatePolicy',
+      'CreateCertificateFromCsr',
+      'AttachPolicy',
+      'AttachThingPrincipal',
+    ]);
+    const csrCall = fake.recorder.requests.find((r) => r.path === '/certificates');
+    expect(JSON.parse(csrCall?.body ?? '{}').certificateSigningRequest).toBe(device.csrPem);
+    expect(csrCall?.query.setAsActive).toBe('true');
+    for (const r of fake.recorder.requests) expect(r.body).not.toContain('PRIVATE KEY');
+    // and the certificate is for the device's key, attached to the thing with the fleet policy
+    const cert = new X509Certificate(provisioned.certificate?.certPem ?? '');
+    expect(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(device.keyPem))).toBe(true);
+    expect(provisioned).toMatchObject({
+      clientId: 'sensor-1',
+      keyOnDevice: true,
+      endpoint: { host: FAKE_ENDPOINT, port: 8883 },
+    });
+    expect(provisioned.certificate?.keyPem).toBeUndefined();
+    const arn = [...(fake.thingPrincipals.get('sensor-1') ?? [])][0] ?? '';
+    expect(fake.policyTargets.get(policyName(policy))).toEqual(new Set([arn]));
+  });
+
+  it("writes an IoT policy scoped with ${iot:Connection.Thing.ThingName} in the thing's account and region", async () => {
+    await provider.apply(await provider.plan({ thing: 'sensor-1', policy }));
+    const doc = JSON.parse(fake.policies.get(policyName(policy)) ?? '{}');
+    const thingVar = '$' + '{iot:Connection.Thing.ThingName}';
+    const prefix = 'arn:aws:iot:eu-west-1:123456789012';
+    expect(doc.Statement).toEqual([
+      { Effect: 'Allow', Action: 'iot:Connect', Resource: [`${prefix}:client/${thingVar}`] },
+      { Effect: 'Allow', Action: 'iot:Publish', Resource: [`${prefix}:topic/devices/${thingVar}/up/*`] },
+      {
+        Effect: 'Allow',
+        Action: 'iot:Subscribe',
+        Resource: [`${prefix}:topicfilter/devices/${thingVar}/down`, `${prefix}:topicfilter/fleet/*/all`],
+      },
+      {
+        Effect: 'Allow',
+        Action: 'iot:Receive',
+        Resource: [`${prefix}:topic/devices/${thingVar}/down`, `${prefix}:topic/fleet/*/all`],
+      },
+    ]);
+  });
+
+  it('CreateKeysAndCertificate mode: the bundle carries the key AWS made, and Amazon Root CA 1', async () => {
+    const provisioned = await provider.apply(await provider.plan({ thing: 'sensor-2', policy }));
+    expect(fake.operations()).toContain('CreateKeysAndCertificate');
+    const files = buildBundle(provisioned, {
+      hub: { address: 'tcp://127.0.0.1:1883' },
+      topics: expandPolicy(policy, 'sensor-2'),
+    });
+    const cert = new X509Certificate(files['client.pem'] ?? '');
+    const { createPrivateKey } = await import('node:crypto');
+    expect(cert.checkPrivateKey(createPrivateKey(files['client.key'] ?? ''))).toBe(true);
+    expect(new X509Certificate(files['ca.pem'] ?? '').subject).toContain('CN=Amazon Root CA 1');
+    const service = parse(files['service.yml'] ?? '');
+    expect(service.remotes[0]).toMatchObject({
+      address: `ssl://${FAKE_ENDPOINT}:8883`,
+      clientid: 'sensor-2',
+      ca: 'ca.pem',
+      cert: 'client.pem',
+      key: 'client.key',
+      maxqos: 1,
+    });
+  });
+
+  it('is idempotent: a re-run only reads, a second thing re-uses the fleet policy', async () => {
+    await provider.apply(await provider.plan({ thing: 'sensor-1', policy }));
+    const first = fake.operations().length;
+    // when the same thing is planned again
+    const again = await provider.plan({ thing: 'sensor-1', policy });
+    // then it exists, every step says so, and nothing was written
+    expect(again.exists).toBe(true);
+    expect(again.steps.filter((s) => s.action === 'create')).toEqual([]);
+    expect(
+      fake
+        .operations()
+        .slice(first)
+        .filter((op) => WRITES.test(op)),
+    ).toEqual([]);
+    await expect(provider.apply(again)).rejects.toMatchObject({ code: 'TETHER_ERR_EXISTS' });
+    expect(fake.certificates.size).toBe(1);
+    // and another thing with the same policy creates no second policy
+    const before = fake.operations().length;
+    await provider.apply(await provider.plan({ thing: 'sensor-3', policy }));
+    const ops = fake.operations().slice(before);
+    expect(ops).not.toContain('CreatePolicy');
+    expect(ops).toEqual(expect.arrayContaining(['CreateThing', 'AttachPolicy', 'AttachThingPrincipal']));
+    expect(fake.policies.size).toBe(1);
+  });
+
+  it('names the step that failed, with what AWS said', async () => {
+    fake.failures.set('CreatePolicy', [400, 'MalformedPolicyException', 'Policy document is malformed']);
+    const attempt = provider.apply(await provider.plan({ thing: 'sensor-4', policy }));
+    await expect(attempt).rejects.toBeInstanceOf(ProvisionStepError);
+    await expect(attempt).rejects.toThrow(
+      /aws-iot: step CreatePolicy failed for thing sensor-4: MalformedPolicyException: Policy document is malformed \(HTTP 400\)/,
+    );
+    // no certificate was made before the failure, and a re-run after the fix finishes the job
+    expect(fake.certificates.size).toBe(0);
+    fake.failures.clear();
+    const plan = await provider.plan({ thing: 'sensor-4', policy });
+    expect(plan.steps.find((s) => s.id === 'thing')?.action).toBe('exists');
+    await provider.apply(plan);
+    expect(fake.certificates.size).toBe(1);
+    expect(fake.thingPrincipals.get('sensor-4')?.size).toBe(1);
+  });
+
+  it('rotates: a new active certificate, the old one detached and INACTIVE; revoke makes it REVOKED', async () => {
+    await provider.apply(await provider.plan({ thing: 'sensor-5', policy }));
+    const [oldArn = ''] = fake.thingPrincipals.get('sensor-5') ?? [];
+    const rotated = await provider.rotate({ thing: 'sensor-5', policy });
+    const newId = rotated.certificate?.id ?? '';
+    expect(fake.certificates.get(oldArn.slice(oldArn.lastIndexOf('/') + 1))?.status).toBe('INACTIVE');
+    expect([...(fake.thingPrincipals.get('sensor-5') ?? [])]).toEqual([expect.stringContaining(newId)]);
+    const revoked = await provider.revoke('sensor-5');
+    expect(revoked.revoked).toEqual([expect.stringContaining(newId)]);
+    expect(fake.certificates.get(newId)?.status).toBe('REVOKED');
+    expect(fake.thingPrincipals.get('sensor-5')?.size).toBe(0);
+  });
+});

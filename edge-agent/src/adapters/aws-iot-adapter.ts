@@ -1,0 +1,392 @@
+import { type AwsIotRemoteConfig, type QoS, TetherError } from '@tether/shared';
+import type { mqtt5 } from 'aws-iot-device-sdk-v2';
+import { Backoff } from '../transport/backoff.js';
+import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
+import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
+import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
+import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
+import {
+  type AwsIotSdk,
+  createAwsIotClient,
+  loadAwsIotSdk,
+  payloadBuffer,
+  readAmazonRootCa1,
+  releaseClosedClient,
+} from './aws-iot-sdk.js';
+import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
+import { deliverToSubscriptions } from './deliver-held.js';
+import { overLimit } from './publish-limits.js';
+
+/** Inbound QoS 1 messages in flight towards us (awaiting the durable commit) before the broker waits. */
+const RECEIVE_MAXIMUM = 100;
+/** s2n reports a TLS failure only after 10-30 s ("blinding"): an attempt is stuck well after that. */
+const ATTEMPT_GRACE_MS = 35_000;
+const STOP_WAIT_MS = 3_000;
+
+type Subscription = { readonly filter: string; readonly qos: QoS; readonly handler: InboundHandler };
+type PendingPublish = { settle(outcome: PublishOutcome): void };
+
+type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' | 'stopped';
+
+/**
+ * `provider: aws-iot`: AWS IoT Core through the AWS IoT Device SDK v2 (`mqtt5.Mqtt5Client`
+ * configured by `iot.AwsIotMqtt5ClientConfigBuilder`, mutual TLS, MQTT 5), imported on start()
+ * so agents without an aws-iot remote never load its native module.
+ *
+ * It keeps MqttEndpoint's contract: one connection attempt at a time with Tether's backoff (the
+ * SDK's own reconnect is not used: on a failure or a drop the client is stopped, which fails
+ * every operation it holds, and started again after the backoff); `publish` resolves `acked` on
+ * the PUBACK, `retryable` when the connection is missing or lost, `rejected` on a PUBACK reason
+ * code >= 0x80 or a message over AWS IoT's limits.
+ *
+ * Inbound PUBACKs are held until the durable queue committed the message: the SDK acks a QoS 1
+ * PUBLISH itself once its `messageReceived` listeners return, unless a listener takes the
+ * acknowledgement handle (`acknowledgementControl.acquireHandle()`, aws-crt >= 1.31); this
+ * adapter takes it and invokes it when the handlers' promises resolved. AWS IoT re-sends a
+ * message whose PUBACK is withheld for long, and after a reconnect; those copies are duplicates
+ * (at least once). An aws-crt without that handle acks on receipt; the adapter warns once.
+ */
+export class AwsIotCloudAdapter implements CloudAdapter {
+  readonly name: string;
+  readonly remote: string;
+  /** Every subscription carries MQTT 5 No Local: our own publishes never come back. */
+  readonly suppressesEchoes = true;
+  private readonly target: ConnectionTarget;
+  private readonly backoff: Backoff;
+  private readonly subs: Subscription[] = [];
+  private readonly listeners = new Set<(event: EndpointEvent) => void>();
+  private readonly pending = new Set<PendingPublish>();
+  private client: mqtt5.Mqtt5Client | undefined;
+  private phase: Phase = 'idle';
+  private stopping = false;
+  /** Counts connections: an ack handle from an earlier one is void and never invoked. */
+  private generation = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attemptTimer: NodeJS.Timeout | undefined;
+  /** The client was started and has not reported 'stopped' since. */
+  private running = false;
+  private readonly stopWaiters = new Set<() => void>();
+  /** The reason last reported at error level; a failure series logs each new reason once. */
+  private reportedReason: string | undefined;
+  private warnedAutoAck = false;
+
+  constructor(
+    private readonly config: AwsIotRemoteConfig,
+    private readonly request: AdapterRequest,
+  ) {
+    this.name = config.name;
+    this.remote = config.name;
+    this.target = parseAddress(config.address);
+    const b = config.backoff;
+    this.backoff = new Backoff({
+      minMs: b?.min ?? 500,
+      maxMs: b?.max ?? config.interval,
+      factor: b?.factor ?? 2,
+      jitter: b?.jitter ?? 0.2,
+    });
+  }
+
+  get connected(): boolean {
+    return this.phase === 'connected';
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    const { configDir, field } = this.request;
+    const tls = readTlsMaterial(this.config, configDir, field);
+    if (!tls.cert || !tls.key) {
+      throw new TetherError('TETHER_ERR_CONFIG', `${field}: aws-iot needs cert and key (the thing certificate)`);
+    }
+    const ca = tls.ca ?? readAmazonRootCa1(field);
+    signal.addEventListener('abort', () => void this.stop(0), { once: true });
+    let sdk: AwsIotSdk;
+    try {
+      sdk = await loadAwsIotSdk();
+    } catch (error) {
+      throw new TetherError(
+        'TETHER_ERR_CONNECT',
+        `${this.name}: cannot load aws-iot-device-sdk-v2 (${error instanceof Error ? error.message : String(error)})`,
+        { cause: error },
+      );
+    }
+    if (this.stopping) return;
+    const client = createAwsIotClient(sdk, field, {
+      host: this.target.host,
+      port: this.target.port,
+      clientId: this.request.clientId,
+      ca: ca.toString('utf8'),
+      cert: tls.cert.toString('utf8'),
+      key: tls.key.toString('utf8'),
+      keepaliveSec: Math.round(this.config.keepalive / 1000),
+      clean: this.config.cleansession,
+      sessionExpirySec: Math.round(this.config.sessionexpiry / 1000),
+      timeoutMs: this.config.timeout,
+      receiveMaximum: RECEIVE_MAXIMUM,
+    });
+    this.client = client;
+    client.on('connectionSuccess', (event) => this.onConnectionSuccess(client, event));
+    client.on('connectionFailure', (event) => {
+      if (client !== this.client || this.phase !== 'connecting') return;
+      const { error, connack } = event;
+      const failure = { error, connackReason: connack?.reasonCode, reasonString: connack?.reasonString };
+      this.restart(describeCrtFailure(failure, this.target.address), false);
+    });
+    client.on('disconnection', (event) => {
+      if (client !== this.client || this.stopping || this.phase === 'restarting') return;
+      const { error, disconnect } = event;
+      const failure = { error, disconnectReason: disconnect?.reasonCode, reasonString: disconnect?.reasonString };
+      this.restart(describeCrtFailure(failure, this.target.address), this.phase === 'connected');
+    });
+    client.on('stopped', () => {
+      this.running = false;
+      for (const resolve of [...this.stopWaiters]) resolve();
+    });
+    client.on('messageReceived', (event) => this.deliver(event));
+    // an EventEmitter 'error' without a listener would throw
+    client.on('error', (error) =>
+      this.request.logger.error({ endpoint: this.name, err: error }, 'aws-iot client error'),
+    );
+    this.attempt();
+  }
+
+  onEvent(listener: (event: EndpointEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async subscribe(filter: string, qos: QoS, handler: InboundHandler): Promise<void> {
+    const sub = { filter, qos, handler };
+    this.subs.push(sub);
+    if (this.client && this.phase === 'connected') await this.subscribeOn(this.client, [sub]);
+  }
+
+  publish(message: BridgeMessage): Promise<PublishOutcome> {
+    const problem = awsIotLimitProblem(message.topic, message.payload);
+    if (problem !== undefined) return Promise.resolve(overLimit(this.remote, message.topic, problem));
+    const client = this.client;
+    if (!client || this.phase !== 'connected' || this.stopping) {
+      return Promise.resolve({
+        status: 'retryable',
+        error: new TetherError('TETHER_ERR_CONNECT', `${this.name} is not connected`),
+      });
+    }
+    // AWS IoT Core and the SDK have no QoS 2
+    const qos = Math.min(message.qos, this.config.maxqos, 1) as 0 | 1;
+    return new Promise<PublishOutcome>((resolve) => {
+      const entry: PendingPublish = {
+        settle: (outcome) => {
+          if (!this.pending.delete(entry)) return; // already settled (e.g. failed by a disconnect)
+          resolve(outcome);
+        },
+      };
+      this.pending.add(entry);
+      client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
+        (puback) => entry.settle(pubackOutcome(this.name, message.topic, puback)),
+        (error: unknown) => entry.settle(publishFailureOutcome(this.name, message.topic, error)),
+      );
+    });
+  }
+
+  async stop(drainMs = 5_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.attemptTimer);
+    const deadline = Date.now() + drainMs;
+    while (this.pending.size > 0 && this.phase === 'connected' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.phase = 'stopped';
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    try {
+      await this.stopClient(client);
+      this.failPending(new TetherError('TETHER_ERR_CONNECT', `${this.name} stopped`));
+      client.close();
+    } catch (error) {
+      this.request.logger.warn({ endpoint: this.name, err: error }, 'closing the aws-iot client failed');
+    }
+    // the native client is freed (and the process may exit) only once collected
+    releaseClosedClient(client);
+  }
+
+  // --- connection lifecycle ---
+
+  private attempt(): void {
+    const client = this.client;
+    if (this.stopping || !client) return;
+    this.phase = 'connecting';
+    const graceMs = this.config.timeout + ATTEMPT_GRACE_MS;
+    this.attemptTimer = setTimeout(() => {
+      if (this.phase !== 'connecting') return;
+      this.restart(
+        new TetherError('TETHER_ERR_CONNECT', `no connection to ${this.target.address} within ${graceMs} ms`),
+        false,
+      );
+    }, graceMs);
+    this.attemptTimer.unref();
+    this.running = true;
+    client.start();
+  }
+
+  private onConnectionSuccess(client: mqtt5.Mqtt5Client, event: mqtt5.ConnectionSuccessEvent): void {
+    if (client !== this.client || this.stopping || this.phase !== 'connecting') return;
+    clearTimeout(this.attemptTimer);
+    this.phase = 'subscribing';
+    const generation = ++this.generation;
+    // up only once subscribed: a message published after this point is not missed
+    this.subscribeOn(client, this.subs).then(
+      () => {
+        if (generation !== this.generation || this.phase !== 'subscribing') return;
+        this.phase = 'connected';
+        this.backoff.reset();
+        this.reportedReason = undefined;
+        const sessionPresent = event.connack.sessionPresent;
+        this.request.logger.info(
+          { endpoint: this.name, address: this.target.address, sessionPresent, clientId: event.settings.clientId },
+          'connected',
+        );
+        this.emit({ type: 'connected', sessionPresent });
+      },
+      (error: unknown) => {
+        if (generation !== this.generation || this.phase !== 'subscribing') return;
+        const failure =
+          error instanceof TetherError
+            ? error
+            : new TetherError('TETHER_ERR_SUBSCRIBE', `${this.name}: subscribe failed: ${crtErrorText(error)}`, {
+                cause: error,
+              });
+        this.request.logger.error({ endpoint: this.name, code: failure.code }, failure.message);
+        // validatesubs: a refused subscription fails the connection, retried with backoff
+        this.restart(failure, false);
+      },
+    );
+  }
+
+  /** Ends this attempt or connection (stop fails what the client holds) and retries after the backoff. */
+  private restart(error: TetherError, afterSuccess: boolean): void {
+    const client = this.client;
+    if (this.stopping || !client || this.phase === 'restarting') return;
+    const wasConnected = this.phase === 'connected';
+    this.phase = 'restarting';
+    clearTimeout(this.attemptTimer);
+    this.failPending(error);
+    if (wasConnected) {
+      this.request.logger.warn(
+        { endpoint: this.name, address: this.target.address, reason: error.message },
+        'disconnected',
+      );
+      this.emit({ type: 'disconnected', reason: error.message });
+    }
+    void this.stopClient(client).then(() => {
+      if (client !== this.client || this.stopping) return;
+      this.scheduleRetry(error, afterSuccess);
+    });
+  }
+
+  /** client.stop(), resolved on its 'stopped' event (bounded); at once when it is not running. Never rejects. */
+  private stopClient(client: mqtt5.Mqtt5Client): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.stopWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_WAIT_MS);
+      this.stopWaiters.add(done);
+      try {
+        client.stop();
+      } catch {
+        done();
+      }
+    });
+  }
+
+  private scheduleRetry(error: TetherError, afterSuccess: boolean): void {
+    if (this.stopping) return;
+    const delay = this.backoff.next();
+    if (error.message !== this.reportedReason) {
+      this.reportedReason = error.message;
+      this.request.logger.error(
+        { endpoint: this.name, code: error.code, reason: error.message, retryInMs: delay, afterSuccess },
+        `${this.name}: ${error.message}`,
+      );
+      this.emit({ type: 'error', error });
+    } else {
+      this.request.logger.debug({ endpoint: this.name, code: error.code, retryInMs: delay }, 'still failing');
+    }
+    this.retryTimer = setTimeout(() => this.attempt(), delay);
+    this.retryTimer.unref();
+  }
+
+  private async subscribeOn(client: mqtt5.Mqtt5Client, subs: readonly Subscription[]): Promise<void> {
+    if (subs.length === 0) return;
+    const refused: string[] = [];
+    for (const batch of subscribeBatches(subs, this.config.maxqos)) {
+      const suback = await client.subscribe({
+        // No Local stops the echo of our own publishes; Retain As Published keeps the retain flag
+        subscriptions: batch.map(([topicFilter, qos]) => ({
+          topicFilter,
+          qos,
+          noLocal: true,
+          retainAsPublished: true,
+        })),
+      });
+      batch.forEach(([filter], j) => {
+        if ((suback.reasonCodes[j] ?? 0x80) >= 0x80) refused.push(filter);
+      });
+    }
+    if (refused.length === 0) return;
+    const error = new TetherError(
+      'TETHER_ERR_SUBSCRIBE',
+      `${this.name} refused the subscription to ${refused.join(', ')} (SUBACK failure)`,
+    );
+    if (this.config.validatesubs) throw error;
+    this.request.logger.warn({ endpoint: this.name, code: error.code }, error.message);
+    this.emit({ type: 'error', error });
+  }
+
+  /** Hands a message to the matching handlers; sends the PUBACK once all of them stored it. */
+  private deliver(event: mqtt5.MessageReceivedEvent): void {
+    // must be taken synchronously, inside the listener, or the SDK acks on its own
+    const handle = event.acknowledgementControl?.acquireHandle() ?? null;
+    const incoming = event.message;
+    if (incoming.qos > 0 && !handle && !this.warnedAutoAck) {
+      this.warnedAutoAck = true;
+      this.request.logger.warn(
+        { endpoint: this.name },
+        'this aws-crt acknowledges inbound messages on receipt (no manual PUBACK); a crash may lose one',
+      );
+    }
+    const generation = this.generation;
+    const ack = () => {
+      if (handle && generation === this.generation && this.client && !this.stopping) handle.invokeAcknowledgement();
+    };
+    const message = {
+      topic: incoming.topicName,
+      payload: payloadBuffer(incoming.payload),
+      qos: incoming.qos as QoS,
+      retain: incoming.retain ?? false,
+    };
+    deliverToSubscriptions(this.subs, message, ack, (error) => {
+      // not stored, so not acknowledged: drop the connection and let the broker send it again
+      this.request.logger.error(
+        { endpoint: this.name, topic: message.topic, reason: error instanceof Error ? error.message : String(error) },
+        'message not stored; not acknowledged',
+      );
+      this.restart(
+        new TetherError('TETHER_ERR_STORE', `${this.name}: a received message could not be stored`),
+        this.phase === 'connected',
+      );
+    });
+  }
+
+  private failPending(error: TetherError): void {
+    for (const entry of [...this.pending]) entry.settle({ status: 'retryable', error });
+  }
+
+  private emit(event: EndpointEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}

@@ -1,0 +1,115 @@
+import { type ErrorCode, TetherError } from '@tether/shared';
+import type { mqtt5 } from 'aws-iot-device-sdk-v2';
+import { describeReason } from '../transport/lean/reason-codes.js';
+import type { PublishOutcome } from '../transport/message-endpoint.js';
+
+/** What the CRT reports: a CrtError (`error_name` like `AWS_IO_SOCKET_CONNECTION_REFUSED`) and, when the broker answered, a reason code. */
+export interface CrtFailure {
+  readonly error?: { readonly error_name?: string | undefined; readonly message?: string | undefined } | undefined;
+  /** CONNACK reason code of a refused CONNECT. */
+  readonly connackReason?: number | undefined;
+  /** Reason code of a server DISCONNECT. */
+  readonly disconnectReason?: number | undefined;
+  readonly reasonString?: string | undefined;
+}
+
+/**
+ * One line a person can act on for a failed or lost aws-iot connection, with the code users grep
+ * for: the counterpart of transport/describe-error.ts for the AWS SDK's native client. The names
+ * are aws-c-io / aws-c-mqtt error names.
+ */
+export function describeCrtFailure(failure: CrtFailure, address: string): TetherError {
+  const name = failure.error?.error_name ?? 'AWS_ERROR_UNKNOWN';
+  const make = (code: ErrorCode, message: string) => new TetherError(code, message, { cause: failure.error });
+  const detail = failure.reasonString ? `: ${failure.reasonString}` : '';
+
+  const connack = failure.connackReason;
+  if (connack !== undefined && connack !== 0) {
+    // [MQTT-3.2.2.3] 134 bad user name or password, 135 not authorized, 133 client id not valid
+    if (connack === 134) return make('TETHER_ERR_AUTH', `${address} refused the credentials${detail}`);
+    if (connack === 135) return make('TETHER_ERR_AUTH', `${address} refused the connection: not authorized${detail}`);
+    if (connack === 133) return make('TETHER_ERR_AUTH', `${address} refused the client id${detail}`);
+    return make(
+      'TETHER_ERR_CONNECT',
+      `${address} refused the connection: ${describeReason(connack, 5, true)}${detail}`,
+    );
+  }
+  if (failure.disconnectReason !== undefined) {
+    return make(
+      'TETHER_ERR_CONNECT',
+      `${address} sent DISCONNECT: ${describeReason(failure.disconnectReason, 5)}${detail}`,
+    );
+  }
+  switch (name) {
+    case 'AWS_IO_SOCKET_CONNECTION_REFUSED':
+      return make('TETHER_ERR_CONNECT', `connection refused by ${address} (is the broker running?)`);
+    case 'AWS_IO_DNS_INVALID_NAME':
+    case 'AWS_IO_DNS_QUERY_FAILED':
+    case 'AWS_IO_DNS_NO_ADDRESS_FOR_HOST':
+    case 'AWS_IO_DNS_HOST_REMOVED_FROM_CACHE':
+      return make('TETHER_ERR_CONNECT', `cannot resolve the host of ${address}`);
+    case 'AWS_IO_SOCKET_TIMEOUT':
+    case 'AWS_IO_TLS_NEGOTIATION_TIMEOUT':
+    case 'AWS_ERROR_MQTT5_CONNACK_TIMEOUT':
+      return make('TETHER_ERR_CONNECT', `connection to ${address} timed out (${name})`);
+    case 'AWS_IO_TLS_ERROR_NEGOTIATION_FAILURE':
+    case 'AWS_IO_TLS_ERROR_ALERT_RECEIVED':
+      return make(
+        'TETHER_ERR_TLS',
+        `TLS with ${address} failed: the server certificate is not signed by the configured CA (ca; Amazon Root CA 1 when absent), does not name the host, or the server refused the client certificate (${name})`,
+      );
+    case 'AWS_IO_TLS_ERROR_READ_FAILURE':
+    case 'AWS_IO_TLS_ERROR_WRITE_FAILURE':
+      return make(
+        'TETHER_ERR_TLS',
+        `${address} ended the TLS session before CONNACK: it refused the client certificate (is cert registered and active, and issued by a CA it trusts?) (${name})`,
+      );
+    case 'AWS_ERROR_MQTT5_PING_RESPONSE_TIMEOUT':
+      return make('TETHER_ERR_CONNECT', `connection to ${address} lost: no answer to PINGREQ`);
+    case 'AWS_IO_SOCKET_CLOSED':
+    case 'AWS_IO_SOCKET_NOT_CONNECTED':
+    case 'AWS_ERROR_MQTT_UNEXPECTED_HANGUP':
+    case 'AWS_IO_BROKEN_PIPE':
+    case 'AWS_IO_SOCKET_CONNECTION_RESET':
+      return make('TETHER_ERR_CONNECT', `connection to ${address} lost (${name})`);
+    default:
+      if (name.startsWith('AWS_IO_TLS') || name.startsWith('AWS_IO_PKI')) {
+        return make('TETHER_ERR_TLS', `TLS with ${address} failed (${name})`);
+      }
+      return make('TETHER_ERR_CONNECT', `connection to ${address} failed (${name})`);
+  }
+}
+
+/** The SDK's answer to a publish: QoS 0 resolves without a PUBACK once written; a reason code >= 0x80 is final. */
+export function pubackOutcome(remote: string, topic: string, puback: mqtt5.PubackPacket | undefined): PublishOutcome {
+  // 0x10 "no matching subscribers" is a success [MQTT-3.4.2.1]
+  if (!puback || puback.reasonCode < 0x80) return { status: 'acked' };
+  const detail = puback.reasonString ? `: ${puback.reasonString}` : '';
+  return {
+    status: 'rejected',
+    error: new TetherError(
+      'TETHER_ERR_PUBLISH',
+      `${remote}: publish to ${topic} refused: ${describeReason(puback.reasonCode, 5)}${detail}`,
+    ),
+  };
+}
+
+/** A publish the SDK failed: sent again later, unless its own AWS IoT validation refused the packet. */
+export function publishFailureOutcome(remote: string, topic: string, error: unknown): PublishOutcome {
+  const failure = new TetherError(
+    'TETHER_ERR_PUBLISH',
+    `${remote}: publish to ${topic} failed: ${crtErrorText(error)}`,
+    {
+      cause: error,
+    },
+  );
+  const name = (error as { error_name?: string } | undefined)?.error_name;
+  return name === 'AWS_ERROR_MQTT5_PUBLISH_OPTIONS_VALIDATION' || name === 'AWS_ERROR_MQTT5_PACKET_VALIDATION'
+    ? { status: 'rejected', error: failure }
+    : { status: 'retryable', error: failure };
+}
+
+export function crtErrorText(error: unknown): string {
+  const e = error as { error_name?: string; message?: string } | undefined;
+  return e?.error_name ?? e?.message ?? String(error);
+}

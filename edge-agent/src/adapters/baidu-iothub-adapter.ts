@@ -1,0 +1,37 @@
+import type { BaiduIotHubRemoteConfig } from '@tether/shared';
+import type { BridgeMessage, PublishOutcome } from '../transport/message-endpoint.js';
+import { MqttEndpoint } from '../transport/mqtt-endpoint.js';
+import { baiduIotHubLimits } from './baidu-iothub-limits.js';
+import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
+import { limitProblem, overLimit, type PublishLimits } from './publish-limits.js';
+
+/**
+ * `provider: baidu-iothub`: Baidu IoT Hub is an MQTT 3.1.1 broker with its own conventions, so
+ * this is the MQTT transport with them applied. The schema derived the address
+ * (`ssl://<endpoint>.mqtt.iot.<region>.baidubce.com:1884`, wss on 8884) and the username
+ * (`<endpoint>/<thing>`); the password or client certificate come from the config as usual.
+ * A message over Baidu's limits is refused here, before sending, with a reason naming the limit.
+ */
+export class BaiduIotHubCloudAdapter extends MqttEndpoint implements CloudAdapter {
+  readonly remote: string;
+  private readonly limits: PublishLimits;
+
+  constructor(config: BaiduIotHubRemoteConfig, request: AdapterRequest) {
+    super({
+      name: config.name,
+      config,
+      clientId: request.clientId,
+      configDir: request.configDir,
+      logger: request.logger,
+      field: request.field,
+    });
+    this.remote = config.name;
+    this.limits = baiduIotHubLimits(config.maxpayload);
+  }
+
+  override publish(message: BridgeMessage): Promise<PublishOutcome> {
+    const problem = limitProblem(this.limits, message.topic, message.payload);
+    if (problem !== undefined) return Promise.resolve(overLimit(this.remote, message.topic, problem));
+    return super.publish(message);
+  }
+}

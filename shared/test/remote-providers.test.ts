@@ -1,0 +1,194 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { BridgeConfigSchema, ConfigError, parseWith, RemoteSchema } from '../src/index.js';
+
+const seed = () =>
+  parse(readFileSync(new URL('../../test/fixtures/seed/remote-service.yml', import.meta.url), 'utf8')) as Record<
+    string,
+    any
+  >;
+
+/** The bridge config's problems for a given remotes[0], as `path: message` lines. */
+function problems(remote: Record<string, unknown>): string[] {
+  const data = seed();
+  data.remotes[0] = remote;
+  data.rules[0].remote.name = remote.name; // a rule names the remote under test
+  try {
+    parseWith(BridgeConfigSchema, data, 'bridge.yml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error('expected the config to be refused');
+}
+
+const remote = (fields: Record<string, unknown>) => RemoteSchema.parse({ name: 'cloud', ...fields });
+
+describe('provider: the remote schema is a discriminated union', () => {
+  it('keeps a Baetyl remote without provider as mqtt, every field as before', () => {
+    // given the seed's remote, which has no provider field
+    const config = BridgeConfigSchema.parse(seed());
+    // then it is the generic MQTT provider with Baetyl's defaults
+    expect(config.remotes[0]).toMatchObject({
+      provider: 'mqtt',
+      address: 'ssl://xxxxxx.mqtt.iot.bj.baidubce.com:1884',
+      username: 'xxxx/test',
+      maxqos: 2,
+      protocol: 4,
+    });
+  });
+
+  it('names the field and the choices for an unknown provider', () => {
+    expect(problems({ name: 'cloud', provider: 'azure', address: 'ssl://h:8883' })).toEqual([
+      'remotes[0].provider: unknown provider "azure": expected mqtt, baidu-iothub, aws-iot (mqtt when absent)',
+    ]);
+  });
+
+  it('accepts mqtt spelled out, with MQTT 5 and a wss address', () => {
+    expect(remote({ provider: 'mqtt', address: 'wss://broker:443/mqtt', protocol: 5 })).toMatchObject({
+      provider: 'mqtt',
+      protocol: 5,
+    });
+  });
+});
+
+describe('provider: baidu-iothub', () => {
+  it('derives the ssl address and the endpoint/thing username', () => {
+    const config = remote({
+      provider: 'baidu-iothub',
+      endpoint: 'myproject',
+      region: 'bj',
+      thing: 'edge-1',
+      password: 's',
+    });
+    expect(config).toMatchObject({
+      address: 'ssl://myproject.mqtt.iot.bj.baidubce.com:1884',
+      username: 'myproject/edge-1',
+      maxqos: 1,
+      maxpayload: 32 * 1024,
+      transport: 'ssl',
+    });
+  });
+
+  it('derives wss on 8884 and tcp on 1883', () => {
+    const base = { provider: 'baidu-iothub', endpoint: 'p', region: 'gz', thing: 't', password: 's' };
+    expect(remote({ ...base, transport: 'wss' }).address).toBe('wss://p.mqtt.iot.gz.baidubce.com:8884/mqtt');
+    expect(remote({ ...base, transport: 'tcp' }).address).toBe('tcp://p.mqtt.iot.gz.baidubce.com:1883');
+  });
+
+  it('keeps an explicit address and username, and a raised payload limit', () => {
+    const config = remote({
+      provider: 'baidu-iothub',
+      address: 'ssl://127.0.0.1:18884',
+      username: 'p/t',
+      cert: 'client.pem',
+      key: 'client.key',
+      maxpayload: '128k',
+    });
+    expect(config).toMatchObject({ address: 'ssl://127.0.0.1:18884', username: 'p/t', maxpayload: 131_072 });
+  });
+
+  it('lists every missing piece at once', () => {
+    expect(problems({ name: 'cloud', provider: 'baidu-iothub', region: 'bj' })).toEqual([
+      expect.stringMatching(/^remotes\[0\]\.address: give address, or endpoint and region/),
+      expect.stringMatching(/^remotes\[0\]\.username: give username, or endpoint and thing/),
+      expect.stringMatching(/^remotes\[0\]\.password: Baidu IoT Hub needs a password, or a client certificate/),
+    ]);
+  });
+
+  it('refuses a region that is not a DNS label', () => {
+    const found = problems({
+      name: 'c',
+      provider: 'baidu-iothub',
+      endpoint: 'p',
+      region: 'b j',
+      thing: 't',
+      password: 's',
+    });
+    expect(found).toEqual([expect.stringMatching(/^remotes\[0\]\.region: expected a region/)]);
+  });
+});
+
+describe('provider: aws-iot', () => {
+  it('derives the address on 8883 and the client id from the thing, MQTT 5 and QoS 1 at most', () => {
+    const config = remote({
+      provider: 'aws-iot',
+      endpoint: 'abc123-ats.iot.eu-west-1.amazonaws.com',
+      thing: 'edge-1',
+      cert: 'client.pem',
+      key: 'client.key',
+    });
+    expect(config).toMatchObject({
+      address: 'ssl://abc123-ats.iot.eu-west-1.amazonaws.com:8883',
+      clientid: 'edge-1',
+      protocol: 5,
+      maxqos: 1,
+    });
+  });
+
+  it('uses port 443 when asked, and an explicit client id over the thing', () => {
+    const config = remote({
+      provider: 'aws-iot',
+      endpoint: 'abc123-ats.iot.eu-west-1.amazonaws.com',
+      port: 443,
+      thing: 'edge-1',
+      clientid: 'edge-1-bridge',
+      cert: 'c',
+      key: 'k',
+    });
+    expect(config).toMatchObject({
+      address: 'ssl://abc123-ats.iot.eu-west-1.amazonaws.com:443',
+      clientid: 'edge-1-bridge',
+    });
+  });
+
+  it('the client id default reaches the bridge plan through remotes[].clientid', () => {
+    const data = seed();
+    data.remotes[0] = {
+      name: 'iothub',
+      provider: 'aws-iot',
+      endpoint: 'e.example',
+      thing: 'edge-9',
+      cert: 'c',
+      key: 'k',
+    };
+    const config = BridgeConfigSchema.parse(data);
+    expect(config.remotes[0]?.clientid).toBe('edge-9');
+  });
+
+  it('explains what aws-iot does not take', () => {
+    const found = problems({
+      name: 'cloud',
+      provider: 'aws-iot',
+      address: 'wss://abc.iot.eu-west-1.amazonaws.com:443/mqtt',
+      password: 'secret',
+      insecure: true,
+      alpn: ['mqtt'],
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^remotes\[0\]\.address: aws-iot connects over mutual TLS/),
+        'remotes[0].cert: aws-iot needs the thing certificate (cert) and its key (key)',
+        expect.stringMatching(/^remotes\[0\]\.key: /),
+        expect.stringMatching(/^remotes\[0\]\.thing: give thing/),
+        'remotes[0].password: aws-iot authenticates with the certificate only',
+        'remotes[0].insecure: aws-iot always verifies the server certificate',
+        'remotes[0].alpn: aws-iot offers ALPN x-amzn-mqtt-ca itself',
+      ]),
+    );
+    expect(found.join('\n')).not.toContain('secret');
+  });
+
+  it('refuses MQTT 3.1.1, which the SDK client does not speak', () => {
+    expect(
+      problems({ name: 'c', provider: 'aws-iot', endpoint: 'e', thing: 't', cert: 'c', key: 'k', protocol: '3.1.1' }),
+    ).toEqual(['remotes[0].protocol: aws-iot connects with MQTT 5 (the AWS IoT Device SDK client)']);
+  });
+
+  it('needs an endpoint or an address', () => {
+    expect(problems({ name: 'c', provider: 'aws-iot', thing: 't', cert: 'c', key: 'k' })).toEqual([
+      'remotes[0].endpoint: give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)',
+    ]);
+  });
+});

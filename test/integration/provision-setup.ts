@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findExecutable, ManagedProcess } from '../helpers/process.js';
+import type { Teardown } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+/** The compiled `tether-cloud` CLI (built by `npx tsc -b`). */
+export const CLOUD_CLI_PATH = fileURLToPath(new URL('../../cloud/dist/cli/main.js', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `tether-cloud …args` to its end (bounded); a non-zero exit is returned, not thrown. */
+export async function runCloudCli(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  if (!existsSync(CLOUD_CLI_PATH))
+    throw new Error(`${CLOUD_CLI_PATH} does not exist; build it first with \`npx tsc -b\``);
+  const proc = await ManagedProcess.spawn(process.execPath, [CLOUD_CLI_PATH, ...args], {
+    name: 'tether-cloud',
+    cwd: REPO_ROOT,
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...opts.env },
+  });
+  try {
+    const exit = await proc.waitForExit(opts.timeoutMs ?? 60_000);
+    return { code: exit.code, stdout: proc.stdout.text(), stderr: proc.stderr.text() };
+  } catch (error) {
+    await proc.kill();
+    throw new Error(`tether-cloud ${args.join(' ')}: ${(error as Error).message}.${proc.tailText()}`);
+  }
+}
+
+/** A started long-running `tether-cloud` (serve), stopped by pid on teardown. */
+export async function startCloudCli(
+  args: string[],
+  td: Teardown,
+  env: Record<string, string> = {},
+): Promise<ManagedProcess> {
+  const proc = await ManagedProcess.spawn(process.execPath, [CLOUD_CLI_PATH, ...args], {
+    name: 'tether-cloud',
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+  });
+  td.add(`tether-cloud pid ${proc.pid}`, () => proc.terminate('SIGTERM', 5_000));
+  return proc;
+}
+
+export async function tempRoot(td: Teardown, prefix: string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  return root;
+}
+
+export interface KitBroker {
+  readonly proc: ManagedProcess;
+  /** SIGHUP (re-reads the ACL and the CRL), resolved once Mosquitto logged the reload. */
+  reload(): Promise<void>;
+}
+
+/**
+ * `mosquitto -c <ca-dir>/mosquitto.conf`, exactly the kit tether-cloud wrote: waits for "running", then
+ * for the broker's main loop to log a probe connection (a SIGTERM sent earlier would be lost; see
+ * test/helpers/mosquitto.ts). Stopped by pid on teardown.
+ */
+export async function startKitBroker(caDir: string, port: number, td: Teardown): Promise<KitBroker> {
+  const bin = findExecutable('mosquitto', { envVar: 'MOSQUITTO_BIN', extraDirs: ['/usr/sbin', '/usr/local/sbin'] });
+  const proc = await ManagedProcess.spawn(bin, ['-c', join(caDir, 'mosquitto.conf')], { name: `mosquitto :${port}` });
+  td.add(`mosquitto pid ${proc.pid}`, () => proc.terminate('SIGTERM', 3_000));
+  await proc.waitForLine(/mosquitto version \S+ running/, 10_000, 'mosquitto to report "running"');
+  await waitFor(() => probe(port), { what: `mosquitto to accept TCP on ${port}`, timeoutMs: 10_000 });
+  await proc.waitForLine(
+    (l) => l.includes('Client connection from 127.0.0.1 failed') || l.includes('New connection from 127.0.0.1'),
+    10_000,
+  );
+  let reloads = 0;
+  return {
+    proc,
+    async reload() {
+      reloads++;
+      const target = reloads;
+      proc.signal('SIGHUP');
+      await waitFor(() => proc.output.lines().filter((l) => l.includes('Reloading config.')).length >= target, {
+        what: 'mosquitto to reload its config',
+        timeoutMs: 5_000,
+      });
+    },
+  };
+}
+
+function probe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** `--broker-user root` when the tests run as root: Mosquitto would otherwise drop to a user that cannot read the 0600 keys. */
+export function brokerUserArgs(): string[] {
+  return process.getuid?.() === 0 ? ['--broker-user', 'root'] : [];
+}

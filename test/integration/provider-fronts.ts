@@ -73,7 +73,7 @@ export async function startWebSocketFront(
   } else {
     await new Promise<void>((resolve) => wss.once('listening', resolve));
     const address = wss.address();
-    port = typeof address === 'object' ? address.port : 0;
+    port = typeof address === 'object' && address ? address.port : 0;
     td.add('ws front', async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -332,27 +332,38 @@ describe('a client certificate the cloud does not trust', () => {
     ['mqtt', { clientid: THING }, true],
     ['baidu-iothub', { provider: 'baidu-iothub', endpoint: 'tether-ep', thing: THING }, false],
     ['aws-iot', { provider: 'aws-iot', endpoint: '127.0.0.1', thing: THING }, true],
-  ] as const)('%s: a clear TLS error naming the remote, and the agent keeps running', async (_p, fields, identity) => {
-    const s = await site();
-    const broker = await mtlsBroker(s, { identityIsUsername: identity, agentUser: identity ? THING : BAIDU_USER });
-    const address = `ssl://127.0.0.1:${broker.port}`;
-    const where = fields.provider === 'aws-iot' ? { port: broker.port } : { address };
-    const { certs } = s.seed;
-    await configure(s, { ...fields, ...where, ca: certs.ca, cert: certs.otherClient.cert, key: certs.otherClient.key });
-    const agent = await runAgent(s);
-    const line = await agent.waitForLog(
-      /"level":"error".*"endpoint":"iothub"|"endpoint":"iothub".*"level":"error"/,
-      20_000,
-    );
-    const entry = JSON.parse(line) as { msg: string; code: string };
-    expect(entry.code).toBe('TETHER_ERR_TLS');
-    expect(entry.msg).toMatch(/^iothub: /);
-    expect(entry.msg).toContain(`127.0.0.1:${broker.port}`);
-    expect(entry.msg).toMatch(/client certificate/);
-    expect(agent.running).toBe(true);
-    expect(agent.output()).not.toMatch(/"msg":"connected".*"endpoint":"iothub"|"endpoint":"iothub".*"msg":"connected"/);
-    expect(await agent.stop('SIGTERM')).toBe(0);
-  });
+  ] as const)(
+    '%s: a clear TLS error naming the remote, and the agent keeps running',
+    async (provider, fields, identity) => {
+      const s = await site();
+      const broker = await mtlsBroker(s, { identityIsUsername: identity, agentUser: identity ? THING : BAIDU_USER });
+      const address = `ssl://127.0.0.1:${broker.port}`;
+      const where = provider === 'aws-iot' ? { port: broker.port } : { address };
+      const { certs } = s.seed;
+      await configure(s, {
+        ...fields,
+        ...where,
+        ca: certs.ca,
+        cert: certs.otherClient.cert,
+        key: certs.otherClient.key,
+      });
+      const agent = await runAgent(s);
+      const line = await agent.waitForLog(
+        /"level":"error".*"endpoint":"iothub"|"endpoint":"iothub".*"level":"error"/,
+        20_000,
+      );
+      const entry = JSON.parse(line) as { msg: string; code: string };
+      expect(entry.code).toBe('TETHER_ERR_TLS');
+      expect(entry.msg).toMatch(/^iothub: /);
+      expect(entry.msg).toContain(`127.0.0.1:${broker.port}`);
+      expect(entry.msg).toMatch(/client certificate/);
+      expect(agent.running).toBe(true);
+      expect(agent.output()).not.toMatch(
+        /"msg":"connected".*"endpoint":"iothub"|"endpoint":"iothub".*"msg":"connected"/,
+      );
+      expect(await agent.stop('SIGTERM')).toBe(0);
+    },
+  );
 });
 
 describe("a message over the cloud's limits is refused, named, and not retried", () => {

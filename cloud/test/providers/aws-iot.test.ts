@@ -59,7 +59,7 @@ describe('aws-iot provider against a local IoT API', () => {
     expect(fake.policyTargets.get(policyName(policy))).toEqual(new Set([arn]));
   });
 
-  it("writes an IoT policy scoped with ${iot:Connection.Thing.ThingName} in the thing's account and region", async () => {
+  it("writes an IoT policy scoped with the thing-name policy variable, in the thing's account and region", async () => {
     await provider.apply(await provider.plan({ thing: 'sensor-1', policy }));
     const doc = JSON.parse(fake.policies.get(policyName(policy)) ?? '{}');
     const thingVar = '$' + '{iot:Connection.Thing.ThingName}';

@@ -8,7 +8,6 @@ import { expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/cli/write-bundle.js';
 import { buildBundle } from '../../src/core/bundle.js';
-import { RequestError } from '../../src/core/errors.js';
 import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { LocalProvider } from '../../src/providers/local.js';
 

@@ -67,7 +67,13 @@ function usage(message: string): TetherError {
 async function checkOutFolder(out: string, thing: string, rotate: boolean): Promise<void> {
   const text = await readFile(join(out, 'bundle.json'), 'utf8').catch(() => undefined);
   if (text === undefined) return;
-  const manifest = BundleManifestSchema.safeParse(JSON.parse(text));
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw usage(`--out: ${out} has an unreadable bundle.json; choose another folder or remove it`);
+  }
+  const manifest = BundleManifestSchema.safeParse(data);
   if (manifest.success && manifest.data.thing !== thing) {
     throw usage(`--out: ${out} holds the bundle of thing ${manifest.data.thing}`);
   }

@@ -55,8 +55,6 @@ const genericTcp: CloudSetup = async (td) => {
   const broker = await startMosquitto({ dir, teardown: td });
   return {
     broker,
-    refusesByPuback: false,
-    mutualTls: false,
     adapter: ({ clientId, logger }) =>
       createCloudAdapter(
         RemoteSchema.parse({
@@ -87,8 +85,6 @@ const genericMutualTlsV5: CloudSetup = async (td) => {
   });
   return {
     broker,
-    refusesByPuback: true,
-    mutualTls: true,
     adapter: ({ clientId, logger, cert }) =>
       createCloudAdapter(
         RemoteSchema.parse({
@@ -125,8 +121,6 @@ const baiduIotHub: CloudSetup = async (td) => {
   });
   return {
     broker,
-    refusesByPuback: false,
-    mutualTls: false,
     adapter: ({ clientId, logger }) =>
       createCloudAdapter(
         RemoteSchema.parse({
@@ -170,8 +164,6 @@ const awsIot: CloudSetup = async (td) => {
   });
   return {
     broker,
-    refusesByPuback: true,
-    mutualTls: true,
     adapter: ({ clientId, logger, cert }) =>
       createCloudAdapter(
         RemoteSchema.parse({
@@ -197,7 +189,13 @@ const awsIot: CloudSetup = async (td) => {
   };
 };
 
-cloudAdapterContract('mqtt over tcp, MQTT 3.1.1', genericTcp);
-cloudAdapterContract('mqtt over mutual TLS, MQTT 5', genericMutualTlsV5);
-cloudAdapterContract('baidu-iothub (TLS, endpoint/thing username)', baiduIotHub);
-cloudAdapterContract('aws-iot (mutual TLS, AWS IoT Device SDK MQTT 5)', awsIot);
+cloudAdapterContract('mqtt over tcp, MQTT 3.1.1', genericTcp, { refusesByPuback: false, mutualTls: false });
+cloudAdapterContract('mqtt over mutual TLS, MQTT 5', genericMutualTlsV5, { refusesByPuback: true, mutualTls: true });
+cloudAdapterContract('baidu-iothub (TLS, endpoint/thing username)', baiduIotHub, {
+  refusesByPuback: false,
+  mutualTls: false,
+});
+cloudAdapterContract('aws-iot (mutual TLS, AWS IoT Device SDK MQTT 5)', awsIot, {
+  refusesByPuback: true,
+  mutualTls: true,
+});

@@ -18,7 +18,12 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'unit',
-          include: ['shared/test/**/*.test.ts', 'edge-agent/test/**/*.test.ts', 'cloud/test/**/*.test.ts', 'infra/test/**/*.test.ts'],
+          include: [
+            'shared/test/**/*.test.ts',
+            'edge-agent/test/**/*.test.ts',
+            'cloud/test/**/*.test.ts',
+            'infra/test/**/*.test.ts',
+          ],
           testTimeout: 10_000,
         },
       },

@@ -1,7 +1,7 @@
 // Bundles the agent into one file for edge nodes: `npm run bundle -w edge-agent` writes
 // bundle/tether-agent.mjs. Native modules stay outside the bundle and are installed on the
 // node beside it (better-sqlite3; aws-crt only for `provider: aws-iot`).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -29,6 +29,9 @@ const result = await build({
   metafile: true,
   logLevel: 'warning',
 });
+// provider: aws-iot trusts Amazon Root CA 1 when no `ca` is given; the adapter looks beside the bundle
+mkdirSync(here('../bundle/certs'), { recursive: true });
+copyFileSync(here('../certs/AmazonRootCA1.pem'), here('../bundle/certs/AmazonRootCA1.pem'));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 writeFileSync(
   here('../bundle/package.json'),

@@ -12,6 +12,7 @@ import {
 import { keyMatchesCertificate, writeBundleFiles } from '../config/load-bundle.js';
 import { loadBridgeConfig } from '../config/load-config.js';
 import { createKeyAndCsr } from '../pki/dev-pki.js';
+import { type EnrollAuth, iamRefusalMessage, resolveEnrollAuth } from './enroll-auth.js';
 
 export interface EnrollOptions {
   /** The provisioning function: `tether-cloud serve`'s https://HOST:PORT/v1/provision, or a function URL. */
@@ -20,10 +21,19 @@ export interface EnrollOptions {
   readonly out: string;
   /** CA certificate to trust for the HTTPS call (self-hosted servers); default: the system's roots. */
   readonly ca?: string | undefined;
+  /** The enrollment token (TETHER_ENROLL_TOKEN); `tokenFile` wins over it. */
   readonly token?: string | undefined;
+  /** `--token-file`: its first line is the enrollment token. */
+  readonly tokenFile?: string | undefined;
   readonly rotate?: boolean | undefined;
   /** The local hub the bundle's service.yml connects to (default: the server's). */
   readonly hub?: string | undefined;
+  /** `token` or `iam` (SigV4); default: iam for a Lambda function URL (`*.lambda-url.<region>.on.aws`). */
+  readonly auth?: string | undefined;
+  /** IAM: the region to sign for (default: the function URL's, then AWS_REGION). */
+  readonly region?: string | undefined;
+  /** IAM: the shared-config profile to take credentials from (default: AWS_PROFILE, then the default chain). */
+  readonly profile?: string | undefined;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -33,12 +43,23 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
  * `tether-agent enroll`: the device makes its key (P-256) and a CSR, sends the CSR to the provisioning
  * function and writes the bundle it gets back beside its key. The private key never leaves the device:
  * only the CSR is sent, and an answer carrying a key (or a certificate for another key) is refused.
+ * The request carries the enrollment token (`tether-cloud serve`), or is signed with AWS SigV4 for a
+ * function URL whose AuthType is AWS_IAM (infra/): see enroll-auth.ts.
  */
 export async function enrollCommand(options: EnrollOptions): Promise<number> {
   const thing = ThingNameSchema.safeParse(options.thing);
   if (!thing.success) throw usage(`--thing: ${thing.error.issues[0]?.message ?? 'invalid'}`);
-  const url = new URL(options.url);
-  if (url.protocol !== 'https:') throw usage(`--url: expected https://… (the token and the bundle travel over it)`);
+  const url = parseUrl(options.url);
+  const auth = resolveEnrollAuth(url, options);
+  if (url.protocol !== 'https:') {
+    const what = auth.kind === 'iam' ? 'the bundle travels' : 'the token and the bundle travel';
+    throw usage(`--url: expected https://… (${what} over it)`);
+  }
+  if (auth.kind === 'iam' && auth.warning) console.error(`tether-agent: warning: ${auth.warning}`);
+  const token = auth.kind === 'token' ? await tokenFor(options) : undefined;
+  // IAM: credentials first, so that a device without them stops before making a key
+  const credentials =
+    auth.kind === 'iam' ? await (await import('./enroll-sigv4.js')).loadAwsCredentials(auth.profile) : undefined;
   const out = resolve(options.out);
   await checkOutFolder(out, options.thing, options.rotate === true);
   const ca = options.ca ? await readFile(options.ca, 'utf8').catch(() => undefined) : undefined;
@@ -51,13 +72,41 @@ export async function enrollCommand(options: EnrollOptions): Promise<number> {
     rotate: options.rotate === true,
     ...(options.hub ? { hub: options.hub } : {}),
   });
-  const answer = await post(url, body, options.token, ca);
-  const files = checkAnswer(answer, options.thing, keyPem);
+  const plain: Record<string, string> = {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  let headers: Record<string, string>;
+  if (auth.kind === 'iam' && credentials) {
+    const { signLambdaRequest } = await import('./enroll-sigv4.js');
+    headers = await signLambdaRequest({ url, method: 'POST', headers: plain, body, region: auth.region, credentials });
+  } else {
+    headers = { ...plain, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  }
+  const answer = await post(url, body, headers, ca);
+  const files = checkAnswer(answer, options.thing, keyPem, auth);
   await writeBundleFiles(out, { ...files, 'client.key': keyPem });
   loadBridgeConfig(out); // the bundle as the agent will read it: a bad one is reported now
-  console.log(`tether-agent: enrolled thing ${options.thing}; bundle in ${out}`);
+  const how = auth.kind === 'iam' ? ` (AWS IAM, SigV4 for lambda in ${auth.region})` : '';
+  console.log(`tether-agent: enrolled thing ${options.thing}${how}; bundle in ${out}`);
   console.log(`  run: tether-agent --config ${out} [--hub-config hub.yml]`);
   return 0;
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    throw usage(`--url: "${text}" is not a URL (expected https://…)`);
+  }
+}
+
+async function tokenFor(options: EnrollOptions): Promise<string | undefined> {
+  if (options.tokenFile === undefined) return options.token || undefined;
+  const text = await readFile(options.tokenFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw usage(`--token-file: cannot read ${options.tokenFile} (${error.code ?? 'error'})`);
+  });
+  return text.split('\n')[0]?.trim() || undefined;
 }
 
 function usage(message: string): TetherError {
@@ -80,25 +129,20 @@ async function checkOutFolder(out: string, thing: string, rotate: boolean): Prom
   if (!rotate) throw usage(`--out: ${out} holds a bundle already; --rotate asks for new credentials`);
 }
 
-function post(
-  url: URL,
-  body: string,
-  token: string | undefined,
-  ca: string | undefined,
-): Promise<{ status: number; json: unknown }> {
+interface Answer {
+  readonly origin: string;
+  readonly status: number;
+  /** The JSON body, or undefined when the body is not JSON. */
+  readonly json: unknown;
+  /** The server's Date header (a clock-skew hint for SigV4 refusals). */
+  readonly date?: string | undefined;
+}
+
+function post(url: URL, body: string, headers: Record<string, string>, ca: string | undefined): Promise<Answer> {
   return new Promise((resolvePost, reject) => {
     const req = request(
       url,
-      {
-        method: 'POST',
-        timeout: TIMEOUT_MS,
-        ...(ca ? { ca } : {}),
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
+      { method: 'POST', timeout: TIMEOUT_MS, ...(ca ? { ca } : {}), headers },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -109,11 +153,13 @@ function post(
         });
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
           try {
-            resolvePost({ status: res.statusCode ?? 0, json: JSON.parse(text) });
+            json = JSON.parse(text);
           } catch {
-            reject(new TetherError('TETHER_ERR_CONNECT', `${url.origin}: HTTP ${res.statusCode}, not a JSON answer`));
+            json = undefined;
           }
+          resolvePost({ origin: url.origin, status: res.statusCode ?? 0, json, date: res.headers.date });
         });
         res.on('error', reject);
       },
@@ -127,13 +173,34 @@ function post(
 }
 
 /** The answer's bundle, checked: for this thing, signed for our key, and carrying no key of its own. */
-function checkAnswer(answer: { status: number; json: unknown }, thing: string, keyPem: string): BundleFiles {
-  const json = answer.json as { files?: unknown; error?: { code?: string; message?: string; problems?: string[] } };
+function checkAnswer(answer: Answer, thing: string, keyPem: string, auth: EnrollAuth): BundleFiles {
+  const json = (answer.json ?? {}) as {
+    files?: unknown;
+    error?: { code?: string; message?: string; problems?: string[] };
+    message?: unknown;
+    Message?: unknown;
+  };
+  if (answer.status === 403 && auth.kind === 'iam' && typeof json.error?.code !== 'string') {
+    // refused before the function ran: AWS checked the signature and the caller's IAM permissions
+    const said = typeof json.message === 'string' ? json.message : json.Message;
+    const message = typeof said === 'string' ? said.slice(0, 300) : undefined;
+    throw new TetherError('TETHER_ERR_FORBIDDEN', iamRefusalMessage(auth, { status: 403, message, serverDate: answer.date }));
+  }
+  if (answer.json === undefined) {
+    throw new TetherError('TETHER_ERR_CONNECT', `${answer.origin}: HTTP ${answer.status}, not a JSON answer`);
+  }
   if (answer.status !== 200) {
     const code = json.error?.code ?? '';
     const detail = [json.error?.message, ...(json.error?.problems ?? [])].filter(Boolean).join('; ');
     const known = code === 'TETHER_ERR_FORBIDDEN' || code === 'TETHER_ERR_EXISTS' || code === 'TETHER_ERR_REQUEST';
-    throw new TetherError(known ? code : 'TETHER_ERR_CONNECT', `enrollment refused (HTTP ${answer.status}): ${detail}`);
+    const hint =
+      code === 'TETHER_ERR_FORBIDDEN' && auth.kind === 'iam'
+        ? ' (the function asks for an enrollment token: it runs with TETHER_AUTH=token; use --auth token, or deploy it with TETHER_AUTH=iam)'
+        : '';
+    throw new TetherError(
+      known ? code : 'TETHER_ERR_CONNECT',
+      `enrollment refused (HTTP ${answer.status}): ${detail}${hint}`,
+    );
   }
   const files = BundleFilesSchema.safeParse(json.files);
   if (!files.success) throw invalid(formatIssues(files.error.issues).join('; '));

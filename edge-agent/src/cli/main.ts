@@ -32,6 +32,9 @@ async function main(argv: string[]): Promise<number> {
       hub: { type: 'string' },
       'token-file': { type: 'string' },
       rotate: { type: 'boolean' },
+      auth: { type: 'string' },
+      region: { type: 'string' },
+      profile: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -65,16 +68,18 @@ async function main(argv: string[]): Promise<number> {
       if (!values.url || !values.thing || !values.out)
         throw usageError('enroll needs --url URL --thing NAME --out DIR');
       const { enrollCommand } = await import('./enroll.js');
-      const tokenFile = values['token-file'];
-      const token = tokenFile ? readFirstLine(tokenFile, '--token-file') : process.env.TETHER_ENROLL_TOKEN;
       return enrollCommand({
         url: values.url,
         thing: values.thing,
         out: values.out,
         ca: values.ca,
-        token: token || undefined,
+        token: process.env.TETHER_ENROLL_TOKEN || undefined,
+        tokenFile: values['token-file'],
         rotate: values.rotate,
         hub: values.hub,
+        auth: values.auth,
+        region: values.region,
+        profile: values.profile,
       });
     }
     case 'demo': {
@@ -83,14 +88,6 @@ async function main(argv: string[]): Promise<number> {
     }
     default:
       throw usageError(`unknown command "${command}"`);
-  }
-}
-
-function readFirstLine(file: string, flag: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8').split('\n')[0]?.trim();
-  } catch (error) {
-    throw usageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
 

@@ -11,10 +11,16 @@ Usage:
       Check config files; print every problem with its field path. Exit 0 or 2.
   tether-agent hash-password [--password TEXT]
       Print a scrypt hash for a hub principal's password (reads stdin without --password).
-  tether-agent enroll --url URL --thing NAME --out DIR [--ca FILE] [--token-file FILE] [--hub URL] [--rotate]
+  tether-agent enroll --url URL --thing NAME --out DIR [--ca FILE] [--hub URL] [--rotate]
+                      [--token-file FILE | --auth iam [--region REGION] [--profile NAME]]
       Make this device's key and a CSR, have the provisioning function (tether-cloud serve, or the
       cloud's function URL) sign it, and write the bundle to DIR: run it with --config DIR. The key
-      never leaves the device. The enrollment token comes from --token-file or TETHER_ENROLL_TOKEN.
+      never leaves the device. --auth token (the default for other URLs): the enrollment token
+      comes from --token-file or TETHER_ENROLL_TOKEN. --auth iam (the default for a function URL,
+      https://ID.lambda-url.REGION.on.aws/): the request is signed with AWS SigV4 (service lambda)
+      for the URL's region (or --region, then AWS_REGION), with credentials from the AWS default
+      chain (environment, --profile or AWS_PROFILE, SSO, instance or container role); the caller
+      needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (infra's EnrollPolicy).
   tether-agent demo
       The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
 

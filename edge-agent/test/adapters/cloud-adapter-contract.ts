@@ -159,7 +159,10 @@ export function cloudAdapterContract(label: string, setup: CloudSetup, traits: C
       await waitFor(() => second.adapter.connected, { what: 'the second connection', timeoutMs: 10_000 });
       await app.publishAsync('down/after', 'after', { qos: 1 });
       await waitFor(() => again.includes('after'), { what: 'a fresh message' });
-      expect(again).toEqual(['after']);
+      // the committed message is never sent again; the marker may be (its ack can still be on its
+      // way when the first connection stops: at least once)
+      expect(again).not.toContain('only once');
+      expect(again.filter((m) => m !== 'marker')).toEqual(['after']);
     });
 
     it('is retryable when not connected, and reports a lost broker, then reconnects', async () => {

@@ -54,7 +54,9 @@ export function resolveEnrollAuth(url: URL, flags: EnrollAuthFlags, env: NodeJS.
   }
   if (flags.tokenFile !== undefined) {
     const why = flags.auth === undefined ? `${url.host} is a Lambda function URL, so enroll signs with AWS IAM; ` : '';
-    throw usage(`--token-file: ${why}an IAM-authorized function URL takes no enrollment token (--auth token sends one)`);
+    throw usage(
+      `--token-file: ${why}an IAM-authorized function URL takes no enrollment token (--auth token sends one)`,
+    );
   }
   if (flags.profile !== undefined && !/^[\w.@+-]{1,128}$/.test(flags.profile)) {
     throw usage(`--profile: "${flags.profile}" is not an AWS profile name`);
@@ -94,12 +96,14 @@ export function iamRefusalMessage(
       '(attach the stack\'s EnrollPolicyArn output, the "EnrollPolicy" managed policy, to this user or role)',
     `  signed for region ${auth.region} (from ${auth.regionFrom}), service lambda` +
       (auth.profile ? `, profile ${auth.profile}` : '') +
-      ': check that the credentials are current and the region is the function URL\'s',
+      ": check that the credentials are current and the region is the function URL's",
   ];
   const serverTime = answer.serverDate ? Date.parse(answer.serverDate) : Number.NaN;
   if (Number.isFinite(serverTime) && Math.abs(serverTime - now) > 5 * 60_000) {
     const minutes = Math.round((now - serverTime) / 60_000);
-    lines.push(`  this device's clock is ${Math.abs(minutes)} minutes ${minutes > 0 ? 'ahead' : 'behind'}: SigV4 allows 5`);
+    lines.push(
+      `  this device's clock is ${Math.abs(minutes)} minutes ${minutes > 0 ? 'ahead' : 'behind'}: SigV4 allows 5`,
+    );
   }
   return lines.join('\n');
 }
@@ -108,10 +112,11 @@ export function iamRefusalMessage(
 export function noCredentialsMessage(profile: string | undefined, error: unknown): string {
   const reason = ((error as { message?: unknown } | null)?.message ?? '').toString().split('\n')[0]?.slice(0, 200);
   const generic = !reason || /could not load credentials from any providers/i.test(reason);
+  const why = generic ? '' : reason;
+  const context = profile ? ` (profile ${profile}${why ? `: ${why}` : ''})` : why ? ` (${why})` : '';
   return (
     'no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), ' +
-    'pass --profile NAME, or run with an instance or container role' +
-    (profile ? ` (profile ${profile}` + (generic ? ')' : `: ${reason})`) : generic ? '' : ` (${reason})`)
+    `pass --profile NAME, or run with an instance or container role${context}`
   );
 }
 

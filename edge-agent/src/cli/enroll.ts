@@ -56,10 +56,8 @@ export async function enrollCommand(options: EnrollOptions): Promise<number> {
     throw usage(`--url: expected https://… (${what} over it)`);
   }
   if (auth.kind === 'iam' && auth.warning) console.error(`tether-agent: warning: ${auth.warning}`);
-  const token = auth.kind === 'token' ? await tokenFor(options) : undefined;
-  // IAM: credentials first, so that a device without them stops before making a key
-  const credentials =
-    auth.kind === 'iam' ? await (await import('./enroll-sigv4.js')).loadAwsCredentials(auth.profile) : undefined;
+  // first the token or the AWS credentials: without them enroll stops before it makes a key
+  const authorize = await requestAuthorizer(url, auth, options);
   const out = resolve(options.out);
   await checkOutFolder(out, options.thing, options.rotate === true);
   const ca = options.ca ? await readFile(options.ca, 'utf8').catch(() => undefined) : undefined;
@@ -72,17 +70,10 @@ export async function enrollCommand(options: EnrollOptions): Promise<number> {
     rotate: options.rotate === true,
     ...(options.hub ? { hub: options.hub } : {}),
   });
-  const plain: Record<string, string> = {
+  const headers = await authorize(body, {
     'content-type': 'application/json',
     'content-length': String(Buffer.byteLength(body)),
-  };
-  let headers: Record<string, string>;
-  if (auth.kind === 'iam' && credentials) {
-    const { signLambdaRequest } = await import('./enroll-sigv4.js');
-    headers = await signLambdaRequest({ url, method: 'POST', headers: plain, body, region: auth.region, credentials });
-  } else {
-    headers = { ...plain, ...(token ? { authorization: `Bearer ${token}` } : {}) };
-  }
+  });
   const answer = await post(url, body, headers, ca);
   const files = checkAnswer(answer, options.thing, keyPem, auth);
   await writeBundleFiles(out, { ...files, 'client.key': keyPem });
@@ -99,6 +90,20 @@ function parseUrl(text: string): URL {
   } catch {
     throw usage(`--url: "${text}" is not a URL (expected https://…)`);
   }
+}
+
+/** Adds the request's authorization to its headers: the Bearer token, or the SigV4 signature of these exact bytes. */
+type Authorizer = (body: string, headers: Record<string, string>) => Promise<Record<string, string>>;
+
+async function requestAuthorizer(url: URL, auth: EnrollAuth, options: EnrollOptions): Promise<Authorizer> {
+  if (auth.kind === 'token') {
+    const token = await tokenFor(options);
+    return async (_body, headers) => (token ? { ...headers, authorization: `Bearer ${token}` } : headers);
+  }
+  // the AWS code is loaded only here, for IAM
+  const { loadAwsCredentials, signLambdaRequest } = await import('./enroll-sigv4.js');
+  const credentials = await loadAwsCredentials(auth.profile);
+  return (body, headers) => signLambdaRequest({ url, method: 'POST', headers, body, region: auth.region, credentials });
 }
 
 async function tokenFor(options: EnrollOptions): Promise<string | undefined> {
@@ -140,30 +145,26 @@ interface Answer {
 
 function post(url: URL, body: string, headers: Record<string, string>, ca: string | undefined): Promise<Answer> {
   return new Promise((resolvePost, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', timeout: TIMEOUT_MS, ...(ca ? { ca } : {}), headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) req.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
-          else chunks.push(chunk);
-        });
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolvePost({ origin: url.origin, status: res.statusCode ?? 0, json, date: res.headers.date });
-        });
-        res.on('error', reject);
-      },
-    );
+    const req = request(url, { method: 'POST', timeout: TIMEOUT_MS, ...(ca ? { ca } : {}), headers }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) req.destroy(new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolvePost({ origin: url.origin, status: res.statusCode ?? 0, json, date: res.headers.date });
+      });
+      res.on('error', reject);
+    });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
     req.on('error', (error) =>
       reject(new TetherError('TETHER_ERR_CONNECT', `${url.origin}: ${error.message}`, { cause: error })),
@@ -182,21 +183,28 @@ function checkAnswer(answer: Answer, thing: string, keyPem: string, auth: Enroll
   };
   if (answer.status === 403 && auth.kind === 'iam' && typeof json.error?.code !== 'string') {
     // refused before the function ran: AWS checked the signature and the caller's IAM permissions
-    const said = typeof json.message === 'string' ? json.message : json.Message;
-    const message = typeof said === 'string' ? said.slice(0, 300) : undefined;
-    throw new TetherError('TETHER_ERR_FORBIDDEN', iamRefusalMessage(auth, { status: 403, message, serverDate: answer.date }));
+    const message = awsMessage(json) || undefined;
+    throw new TetherError(
+      'TETHER_ERR_FORBIDDEN',
+      iamRefusalMessage(auth, { status: 403, message, serverDate: answer.date }),
+    );
   }
   if (answer.json === undefined) {
     throw new TetherError('TETHER_ERR_CONNECT', `${answer.origin}: HTTP ${answer.status}, not a JSON answer`);
   }
   if (answer.status !== 200) {
     const code = json.error?.code ?? '';
-    const detail = [json.error?.message, ...(json.error?.problems ?? [])].filter(Boolean).join('; ');
+    const detail =
+      [json.error?.message, ...(json.error?.problems ?? [])].filter(Boolean).join('; ') || awsMessage(json);
     const known = code === 'TETHER_ERR_FORBIDDEN' || code === 'TETHER_ERR_EXISTS' || code === 'TETHER_ERR_REQUEST';
-    const hint =
-      code === 'TETHER_ERR_FORBIDDEN' && auth.kind === 'iam'
-        ? ' (the function asks for an enrollment token: it runs with TETHER_AUTH=token; use --auth token, or deploy it with TETHER_AUTH=iam)'
-        : '';
+    let hint = '';
+    if (code === 'TETHER_ERR_FORBIDDEN' && auth.kind === 'iam') {
+      hint =
+        ' (the function asks for an enrollment token: it runs with TETHER_AUTH=token; use --auth token, or deploy it with TETHER_AUTH=iam)';
+    } else if (answer.status === 403 && code === '') {
+      hint =
+        " (not the provisioning function's answer: a function URL with AuthType AWS_IAM refuses requests not signed with SigV4; use --auth iam)";
+    }
     throw new TetherError(
       known ? code : 'TETHER_ERR_CONNECT',
       `enrollment refused (HTTP ${answer.status}): ${detail}${hint}`,
@@ -212,6 +220,12 @@ function checkAnswer(answer: Answer, thing: string, keyPem: string, auth: Enroll
   if (!cert || !keyMatchesCertificate(keyPem, cert))
     throw invalid("client.pem is not a certificate for this device's key");
   return files.data;
+}
+
+/** The message of an AWS error answer (`{"Message": …}` or `{"message": …}`), bounded; '' when none. */
+function awsMessage(json: { message?: unknown; Message?: unknown }): string {
+  const said = typeof json.message === 'string' ? json.message : json.Message;
+  return typeof said === 'string' ? said.slice(0, 300) : '';
 }
 
 function invalid(why: string): TetherError {

@@ -18,9 +18,9 @@ Usage:
       never leaves the device. --auth token (the default for other URLs): the enrollment token
       comes from --token-file or TETHER_ENROLL_TOKEN. --auth iam (the default for a function URL,
       https://ID.lambda-url.REGION.on.aws/): the request is signed with AWS SigV4 (service lambda)
-      for the URL's region (or --region, then AWS_REGION), with credentials from the AWS default
-      chain (environment, --profile or AWS_PROFILE, SSO, instance or container role); the caller
-      needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (infra's EnrollPolicy).
+      for --region, else the URL's region, else AWS_REGION; credentials come from the AWS default
+      chain (environment, --profile or AWS_PROFILE, SSO, instance or container role), and the
+      caller needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (infra's EnrollPolicy).
   tether-agent demo
       The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
 

@@ -235,7 +235,11 @@ describe('store-and-forward, 10,000 QoS 1 messages with sequence numbers', () =>
   it('a second agent on the same data dir stops with an error naming the dir, and the first keeps running', async () => {
     const s = await site({ embeddedHub: false });
     const first = await agent(s);
-    const second = await startAgent({ args: ['--config', s.configFile, '--data-dir', s.dataDir], cwd: s.root, teardown: td });
+    const second = await startAgent({
+      args: ['--config', s.configFile, '--data-dir', s.dataDir],
+      cwd: s.root,
+      teardown: td,
+    });
     const exit = await second.waitForExit(10_000);
     expect(exit.code).toBe(1);
     expect(second.output()).toContain(`data dir ${s.dataDir} is in use by another tether-agent`);

@@ -271,7 +271,10 @@ export class MqttEndpoint implements MessageEndpoint {
         pending.push(result);
       }
     }
-    if (!pending) return ack();
+    if (!pending) {
+      ack();
+      return;
+    }
     const stored = pending.length === 1 ? (pending[0] as Promise<void>) : Promise.all(pending);
     stored.then(ack, (error: unknown) => {
       // not stored, so not acknowledged: drop the connection and let the broker send it again

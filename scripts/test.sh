@@ -44,7 +44,8 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 
-# (c) Build: the process tests spawn the compiled dist/.
+# (c) Lint and build: one style for the repo; the process tests spawn the compiled dist/.
+npx biome check .
 npx tsc -b
 
 # (d) Run, then summarise from the JSON report.

@@ -26,7 +26,12 @@ export interface Rig {
 /** The same broker settings everywhere, so only the bridge differs. */
 const BROKER_CONF = 'max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n';
 
-export async function startRig(kind: RigKind, qos: 0 | 1, dir: string): Promise<Rig> {
+export async function startRig(
+  kind: RigKind,
+  qos: 0 | 1,
+  dir: string,
+  durability: 'process' | 'memory' = 'process',
+): Promise<Rig> {
   const cloud = await startMosquitto({ dir, name: 'broker-b', extraConf: BROKER_CONF });
   const stops: Array<() => Promise<unknown>> = [() => cloud.stop()];
   const stop = async () => {
@@ -67,7 +72,7 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string): Promise<
         hub: { address: `tcp://127.0.0.1:${hubPort}`, clientid: 'tether-bench' },
         remotes: [{ name: 'b', address: `tcp://127.0.0.1:${cloud.port}`, clientid: 'tether-bench' }],
         rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],
-        queue: { durability: 'process', inflight: 1000 },
+        queue: { durability, inflight: 1000 },
         logger: { level: 'warn' },
       }),
     );

@@ -93,9 +93,14 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-async function measure(kind: RigKind, qos: 0 | 1, size: number): Promise<Row> {
+async function measure(
+  kind: RigKind,
+  qos: 0 | 1,
+  size: number,
+  durability: 'process' | 'memory' = 'process',
+): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-bench-'));
-  const rig = await startRig(kind, qos, dir);
+  const rig = await startRig(kind, qos, dir, durability);
   try {
     // warm-up: connections up, JIT warm; retried while a bridge is still connecting
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -158,6 +163,24 @@ for (const qos of QOS_LIST) {
   }
 }
 
+// issue 3: QoS 1 through the agent with the durable queue on (process) and off (memory)
+const durableRows: Array<[string, Row]> = [];
+if (!process.env.TETHER_BENCH_ONLY || KINDS.includes('tether-bridge')) {
+  for (const size of SIZES) {
+    const on =
+      rows.find((r) => r.kind === 'tether-bridge' && r.qos === 1 && r.size === size) ??
+      (await measure('tether-bridge', 1, size));
+    const off = await measure('tether-bridge', 1, size, 'memory');
+    durableRows.push(['on (durability: process)', on], ['off (durability: memory)', off]);
+  }
+}
+const durableTable = durableRows
+  .map(
+    ([label, r]) =>
+      `| ${r.size === 64 ? '64 B' : '1 KiB'} | ${label} | ${Math.round(r.rate).toLocaleString('en-US')} msg/s | ${r.cpuUsPerMsg?.toFixed(1) ?? '–'} | ${r.rssMb?.toFixed(0) ?? '–'} | ${r.lost} |`,
+  )
+  .join('\n');
+
 const header =
   '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | bridge-side CPU µs/msg | peak RSS MB | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
 const table = rows
@@ -179,9 +202,12 @@ const facts = [
   `- messages per throughput run: ${COUNT[0].toLocaleString('en-US')} (QoS 0), ${COUNT[1].toLocaleString('en-US')} (QoS 1); median of ${RUNS}; latency: ${LATENCY_COUNT.toLocaleString('en-US')} messages at ${LATENCY_RATE.toLocaleString('en-US')} msg/s`,
   '- brokers: `max_inflight_messages 1000`, `max_queued_messages 1000000`, `set_tcp_nodelay true`; Tether: `queue.durability: process` (durable queue on), `queue.inflight: 1000`',
 ];
-console.log(`\n${header}\n${table}`);
+const durableSection = durableRows.length
+  ? `\n\nQoS 1 through the Tether agent as a bridge (c), durable queue on and off:\n\n| payload | durable queue | delivered | agent CPU µs/msg | peak RSS MB | lost |\n|---|---|---|---|---|---|\n${durableTable}`
+  : '';
+console.log(`\n${header}\n${table}${durableSection}`);
 await writeFile(
   new URL('./results.md', import.meta.url),
-  `<!-- written by npm run bench -->\n${facts.join('\n')}\n\n${header}\n${table}\n`,
+  `<!-- written by npm run bench -->\n${facts.join('\n')}\n\n${header}\n${table}${durableSection}\n`,
 );
 console.log('\nwritten to bench/results.md (copy into BENCHMARKS.md with the notes)');

@@ -1,11 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../helpers/agent-process.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
 import { Teardown } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 const td = new Teardown();
@@ -83,6 +86,27 @@ describe('connectivity', () => {
         config.remotes[0].backoff = { min: '100ms', max: '500ms' };
       },
     });
+    // the cloud app's persistent session is made first, then the cloud goes down: whatever the
+    // agent delivers the moment the cloud is back is kept for the app, however fast it reconnects
+    const cloud = await startMosquitto({
+      dir: join(root, 'cloud'),
+      port: seed.remotePort,
+      persistence: true,
+      tls: {
+        ca: seed.certs.ca,
+        cert: seed.certs.server.cert,
+        key: seed.certs.server.key,
+        requireCertificate: true,
+        useIdentityAsUsername: true,
+      },
+      teardown: td,
+    });
+    const tlsFiles = { ca: seed.certs.ca, cert: seed.certs.client.cert, key: seed.certs.client.key };
+    const session = await connectClient(cloud.url, { clientId: 'app', clean: false, tlsFiles, teardown: td });
+    await session.subscribeAsync('t1', { qos: 1 });
+    await session.endAsync();
+    await cloud.stop();
+
     const agent = await startAgent({
       args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig],
       cwd: root,
@@ -98,29 +122,26 @@ describe('connectivity', () => {
     await device.publishAsync('t1', 'sent-while-down', { qos: 1 });
 
     // when the cloud comes up
-    const cloud = await startMosquitto({
-      dir: join(root, 'cloud'),
-      port: seed.remotePort,
-      tls: {
-        ca: seed.certs.ca,
-        cert: seed.certs.server.cert,
-        key: seed.certs.server.key,
-        requireCertificate: true,
-        useIdentityAsUsername: true,
-      },
-      teardown: td,
-    });
-    const app = await connectClient(cloud.url, {
+    await cloud.restart();
+    const app = mqtt.connect(cloud.url, {
       clientId: 'app',
-      tlsFiles: { ca: seed.certs.ca, cert: seed.certs.client.cert, key: seed.certs.client.key },
-      teardown: td,
+      clean: false,
+      reconnectPeriod: 0,
+      ca: await readFile(tlsFiles.ca),
+      cert: await readFile(tlsFiles.cert),
+      key: await readFile(tlsFiles.key),
     });
-    const atCloud = await collectMessages(app, 't1', { qos: 1 });
+    td.add('app client', () => app.endAsync(true));
+    const got: string[] = [];
+    app.on('message', (topic, payload) => {
+      if (topic === 't1') got.push(payload.toString());
+    });
+    await once(app, 'connect');
     // then what was published while it was down arrives, and new traffic flows
     await agent.waitForLog(/"endpoint":"iothub".*"msg":"connected"/, 10_000);
     await device.publishAsync('t1', 'sent-after-up', { qos: 1 });
-    const got = await atCloud.waitForCount(2, 10_000);
-    expect(got.map((m) => m.text)).toEqual(['sent-while-down', 'sent-after-up']);
+    await waitFor(() => got.length >= 2, { what: 'two messages at the cloud app', timeoutMs: 10_000 });
+    expect(got).toEqual(['sent-while-down', 'sent-after-up']);
     const refusals = agent
       .output()
       .split('\n')

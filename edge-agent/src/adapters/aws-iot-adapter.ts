@@ -1,8 +1,9 @@
 import { type AwsIotRemoteConfig, type QoS, TetherError } from '@tether/shared';
 import type { mqtt5 } from 'aws-iot-device-sdk-v2';
-import { Backoff } from '../transport/backoff.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
+import { deliverToSubscriptions } from '../transport/deliver-held.js';
 import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
+import { RetryReporter } from '../transport/retry-reporter.js';
 import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
 import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
 import {
@@ -14,7 +15,6 @@ import {
   releaseClosedClient,
 } from './aws-iot-sdk.js';
 import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
-import { deliverToSubscriptions } from './deliver-held.js';
 import { overLimit } from './publish-limits.js';
 
 /** Inbound QoS 1 messages in flight towards us (awaiting the durable commit) before the broker waits. */
@@ -52,7 +52,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   /** Every subscription carries MQTT 5 No Local: our own publishes never come back. */
   readonly suppressesEchoes = true;
   private readonly target: ConnectionTarget;
-  private readonly backoff: Backoff;
+  private readonly retries: RetryReporter;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private readonly pending = new Set<PendingPublish>();
@@ -66,8 +66,6 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   /** The client was started and has not reported 'stopped' since. */
   private running = false;
   private readonly stopWaiters = new Set<() => void>();
-  /** The reason last reported at error level; a failure series logs each new reason once. */
-  private reportedReason: string | undefined;
   private warnedAutoAck = false;
 
   constructor(
@@ -77,13 +75,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     this.name = config.name;
     this.remote = config.name;
     this.target = parseAddress(config.address);
-    const b = config.backoff;
-    this.backoff = new Backoff({
-      minMs: b?.min ?? 500,
-      maxMs: b?.max ?? config.interval,
-      factor: b?.factor ?? 2,
-      jitter: b?.jitter ?? 0.2,
-    });
+    this.retries = new RetryReporter(this.name, config, this.request.logger, (event) => this.emit(event));
   }
 
   get connected(): boolean {
@@ -239,8 +231,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       () => {
         if (generation !== this.generation || this.phase !== 'subscribing') return;
         this.phase = 'connected';
-        this.backoff.reset();
-        this.reportedReason = undefined;
+        this.retries.succeeded();
         const sessionPresent = event.connack.sessionPresent;
         this.request.logger.info(
           { endpoint: this.name, address: this.target.address, sessionPresent, clientId: event.settings.clientId },
@@ -305,17 +296,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
 
   private scheduleRetry(error: TetherError, afterSuccess: boolean): void {
     if (this.stopping) return;
-    const delay = this.backoff.next();
-    if (error.message !== this.reportedReason) {
-      this.reportedReason = error.message;
-      this.request.logger.error(
-        { endpoint: this.name, code: error.code, reason: error.message, retryInMs: delay, afterSuccess },
-        `${this.name}: ${error.message}`,
-      );
-      this.emit({ type: 'error', error });
-    } else {
-      this.request.logger.debug({ endpoint: this.name, code: error.code, retryInMs: delay }, 'still failing');
-    }
+    const delay = this.retries.failed(error, afterSuccess);
     this.retryTimer = setTimeout(() => this.attempt(), delay);
     this.retryTimer.unref();
   }

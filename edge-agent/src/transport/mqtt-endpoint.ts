@@ -1,9 +1,8 @@
 import type { HubClientConfig, QoS } from '@tether/shared';
 import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import { topicMatches } from '../rules/topic-match.js';
-import { Backoff } from './backoff.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial, type TlsMaterial } from './connection-options.js';
+import { deliverToSubscriptions } from './deliver-held.js';
 import { describeConnectError } from './describe-error.js';
 import { type LeanMessage, LeanMqttClient, type MqttError } from './lean/index.js';
 import type {
@@ -13,6 +12,7 @@ import type {
   MessageEndpoint,
   PublishOutcome,
 } from './message-endpoint.js';
+import { RetryReporter } from './retry-reporter.js';
 import { loadWs, openStream, type WsModule } from './stream-builder.js';
 
 export interface MqttEndpointOptions {
@@ -44,7 +44,7 @@ export class MqttEndpoint implements MessageEndpoint {
   readonly name: string;
   readonly suppressesEchoes: boolean;
   private readonly target: ConnectionTarget;
-  private readonly backoff: Backoff;
+  private readonly retries: RetryReporter;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private client: LeanMqttClient | undefined;
@@ -54,19 +54,11 @@ export class MqttEndpoint implements MessageEndpoint {
   private stopping = false;
   private inflight = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** The reason last reported at error level; a failure series logs each new reason once. */
-  private reportedReason: string | undefined;
 
   constructor(private readonly options: MqttEndpointOptions) {
     this.name = options.name;
     this.target = parseAddress(options.config.address);
-    const b = options.config.backoff;
-    this.backoff = new Backoff({
-      minMs: b?.min ?? 500,
-      maxMs: b?.max ?? options.config.interval,
-      factor: b?.factor ?? 2,
-      jitter: b?.jitter ?? 0.2,
-    });
+    this.retries = new RetryReporter(this.name, options.config, this.options.logger, (event) => this.emit(event));
     // MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back
     this.suppressesEchoes = options.config.protocol === 5;
   }
@@ -193,8 +185,7 @@ export class MqttEndpoint implements MessageEndpoint {
       () => {
         if (client !== this.client) return;
         this.isConnected = true;
-        this.backoff.reset();
-        this.reportedReason = undefined;
+        this.retries.succeeded();
         this.options.logger.info(
           { endpoint: this.name, address: this.target.address, sessionPresent: client.sessionPresent },
           'connected',
@@ -215,19 +206,9 @@ export class MqttEndpoint implements MessageEndpoint {
 
   private scheduleRetry(error: TetherError, afterSuccess: boolean): void {
     if (this.stopping) return;
-    const delay = this.backoff.next();
-    if (error.message !== this.reportedReason) {
-      this.reportedReason = error.message;
-      this.options.logger.error(
-        { endpoint: this.name, code: error.code, reason: error.message, retryInMs: delay, afterSuccess },
-        `${this.name}: ${error.message}`,
-      );
-      this.emit({ type: 'error', error });
-    } else {
-      this.options.logger.debug({ endpoint: this.name, code: error.code, retryInMs: delay }, 'still failing');
-    }
+    const delay = this.retries.failed(error, afterSuccess);
     this.retryTimer = setTimeout(() => this.attempt(), delay);
-    this.retryTimer.unref?.();
+    this.retryTimer.unref();
   }
 
   private async subscribeOn(client: LeanMqttClient, subs: readonly Subscription[]): Promise<void> {
@@ -256,27 +237,13 @@ export class MqttEndpoint implements MessageEndpoint {
 
   /** Hands a message to the matching handlers; acks the broker once all of them stored it. */
   private deliver(incoming: LeanMessage, ack: () => void): void {
-    let pending: Promise<void>[] | undefined;
-    for (const sub of this.subs) {
-      if (!topicMatches(sub.filter, incoming.topic)) continue;
-      const message: BridgeMessage = {
-        topic: incoming.topic,
-        payload: incoming.payload,
-        qos: Math.min(incoming.qos, sub.qos) as QoS,
-        retain: incoming.retain,
-      };
-      const result = sub.handler(message);
-      if (result instanceof Promise) {
-        pending ??= [];
-        pending.push(result);
-      }
-    }
-    if (!pending) {
-      ack();
-      return;
-    }
-    const stored = pending.length === 1 ? (pending[0] as Promise<void>) : Promise.all(pending);
-    stored.then(ack, (error: unknown) => {
+    const message: BridgeMessage = {
+      topic: incoming.topic,
+      payload: incoming.payload,
+      qos: incoming.qos,
+      retain: incoming.retain,
+    };
+    deliverToSubscriptions(this.subs, message, ack, (error) => {
       // not stored, so not acknowledged: drop the connection and let the broker send it again
       this.options.logger.error(
         { endpoint: this.name, topic: incoming.topic, reason: error instanceof Error ? error.message : String(error) },

@@ -1,6 +1,6 @@
 import type { QoS } from '@tether/shared';
 import { topicMatches } from '../rules/topic-match.js';
-import type { BridgeMessage, InboundHandler } from '../transport/message-endpoint.js';
+import type { BridgeMessage, InboundHandler } from './message-endpoint.js';
 
 /**
  * Hands a received message to every subscription whose filter matches it (QoS lowered to the

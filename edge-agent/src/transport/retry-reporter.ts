@@ -1,0 +1,52 @@
+import type { HubClientConfig, TetherError } from '@tether/shared';
+import type { Logger } from 'pino';
+import { Backoff } from './backoff.js';
+import type { EndpointEvent } from './message-endpoint.js';
+
+/**
+ * Reconnect timing and failure reporting shared by every connection: exponential backoff with
+ * jitter (Baetyl: 500 ms doubling to `interval`), and each new failure reason logged once per
+ * attempt series at error level with the endpoint's name — a remote that stays down does not
+ * flood the log, and a changed reason is still seen.
+ */
+export class RetryReporter {
+  private readonly backoff: Backoff;
+  private reportedReason: string | undefined;
+
+  constructor(
+    private readonly name: string,
+    config: Pick<HubClientConfig, 'backoff' | 'interval'>,
+    private readonly logger: Logger,
+    private readonly emit: (event: EndpointEvent) => void,
+  ) {
+    const b = config.backoff;
+    this.backoff = new Backoff({
+      minMs: b?.min ?? 500,
+      maxMs: b?.max ?? config.interval,
+      factor: b?.factor ?? 2,
+      jitter: b?.jitter ?? 0.2,
+    });
+  }
+
+  /** A connection is up: the next failure starts a new series at the shortest delay. */
+  succeeded(): void {
+    this.backoff.reset();
+    this.reportedReason = undefined;
+  }
+
+  /** Reports a failed attempt (once per reason and series) and returns the delay before the next. */
+  failed(error: TetherError, afterSuccess: boolean): number {
+    const delay = this.backoff.next();
+    if (error.message !== this.reportedReason) {
+      this.reportedReason = error.message;
+      this.logger.error(
+        { endpoint: this.name, code: error.code, reason: error.message, retryInMs: delay, afterSuccess },
+        `${this.name}: ${error.message}`,
+      );
+      this.emit({ type: 'error', error });
+    } else {
+      this.logger.debug({ endpoint: this.name, code: error.code, retryInMs: delay }, 'still failing');
+    }
+    return delay;
+  }
+}

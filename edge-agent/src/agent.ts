@@ -98,7 +98,10 @@ export class Agent {
       const registry = createAgentMetrics({
         dispatchers: () => this.dispatchers,
         connections: () => this.endpoints,
-        qos0Dropped: () => this.bridge?.stats.qos0Dropped ?? 0,
+        // offline drops at the bridge plus QoS 0 dropped because a backlog sat on disk
+        qos0Dropped: () =>
+          (this.bridge?.stats.qos0Dropped ?? 0) +
+          [...this.dispatchers.values()].reduce((n, d) => n + d.queue.stats.volatileDropped, 0),
       });
       this.metrics = new MetricsServer(registry, bridge.config.metrics.listen);
       logger.info({ url: await this.metrics.start() }, 'metrics listening');

@@ -4,6 +4,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { readBody } from '../../cloud/src/serve/provision-server.js';
 import type { Teardown } from '../helpers/teardown.js';
 
 /**
@@ -74,7 +75,7 @@ export async function startFunctionUrlStandIn(options: StandInOptions): Promise<
   server.headersTimeout = 10_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     const entry: LoggedRequest = {
       method: req.method ?? '',
       url: req.url ?? '/',
@@ -228,15 +229,4 @@ function functionUrlEvent(req: IncomingMessage, body: string): Record<string, un
     body,
     isBase64Encoded: false,
   };
-}
-
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

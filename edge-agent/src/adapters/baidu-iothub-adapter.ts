@@ -1,8 +1,8 @@
 import type { BaiduIotHubRemoteConfig } from '@tether/shared';
 import type { BridgeMessage, PublishOutcome } from '../transport/message-endpoint.js';
-import { MqttEndpoint } from '../transport/mqtt-endpoint.js';
 import { baiduIotHubLimits } from './baidu-iothub-limits.js';
-import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
+import type { AdapterRequest } from './cloud-adapter.js';
+import { MqttCloudAdapter } from './mqtt-adapter.js';
 import { limitProblem, overLimit, type PublishLimits } from './publish-limits.js';
 
 /**
@@ -12,20 +12,11 @@ import { limitProblem, overLimit, type PublishLimits } from './publish-limits.js
  * (`<endpoint>/<thing>`); the password or client certificate come from the config as usual.
  * A message over Baidu's limits is refused here, before sending, with a reason naming the limit.
  */
-export class BaiduIotHubCloudAdapter extends MqttEndpoint implements CloudAdapter {
-  readonly remote: string;
+export class BaiduIotHubCloudAdapter extends MqttCloudAdapter {
   private readonly limits: PublishLimits;
 
   constructor(config: BaiduIotHubRemoteConfig, request: AdapterRequest) {
-    super({
-      name: config.name,
-      config,
-      clientId: request.clientId,
-      configDir: request.configDir,
-      logger: request.logger,
-      field: request.field,
-    });
-    this.remote = config.name;
+    super(config, request);
     this.limits = baiduIotHubLimits(config.maxpayload);
   }
 

@@ -1,4 +1,4 @@
-import type { MqttRemoteConfig } from '@tether/shared';
+import type { BaiduIotHubRemoteConfig, MqttRemoteConfig } from '@tether/shared';
 import { MqttEndpoint } from '../transport/mqtt-endpoint.js';
 import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
 
@@ -10,7 +10,8 @@ import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
 export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
   readonly remote: string;
 
-  constructor(config: MqttRemoteConfig, request: AdapterRequest) {
+  /** Also the base of providers that are MQTT with conventions (baidu-iothub). */
+  constructor(config: MqttRemoteConfig | BaiduIotHubRemoteConfig, request: AdapterRequest) {
     super({
       name: config.name,
       config,

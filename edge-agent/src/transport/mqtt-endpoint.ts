@@ -237,13 +237,8 @@ export class MqttEndpoint implements MessageEndpoint {
 
   /** Hands a message to the matching handlers; acks the broker once all of them stored it. */
   private deliver(incoming: LeanMessage, ack: () => void): void {
-    const message: BridgeMessage = {
-      topic: incoming.topic,
-      payload: incoming.payload,
-      qos: incoming.qos,
-      retain: incoming.retain,
-    };
-    deliverToSubscriptions(this.subs, message, ack, (error) => {
+    // the parsed packet is already a BridgeMessage: no copy here, one per subscription below
+    deliverToSubscriptions(this.subs, incoming, ack, (error) => {
       // not stored, so not acknowledged: drop the connection and let the broker send it again
       this.options.logger.error(
         { endpoint: this.name, topic: incoming.topic, reason: error instanceof Error ? error.message : String(error) },

@@ -83,7 +83,17 @@ export async function startRig(
       cwd: dir,
       nodeArgs: process.env.TETHER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TETHER_BENCH_PROF}`] : [],
     });
-    stops.push(() => agent.stop('SIGTERM', 15_000));
+    stops.push(async () => {
+      await agent.stop('SIGTERM', 15_000);
+      if (process.env.TETHER_BENCH_DEBUG)
+        console.log(
+          agent
+            .stderr()
+            .split('\n')
+            .filter((l) => /STATS|READS/.test(l))
+            .join('\n'),
+        );
+    });
     return { publishPort: hubPort, sinkPort: cloud.port, bridgePid: agent.pid, stop };
   } catch (error) {
     await stop();

@@ -71,7 +71,11 @@ export class Agent {
     const durability = bridge.config.queue.durability;
     if (durability !== 'memory') {
       if (!this.options.dataDir) throw new Error('a durable queue needs a data dir');
-      this.store = SqliteStore.open(this.options.dataDir, durability, logger);
+      this.store = SqliteStore.open(
+        this.options.dataDir,
+        { durability, commitDelayMs: bridge.config.queue.commitdelay },
+        logger,
+      );
       logger.info({ path: this.store.path, durability }, 'durable queue open');
     }
     const plan = planBridge(bridge.config);

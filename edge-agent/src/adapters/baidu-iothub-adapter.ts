@@ -20,9 +20,13 @@ export class BaiduIotHubCloudAdapter extends MqttCloudAdapter {
     this.limits = baiduIotHubLimits(config.maxpayload);
   }
 
-  override publish(message: BridgeMessage): Promise<PublishOutcome> {
+  /** publish() goes through send(), so this one check covers both. */
+  override send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void {
     const problem = limitProblem(this.limits, message.topic, message.payload);
-    if (problem !== undefined) return Promise.resolve(overLimit(this.remote, message.topic, problem));
-    return super.publish(message);
+    if (problem !== undefined) {
+      process.nextTick(done, overLimit(this.remote, message.topic, problem));
+      return;
+    }
+    super.send(message, done);
   }
 }

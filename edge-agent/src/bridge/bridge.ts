@@ -25,8 +25,9 @@ export interface BridgeStats {
 /**
  * Wires the rules: every connection subscribes what its routes read, and every received
  * message is appended to the queue of each matching route's destination — topic mapped, QoS
- * capped, retain kept or cleared. The returned promise settles when every append is stored,
- * and the source connection acknowledges the message only then.
+ * capped, retain kept or cleared. The returned promise settles when every queue reports the
+ * message safe (committed to disk, or already delivered), and the source connection
+ * acknowledges the message only then.
  */
 export class Bridge {
   readonly dispatchers = new Map<string, Dispatcher>();
@@ -92,7 +93,14 @@ export class Bridge {
 
   private forward(message: BridgeMessage, routes: readonly RoutePlan[]): Promise<void> | undefined {
     if (!this.accepting) return Promise.reject(new Error('the bridge is stopping'));
-    let pending: Promise<void>[] | undefined;
+    // one count for the loop itself, so a queue reporting "safe" early cannot settle it midway
+    let pending = 1;
+    let failure: Error | undefined;
+    let settle: ((error: Error | undefined) => void) | undefined;
+    const onSafe = (error?: Error): void => {
+      if (error) failure ??= error;
+      if (--pending === 0) settle?.(failure);
+    };
     for (const route of routes) {
       const dispatcher = this.dispatchers.get(route.to);
       if (!dispatcher) continue;
@@ -101,19 +109,19 @@ export class Bridge {
         this.stats.qos0Dropped++;
         continue;
       }
-      const stored = dispatcher.queue.append({
+      pending++;
+      const mapped = {
         topic: route.mapTopic(message.topic),
         payload: message.payload,
         qos,
         retain: route.keepRetain && message.retain,
-      });
-      if (stored) {
-        pending ??= [];
-        pending.push(stored);
-      }
+      };
+      if (dispatcher.queue.offer(mapped, onSafe)) pending--;
     }
-    if (!pending) return undefined;
-    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
+    if (--pending === 0) return failure ? Promise.reject(failure) : undefined;
+    return new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
   }
 
   private endpoint(id: string): MessageEndpoint {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MessageQueue, QueuedMessage } from '../queue/message-queue.js';
-import type { BridgeMessage, MessageEndpoint } from '../transport/message-endpoint.js';
+import type { BridgeMessage, MessageEndpoint, PublishOutcome } from '../transport/message-endpoint.js';
 
 export interface DispatcherOptions {
   /** The target connection's id, for logs. */
@@ -83,40 +83,47 @@ export class Dispatcher {
   }
 
   private send(entry: QueuedMessage): void {
-    const { endpoint, queue } = this.options;
+    const { endpoint } = this.options;
     this.inflight++;
     this.options.beforePublish?.(entry.message);
+    if (endpoint.send) {
+      endpoint.send(entry.message, (outcome) => this.settled(entry, outcome));
+      return;
+    }
     endpoint.publish(entry.message).then(
-      (outcome) => {
-        this.inflight--;
-        if (outcome.status === 'acked') {
-          this.stats.forwarded++;
-          queue.ack(entry);
-        } else if (outcome.status === 'retryable') {
-          this.stats.retried++;
-          queue.release(entry);
-        } else {
-          this.stats.rejected++;
-          queue.discard(entry);
-          this.options.logger.error(
-            {
-              target: this.options.name,
-              topic: entry.message.topic,
-              code: outcome.error.code,
-              reason: outcome.error.message,
-            },
-            'destination refused a message; it is dropped',
-          );
-        }
-        this.pump();
-      },
+      (outcome) => this.settled(entry, outcome),
       (error: unknown) => {
         // an endpoint never rejects; if one does, treat it as retryable rather than lose the message
         this.inflight--;
         this.options.logger.error({ target: this.options.name, err: error }, 'publish threw');
-        queue.release(entry);
+        this.options.queue.release(entry);
         this.pump();
       },
     );
+  }
+
+  private settled(entry: QueuedMessage, outcome: PublishOutcome): void {
+    const { queue } = this.options;
+    this.inflight--;
+    if (outcome.status === 'acked') {
+      this.stats.forwarded++;
+      queue.ack(entry);
+    } else if (outcome.status === 'retryable') {
+      this.stats.retried++;
+      queue.release(entry);
+    } else {
+      this.stats.rejected++;
+      queue.discard(entry);
+      this.options.logger.error(
+        {
+          target: this.options.name,
+          topic: entry.message.topic,
+          code: outcome.error.code,
+          reason: outcome.error.message,
+        },
+        'destination refused a message; it is dropped',
+      );
+    }
+    this.pump();
   }
 }

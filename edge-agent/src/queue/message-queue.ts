@@ -1,15 +1,18 @@
 import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
 import type { BridgeMessage } from '../transport/message-endpoint.js';
-import type { QueueTable } from './sqlite-store.js';
+import type { PendingWrite, QueueTable } from './sqlite-store.js';
 
 export type OverflowPolicy = 'drop-oldest' | 'reject-new';
+
+/** Runs once a message is safe (stored, or already delivered), or with the error that kept it from being stored. */
+export type SafeCallback = (error?: Error) => void;
 
 export interface QueuedMessage {
   /** Position in the queue: increasing in the order messages are handed out. */
   readonly id: number;
-  /** Row in the durable table; absent for a message kept in memory only. */
-  readonly rowid?: number;
+  /** Row in the durable table; absent while not (or never) written. */
+  readonly rowid?: number | undefined;
   readonly message: BridgeMessage;
 }
 
@@ -41,35 +44,95 @@ export interface QueueStats {
   redelivered: number;
   /** Volatile (QoS 0) messages dropped because the backlog was on disk. */
   volatileDropped: number;
+  /** Durable messages the destination acknowledged before their commit: never written to disk. */
+  unwritten: number;
 }
 
 const LOAD_BATCH = 1_000;
 
 /**
+ * One queued message. For a durable queue it is also the pending write of the next group
+ * commit: a message the destination acknowledges before that commit is never written (it is
+ * safe already), and the source's ack waits for whichever comes first.
+ */
+class Entry implements QueuedMessage, PendingWrite {
+  rowid: number | undefined = undefined;
+  /** The write is no longer needed (delivered or dropped before the commit). */
+  cancelled = false;
+  /** In memory (takeable) now, or placed only once written (the backlog is on disk). */
+  inMemory: boolean;
+  private onSafe: SafeCallback | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly message: BridgeMessage,
+    private readonly queue: MessageQueue,
+    onSafe: SafeCallback | undefined,
+    inMemory: boolean,
+  ) {
+    this.onSafe = onSafe;
+    this.inMemory = inMemory;
+  }
+
+  /** Called by the store after the commit (not when cancelled). */
+  written(error: Error | undefined, rowid: number): void {
+    if (error) {
+      this.safe(error);
+      this.queue.writeFailed(this);
+      return;
+    }
+    this.rowid = rowid;
+    this.queue.written(this);
+    this.safe(undefined);
+  }
+
+  /** Reports the outcome to the source once: the first of written, delivered or dropped wins. */
+  safe(error: Error | undefined): void {
+    const onSafe = this.onSafe;
+    if (!onSafe) return;
+    this.onSafe = undefined;
+    onSafe(error);
+  }
+}
+
+/**
  * The backlog of one destination: FIFO, bounded in messages and bytes, with a named overflow
- * policy. A durable queue stores every message (group-committed) before `append` resolves —
- * the caller acks its source only then — and forgets it when `ack` says the destination has
- * it. Only the oldest `memoryWindow` messages are held in memory; the rest are read back from
- * disk in batches, so a day offline costs disk, not RAM.
+ * policy. A durable queue writes every message (group-committed, write-behind) and reports it
+ * safe once committed — the caller acks its source only then — or once the destination has
+ * acked it, whichever comes first; `ack` forgets it. Only the oldest `memoryWindow` messages
+ * are held in memory; the rest are read back from disk in batches, so a day offline costs
+ * disk, not RAM.
  */
 export class MessageQueue {
-  readonly stats: QueueStats = { appended: 0, acked: 0, dropped: 0, redelivered: 0, volatileDropped: 0 };
-  private readonly memory: QueuedMessage[] = [];
+  readonly stats: QueueStats = {
+    appended: 0,
+    acked: 0,
+    dropped: 0,
+    redelivered: 0,
+    volatileDropped: 0,
+    unwritten: 0,
+  };
+  private readonly memory: Array<Entry | undefined> = [];
   private memoryHead = 0;
   /** Handed out and given back (failed send), sorted by id: older than anything in memory. */
-  private readonly retry: QueuedMessage[] = [];
+  private readonly retry: Entry[] = [];
   private count = 0;
   private byteCount = 0;
   private seq = 0;
-  /** Durable: committed messages exist on disk beyond what memory holds. */
+  /** Durable: messages exist on disk (or on their way there) beyond what memory holds. */
   private spilled = false;
+  /** Spilled messages whose commit has not run yet: not loadable from disk yet. */
+  private spilledPending = 0;
   private loadedUpTo = 0;
+  private readonly window: number;
   private readonly waiting: Array<() => void> = [];
   private readonly listeners = new Set<() => void>();
   private droppedInBurst = 0;
   private burstTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: MessageQueueOptions) {}
+  constructor(private readonly options: MessageQueueOptions) {
+    this.window = options.table ? (options.memoryWindow ?? 10_000) : Number.POSITIVE_INFINITY;
+  }
 
   /** Reads what a previous run left; those messages go out before anything new. */
   open(): void {
@@ -98,62 +161,63 @@ export class MessageQueue {
   }
 
   /**
-   * Stores a message. Resolves once it is stored (on disk for a durable queue); rejects when
-   * the store fails or, under `reject-new`, when too many appends already wait for room.
+   * Queues a message. Returns true when it is safe at once (memory queue, volatile QoS 0, or
+   * dropped as a volatile message behind a disk backlog); otherwise `onSafe` runs later, never
+   * synchronously: once committed or delivered, or with the error (store failure, reject-new
+   * overflow) that kept it from being stored.
    */
-  append(message: BridgeMessage): Promise<void> | undefined {
+  offer(message: BridgeMessage, onSafe: SafeCallback): boolean {
     const size = message.payload.length;
-    // fast path, no promise: in memory at once when nothing is ahead of it in the commit pipeline
-    if (!this.isFull(size) && (this.options.table === undefined || this.isVolatile(message))) {
-      const table = this.options.table;
-      if (!table || (table.inserts.length === 0 && !this.spilled)) {
-        this.count++;
-        this.byteCount += size;
-        this.stats.appended++;
-        this.place(undefined, message);
-        return undefined;
-      }
-    }
-    return this.appendSlow(message, size);
-  }
-
-  private isVolatile(message: BridgeMessage): boolean {
-    return message.qos === 0 && this.options.volatileQos0 === true;
-  }
-
-  private async appendSlow(message: BridgeMessage, size: number): Promise<void> {
     if (this.isFull(size)) {
       if (this.options.overflow === 'drop-oldest') {
         while (this.isFull(size) && this.dropOldest()) {}
       } else {
-        await this.waitForRoom(size);
+        this.waitForRoom(size).then(
+          () => {
+            if (this.offer(message, onSafe)) onSafe();
+          },
+          (error: Error) => onSafe(error),
+        );
+        return false;
       }
     }
-    this.count++;
-    this.byteCount += size;
-    this.stats.appended++;
     const table = this.options.table;
-    if (!table) {
-      this.place(undefined, message);
-      return;
+    const volatile = table === undefined || (message.qos === 0 && this.options.volatileQos0 === true);
+    if (volatile) {
+      if (this.spilled) {
+        // older messages wait on disk and this one is never written: it cannot keep its place
+        this.stats.volatileDropped++;
+        return true;
+      }
+      this.account(size);
+      const entry = new Entry(++this.seq, message, this, undefined, true);
+      entry.cancelled = true; // nothing to write
+      this.push(entry);
+      return true;
     }
-    const volatile = this.isVolatile(message);
-    await new Promise<void>((resolve, reject) => {
-      // a volatile message rides the same commit pipeline (unwritten) so it keeps its place in order
-      table.insert(message, volatile, (error, rowid) => {
-        if (error) {
-          this.unaccount(size);
-          reject(error);
-          return;
-        }
-        if (volatile && this.spilled) {
-          this.unaccount(size);
-          this.stats.volatileDropped++;
-        } else {
-          this.place(volatile ? undefined : rowid, message);
-        }
-        resolve();
-      });
+    this.account(size);
+    const inMemory = !this.spilled && this.memory.length - this.memoryHead < this.window;
+    const entry = new Entry(++this.seq, message, this, onSafe, inMemory);
+    if (inMemory) {
+      this.push(entry);
+    } else {
+      this.spilled = true;
+      this.spilledPending++;
+    }
+    (table as QueueTable).insert(entry);
+    return false;
+  }
+
+  /**
+   * Promise form of offer(), for callers that await: undefined when safe at once, else resolves
+   * once stored (or delivered) and rejects when it cannot be.
+   */
+  append(message: BridgeMessage): Promise<void> | undefined {
+    let settle: SafeCallback | undefined;
+    const safeNow = this.offer(message, (error) => settle?.(error));
+    if (safeNow) return undefined;
+    return new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
     });
   }
 
@@ -163,7 +227,8 @@ export class MessageQueue {
     if (retried) return retried;
     if (this.memoryHead >= this.memory.length && this.spilled) this.loadFromDisk();
     if (this.memoryHead >= this.memory.length) return undefined;
-    const entry = this.memory[this.memoryHead++] as QueuedMessage;
+    const entry = this.memory[this.memoryHead] as Entry;
+    this.memory[this.memoryHead++] = undefined;
     if (this.memoryHead > 1024 && this.memoryHead * 2 > this.memory.length) {
       // compact now and then instead of shift() on every message (O(n) each)
       this.memory.splice(0, this.memoryHead);
@@ -172,9 +237,9 @@ export class MessageQueue {
     return entry;
   }
 
-  /** The destination has it: forget it. */
+  /** The destination has it: forget it (and report it safe if its commit has not run yet). */
   ack(entry: QueuedMessage): void {
-    this.forget(entry);
+    this.forget(entry as Entry);
     this.stats.acked++;
   }
 
@@ -182,26 +247,46 @@ export class MessageQueue {
   release(entry: QueuedMessage): void {
     this.stats.redelivered++;
     let at = this.retry.length;
-    while (at > 0 && (this.retry[at - 1] as QueuedMessage).id > entry.id) at--;
-    this.retry.splice(at, 0, entry);
+    while (at > 0 && (this.retry[at - 1] as Entry).id > entry.id) at--;
+    this.retry.splice(at, 0, entry as Entry);
     this.notify();
   }
 
   /** Drops a message the destination refused for good. */
   discard(entry: QueuedMessage): void {
-    this.forget(entry);
+    this.forget(entry as Entry);
   }
 
-  private place(rowid: number | undefined, message: BridgeMessage): void {
-    const window = this.options.table ? (this.options.memoryWindow ?? 10_000) : Number.POSITIVE_INFINITY;
-    // volatile messages are never spilled: they only exist in memory
-    if (rowid === undefined || (!this.spilled && this.memory.length - this.memoryHead < window)) {
-      this.memory.push(rowid === undefined ? { id: ++this.seq, message } : { id: ++this.seq, rowid, message });
-      if (rowid !== undefined) this.loadedUpTo = rowid;
-    } else {
-      this.spilled = true;
+  /** From the store: `entry` is on disk now. */
+  written(entry: Entry): void {
+    if (entry.inMemory) {
+      this.loadedUpTo = entry.rowid as number;
+      return;
     }
+    // a spilled message is taken from disk later (loadFromDisk), never from this object
+    this.spilledPending--;
     this.notify();
+  }
+
+  /** From the store: `entry` could not be written (its source was told, and will send it again). */
+  writeFailed(entry: Entry): void {
+    entry.cancelled = true;
+    if (!entry.inMemory) {
+      this.spilledPending--;
+      this.unaccount(entry.message.payload.length);
+    }
+    // an entry already in memory stays: it may be delivered, and the resend is a duplicate at worst
+  }
+
+  private push(entry: Entry): void {
+    this.memory.push(entry);
+    this.notify();
+  }
+
+  private account(size: number): void {
+    this.count++;
+    this.byteCount += size;
+    this.stats.appended++;
   }
 
   private unaccount(size: number): void {
@@ -214,17 +299,26 @@ export class MessageQueue {
     const table = this.options.table as QueueTable;
     const rows = table.loadAfter(this.loadedUpTo, LOAD_BATCH);
     for (const row of rows) {
-      this.memory.push({ id: ++this.seq, rowid: row.id, message: row.message });
+      const entry = new Entry(++this.seq, row.message, this, undefined, true);
+      entry.rowid = row.id;
+      this.memory.push(entry);
       this.loadedUpTo = row.id;
     }
-    // everything committed is now in memory: commits run synchronously, so none can be missed
-    if (rows.length < LOAD_BATCH) this.spilled = false;
+    // everything committed is in memory now; spilled messages not yet committed come later
+    if (rows.length < LOAD_BATCH && this.spilledPending === 0) this.spilled = false;
   }
 
-  private forget(entry: QueuedMessage): void {
+  private forget(entry: Entry): void {
     this.count--;
     this.byteCount -= entry.message.payload.length;
-    if (entry.rowid !== undefined) this.options.table?.delete(entry.rowid);
+    if (entry.rowid !== undefined) {
+      this.options.table?.delete(entry.rowid);
+    } else if (this.options.table && !entry.cancelled) {
+      // delivered (or dropped) before its commit: the write is skipped, and it is safe now
+      entry.cancelled = true;
+      this.stats.unwritten++;
+      entry.safe(undefined);
+    }
     const wake = this.waiting.shift();
     wake?.();
   }
@@ -237,7 +331,7 @@ export class MessageQueue {
   private dropOldest(): boolean {
     const victim = this.take();
     if (!victim) return false;
-    this.forget(victim);
+    this.forget(victim as Entry);
     this.stats.dropped++;
     this.droppedInBurst++;
     // one log line per burst of drops, not one per message

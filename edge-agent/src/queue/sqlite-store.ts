@@ -17,21 +17,33 @@ export interface StoredRow {
   readonly message: BridgeMessage;
 }
 
-type InsertCallback = (error: Error | undefined, id: number) => void;
-
-interface PendingInsert {
+/**
+ * A message waiting for the next group commit. The queue's own entry object: no allocation per
+ * write. `cancelled` is set when the write is no longer needed (the destination acknowledged the
+ * message, or it was dropped, before the commit).
+ */
+export interface PendingWrite {
   readonly message: BridgeMessage;
-  /** Not written: only ordered with the writes of its commit. */
-  readonly volatile: boolean;
-  readonly done: InsertCallback;
+  cancelled: boolean;
+  /** After the commit: the row id, or the store's error. Not called for a cancelled write. */
+  written(error: Error | undefined, rowid: number): void;
+}
+
+export interface StoreStats {
+  /** Transactions committed. */
+  commits: number;
+  /** Messages written. */
+  writes: number;
+  /** Messages whose write was skipped: delivered (or dropped) before their commit. */
+  skipped: number;
 }
 
 /** One queue's table in the store. */
 export class QueueTable {
-  readonly inserts: PendingInsert[] = [];
-  readonly deletes: number[] = [];
-  readonly insertStmt: Database.Statement;
-  private readonly deleteStmt: Database.Statement;
+  inserts: PendingWrite[] = [];
+  deletes: number[] = [];
+  private readonly insertStmt: Database.Statement;
+  private readonly deleteRangeStmt: Database.Statement;
   private readonly loadStmt: Database.Statement;
   private readonly statsStmt: Database.Statement;
 
@@ -41,21 +53,21 @@ export class QueueTable {
     table: string,
   ) {
     this.insertStmt = db.prepare(`INSERT INTO ${table} (topic, payload, qos, retain) VALUES (?, ?, ?, ?)`);
-    this.deleteStmt = db.prepare(`DELETE FROM ${table} WHERE id = ?`);
+    this.deleteRangeStmt = db.prepare(`DELETE FROM ${table} WHERE id BETWEEN ? AND ?`);
     this.loadStmt = db.prepare(`SELECT id, topic, payload, qos, retain FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`);
     this.statsStmt = db.prepare(`SELECT count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes FROM ${table}`);
   }
 
-  /** Stores a message with the next group commit; `done` runs after the commit, in order. */
-  insert(message: BridgeMessage, volatile: boolean, done: InsertCallback): void {
-    this.inserts.push({ message, volatile, done });
-    this.store.scheduleFlush();
+  /** Writes a message with the next group commit; `write.written` runs after it, in order. */
+  insert(write: PendingWrite): void {
+    this.inserts.push(write);
+    this.store.scheduleCommit(this.inserts.length);
   }
 
-  /** Forgets a message with the next commit (a crash before it means a redelivery, not a loss). */
+  /** Forgets a message with a later commit (a crash before it means a redelivery, not a loss). */
   delete(id: number): void {
     this.deletes.push(id);
-    this.store.scheduleFlush(this.deletes.length < 1024);
+    this.store.scheduleDeletes(this.deletes.length);
   }
 
   loadAfter(id: number, limit: number): StoredRow[] {
@@ -76,34 +88,88 @@ export class QueueTable {
     return this.statsStmt.get() as { count: number; bytes: number };
   }
 
+  /** Inside the store's transaction: the writes not cancelled, each with its new row id. */
+  runInserts(written: Array<PendingWrite | number>, stats: StoreStats): void {
+    for (const write of this.inserts) {
+      if (write.cancelled) {
+        stats.skipped++;
+        continue;
+      }
+      const { topic, payload, qos, retain } = write.message;
+      const info = this.insertStmt.run(topic, payload, qos, retain ? 1 : 0);
+      written.push(write, Number(info.lastInsertRowid));
+      stats.writes++;
+    }
+  }
+
+  /**
+   * Inside the store's transaction. Row ids are handed out in order and acks mostly come in
+   * order, so the deletes collapse into a few id ranges: one statement per range, not per row.
+   */
   runDeletes(): void {
-    for (const id of this.deletes) this.deleteStmt.run(id);
-    this.deletes.length = 0;
+    if (this.deletes.length === 0) return;
+    const ids = this.deletes.sort((a, b) => a - b);
+    this.deletes = [];
+    let from = ids[0] as number;
+    let to = from;
+    for (let i = 1; i < ids.length; i++) {
+      const id = ids[i] as number;
+      if (id === to + 1) {
+        to = id;
+        continue;
+      }
+      this.deleteRangeStmt.run(from, to);
+      from = id;
+      to = id;
+    }
+    this.deleteRangeStmt.run(from, to);
   }
 }
 
+export interface StoreOptions {
+  readonly durability: Durability;
+  /**
+   * How long a write may wait for its group commit. Longer means bigger transactions, and more
+   * messages delivered (so never written) before their commit; the source's ack waits for
+   * whichever comes first. 0 commits on the next turn of the event loop.
+   */
+  readonly commitDelayMs?: number;
+}
+
+/** A commit this big goes at once rather than waiting for the delay. */
+const COMMIT_BATCH = 2_000;
+/** Deletes alone are not urgent (a crash before them is a redelivery, not a loss). */
+const DELETE_DELAY_MS = 20;
+
 /**
  * The agent's durable store: one SQLite database (WAL) in the data dir, one table per queue.
- * Appends from one tick are written in one transaction (group commit), so the cost of a
- * commit is shared by every message that arrived meanwhile. The database is opened in
+ * Writes wait up to `commitDelayMs` and go in one transaction (group commit), so the cost of
+ * a commit is shared by every message that arrived meanwhile, and a message delivered within
+ * the delay is never written at all. The database is opened in
  * exclusive locking mode: a second agent on the same data dir gets a clear error.
  */
 export class SqliteStore {
   readonly path: string;
+  readonly stats: StoreStats = { commits: 0, writes: 0, skipped: 0 };
   private readonly tables = new Map<string, QueueTable>();
-  private flushScheduled = false;
-  private lazyTimer: NodeJS.Timeout | undefined;
+  private readonly commitDelayMs: number;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private deleteTimer: NodeJS.Timeout | undefined;
+  private commitImmediate: NodeJS.Immediate | undefined;
   private closed = false;
 
   private constructor(
     private readonly db: Database.Database,
     path: string,
     private readonly logger: Logger,
+    commitDelayMs: number,
   ) {
     this.path = path;
+    this.commitDelayMs = commitDelayMs;
   }
 
-  static open(dataDir: string, durability: Durability, logger: Logger): SqliteStore {
+  static open(dataDir: string, options: Durability | StoreOptions, logger: Logger): SqliteStore {
+    const { durability, commitDelayMs = 0 } = typeof options === 'string' ? { durability: options } : options;
     const path = join(dataDir, 'queue.db');
     let db: Database.Database | undefined;
     try {
@@ -120,7 +186,7 @@ export class SqliteStore {
       db?.close();
       throw storeError(error, path, dataDir);
     }
-    return new SqliteStore(db, path, logger.child({ module: 'store' }));
+    return new SqliteStore(db, path, logger.child({ module: 'store' }), commitDelayMs);
   }
 
   /** The table of queue `name`, created on first use. */
@@ -142,75 +208,86 @@ export class SqliteStore {
     return table;
   }
 
-  /** Inserts flush on the next turn of the event loop; deletes alone may wait a little. */
-  scheduleFlush(lazy = false): void {
-    if (this.closed || this.flushScheduled) return;
-    if (lazy) {
-      this.lazyTimer ??= setTimeout(() => {
-        this.lazyTimer = undefined;
-        this.flush();
-      }, 20);
+  /** A write is pending (`pending` in its table): commit after the delay, or at once when many wait. */
+  scheduleCommit(pending: number): void {
+    if (this.closed || this.commitImmediate) return;
+    if (pending < COMMIT_BATCH && this.commitDelayMs > 0) {
+      this.commitTimer ??= setTimeout(this.commitNow, this.commitDelayMs);
       return;
     }
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.commitImmediate = setImmediate(this.commitNow);
   }
 
-  /** One transaction for everything pending; each insert's callback runs in order. */
-  flush(): void {
-    this.flushScheduled = false;
-    if (this.closed) return;
-    const done: Array<[InsertCallback, number]> = [];
-    let writes = false;
-    for (const table of this.tables.values()) {
-      if (table.deletes.length > 0 || table.inserts.some((i) => !i.volatile)) writes = true;
-    }
-    if (!writes) {
-      // only volatile messages: nothing to write, just keep their order
-      for (const table of this.tables.values()) {
-        for (const { done: cb } of table.inserts) done.push([cb, 0]);
-        table.inserts.length = 0;
-      }
-      for (const [cb, id] of done) cb(undefined, id);
+  /** A delete is pending: it rides the next commit, or one of its own a little later. */
+  scheduleDeletes(pending: number): void {
+    if (this.closed || this.commitImmediate || this.commitTimer) return;
+    if (pending >= COMMIT_BATCH) {
+      this.scheduleCommit(COMMIT_BATCH);
       return;
     }
+    this.deleteTimer ??= setTimeout(this.commitNow, DELETE_DELAY_MS);
+  }
+
+  /** One transaction for everything pending; each write's callback runs after it, in order. */
+  flush(): void {
+    clearTimeout(this.commitTimer);
+    clearTimeout(this.deleteTimer);
+    clearImmediate(this.commitImmediate);
+    this.commitTimer = undefined;
+    this.deleteTimer = undefined;
+    this.commitImmediate = undefined;
+    if (this.closed) return;
+    let work = false;
+    for (const table of this.tables.values()) {
+      if (table.deletes.length > 0 || table.inserts.some((w) => !w.cancelled)) work = true;
+    }
+    if (!work) {
+      // every pending write was delivered before its commit: nothing to write
+      for (const table of this.tables.values()) {
+        this.stats.skipped += table.inserts.length;
+        table.inserts = [];
+      }
+      return;
+    }
+    const written: Array<PendingWrite | number> = [];
     try {
       this.db.transaction(() => {
         for (const table of this.tables.values()) {
-          for (const { message, volatile, done: cb } of table.inserts) {
-            if (volatile) {
-              done.push([cb, 0]);
-              continue;
-            }
-            const info = table.insertStmt.run(message.topic, message.payload, message.qos, message.retain ? 1 : 0);
-            done.push([cb, Number(info.lastInsertRowid)]);
-          }
+          table.runInserts(written, this.stats);
           table.runDeletes();
         }
       })();
+      this.stats.commits++;
     } catch (error) {
       const failure = storeError(error, this.path);
       this.logger.error(
         { code: failure.code, reason: failure.message },
         'store write failed; messages not acknowledged',
       );
+      // the transaction rolled back: none of its writes happened
       for (const table of this.tables.values()) {
-        for (const { done: cb } of table.inserts) cb(failure, 0);
-        table.inserts.length = 0;
+        const failed = table.inserts;
+        table.inserts = [];
+        for (const write of failed) if (!write.cancelled) write.written(failure, 0);
       }
       return;
     }
-    for (const table of this.tables.values()) table.inserts.length = 0;
-    for (const [cb, id] of done) cb(undefined, id);
+    for (const table of this.tables.values()) table.inserts = [];
+    for (let i = 0; i < written.length; i += 2) {
+      (written[i] as PendingWrite).written(undefined, written[i + 1] as number);
+    }
   }
 
   close(): void {
     if (this.closed) return;
-    clearTimeout(this.lazyTimer);
     this.flush();
     this.closed = true;
     this.db.close();
   }
+
+  private readonly commitNow = (): void => this.flush();
 }
 
 function storeError(error: unknown, path: string, dataDir?: string): TetherError {

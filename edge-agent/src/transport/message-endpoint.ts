@@ -12,6 +12,9 @@ export interface BridgeMessage {
  * What a destination said about a publish. The dispatcher owns retries and durability;
  * endpoints only report.
  */
+/** The outcome of every successful publish: one shared object, no allocation per message. */
+export const ACKED: PublishOutcome = Object.freeze({ status: 'acked' as const });
+
 export type PublishOutcome =
   | { readonly status: 'acked' }
   | { readonly status: 'retryable'; readonly error: TetherError }
@@ -43,6 +46,11 @@ export interface MessageEndpoint {
   readonly connected: boolean;
   /** Publishes; resolves with the outcome once the destination acknowledged (QoS>0) or the write was flushed (QoS 0). */
   publish(message: BridgeMessage): Promise<PublishOutcome>;
+  /**
+   * publish() with a callback, for endpoints that can report without a promise per message (the
+   * dispatcher prefers it). `done` runs once, never synchronously.
+   */
+  send?(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void;
   /** Adds a subscription, kept across reconnects. */
   subscribe(filter: string, qos: QoS, onMessage: InboundHandler): Promise<void>;
   /** Listener for connection events; returns an unsubscribe function. */

@@ -5,12 +5,13 @@ import { type ConnectionTarget, parseAddress, readTlsMaterial, type TlsMaterial 
 import { deliverToSubscriptions } from './deliver-held.js';
 import { describeConnectError } from './describe-error.js';
 import { type LeanMessage, LeanMqttClient, type MqttError } from './lean/index.js';
-import type {
-  BridgeMessage,
-  EndpointEvent,
-  InboundHandler,
-  MessageEndpoint,
-  PublishOutcome,
+import {
+  ACKED,
+  type BridgeMessage,
+  type EndpointEvent,
+  type InboundHandler,
+  type MessageEndpoint,
+  type PublishOutcome,
 } from './message-endpoint.js';
 import { RetryReporter } from './retry-reporter.js';
 import { loadWs, openStream, type WsModule } from './stream-builder.js';
@@ -86,35 +87,41 @@ export class MqttEndpoint implements MessageEndpoint {
   }
 
   publish(message: BridgeMessage): Promise<PublishOutcome> {
+    return new Promise((resolve) => this.send(message, resolve));
+  }
+
+  send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void {
     const client = this.client;
     if (!client || !this.isConnected || this.stopping) {
-      return Promise.resolve({
-        status: 'retryable',
-        error: new TetherError('TETHER_ERR_CONNECT', `${this.name} is not connected`),
-      });
+      const error = new TetherError('TETHER_ERR_CONNECT', `${this.name} is not connected`);
+      process.nextTick(done, { status: 'retryable', error });
+      return;
     }
     const qos = Math.min(message.qos, this.options.config.maxqos) as QoS;
     this.inflight++;
-    return client.publish(message.topic, message.payload, { qos, retain: message.retain }).then(
-      (): PublishOutcome => {
-        this.inflight--;
-        return { status: 'acked' };
-      },
-      (error: MqttError): PublishOutcome => {
-        this.inflight--;
-        const failure = new TetherError(
-          'TETHER_ERR_PUBLISH',
-          `${this.name}: publish to ${message.topic} failed: ${error.message}`,
-          {
-            cause: error,
-          },
-        );
-        // an MQTT 5 reason code >= 0x80 is a final refusal (e.g. 0x87 not authorized)
-        return error.reasonCode !== undefined && error.reasonCode >= 0x80
-          ? { status: 'rejected', error: failure }
-          : { status: 'retryable', error: failure };
+    let sync = true;
+    client.send(message.topic, message.payload, { qos, retain: message.retain }, (error?: MqttError) => {
+      this.inflight--;
+      const outcome = error ? this.failure(message, error) : ACKED;
+      // the lean client reports a refusal before sending at once; the contract is never synchronous
+      if (sync) process.nextTick(done, outcome);
+      else done(outcome);
+    });
+    sync = false;
+  }
+
+  private failure(message: BridgeMessage, error: MqttError): PublishOutcome {
+    const failure = new TetherError(
+      'TETHER_ERR_PUBLISH',
+      `${this.name}: publish to ${message.topic} failed: ${error.message}`,
+      {
+        cause: error,
       },
     );
+    // an MQTT 5 reason code >= 0x80 is a final refusal (e.g. 0x87 not authorized)
+    return error.reasonCode !== undefined && error.reasonCode >= 0x80
+      ? { status: 'rejected', error: failure }
+      : { status: 'retryable', error: failure };
   }
 
   async stop(drainMs = 5_000): Promise<void> {

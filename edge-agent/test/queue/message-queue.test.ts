@@ -137,3 +137,77 @@ describe('volatile QoS 0 in a durable queue', () => {
     expect(queue.size).toBe(2);
   });
 });
+
+describe('write-behind: the first of commit and delivery makes a message safe', () => {
+  const m = (n: number) => ({ topic: `t/${n}`, payload: Buffer.from(String(n)), qos: 1 as const, retain: false });
+  function delayed(commitDelayMs: number, dir = tempDir()) {
+    const store = SqliteStore.open(dir, { durability: 'process', commitDelayMs }, logger);
+    cleanups.push(() => store.close());
+    const queue = new MessageQueue({ ...defaults({}), table: store.table('q') });
+    queue.open();
+    return { queue, store, dir };
+  }
+
+  it('a message delivered before its commit is safe at once and never written', async () => {
+    const { queue, store, dir } = delayed(60_000);
+    const safe = queue.append(m(1));
+    expect(safe).toBeInstanceOf(Promise);
+    const entry = queue.take()!; // handed out before any commit
+    expect(entry.message.topic).toBe('t/1');
+    queue.ack(entry); // the destination acknowledged it
+    await safe;
+    expect(queue.stats.unwritten).toBe(1);
+    store.close();
+    expect(store.stats).toMatchObject({ writes: 0, skipped: 1 });
+    expect(delayed(0, dir).queue.size).toBe(0);
+  });
+
+  it('a message not delivered within the delay is written, and survives a restart', async () => {
+    const { queue, store, dir } = delayed(20);
+    const appended = [queue.append(m(1)), queue.append(m(2)), queue.append(m(3))];
+    const inflight = queue.take()!; // sent, never acknowledged
+    await Promise.all(appended);
+    expect(store.stats).toMatchObject({ commits: 1, writes: 3, skipped: 0 });
+    expect(inflight.rowid).toBeGreaterThan(0);
+    store.close();
+    const again = delayed(0, dir).queue;
+    const topics = [again.take(), again.take(), again.take(), again.take()].map((e) => e?.message.topic);
+    expect(topics).toEqual(['t/1', 't/2', 't/3', undefined]);
+  });
+
+  it('deletes acknowledged rows in any order (id ranges), keeping the rest', async () => {
+    const { queue, store, dir } = delayed(0);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => queue.append(m(i))));
+    const taken = Array.from({ length: 50 }, () => queue.take()!);
+    // acks out of order, with holes: 0-9, 30-39 reversed, 45
+    for (const i of [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 39 - i), 45])
+      queue.ack(taken[i]!);
+    store.close();
+    const again = delayed(0, dir).queue;
+    const left: number[] = [];
+    for (let e = again.take(); e; e = again.take()) left.push(Number(e.message.payload.toString()));
+    const expected = Array.from({ length: 50 }, (_, i) => i).filter(
+      (i) => !(i < 10 || (i >= 30 && i < 40) || i === 45),
+    );
+    expect(left).toEqual(expected);
+  });
+
+  it('keeps order when the memory window fills while writes are pending', async () => {
+    const { queue } = (() => {
+      const dir = tempDir();
+      const store = SqliteStore.open(dir, { durability: 'process', commitDelayMs: 10 }, logger);
+      cleanups.push(() => store.close());
+      const q = new MessageQueue({ ...defaults({ memoryWindow: 3 }), table: store.table('q') });
+      q.open();
+      return { queue: q };
+    })();
+    const appends = Array.from({ length: 10 }, (_, i) => queue.append(m(i)));
+    const seen: string[] = [];
+    // the first three are takeable before the commit; the rest come from disk after it
+    for (let e = queue.take(); e; e = queue.take()) seen.push(e.message.topic);
+    expect(seen).toEqual(['t/0', 't/1', 't/2']);
+    await Promise.all(appends);
+    for (let e = queue.take(); e; e = queue.take()) seen.push(e.message.topic);
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `t/${i}`));
+  });
+});

@@ -265,6 +265,12 @@ export const QueueConfigSchema = z.object({
   inflight: z.number().int().min(1).max(65535).default(100),
   /** Messages of a durable queue held in memory; the rest stay on disk until needed. */
   memory: z.number().int().min(1).default(10_000),
+  /**
+   * Longest wait of a message for its group commit (Go duration; 0 = the next event-loop turn).
+   * The source is acknowledged once the message is committed or delivered, whichever is first,
+   * so a message the destination acknowledges within it is never written.
+   */
+  commitdelay: DurationSchema.default(1),
 });
 export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 

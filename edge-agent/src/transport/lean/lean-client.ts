@@ -11,8 +11,9 @@ import type {
 import mqttPacket from 'mqtt-packet';
 import { InboundAcks } from './inbound-acks.js';
 import { Keepalive } from './keepalive.js';
-import { OutboundInflight } from './outbound-inflight.js';
+import { OutboundInflight, type PublishCallback } from './outbound-inflight.js';
 import { PacketIds } from './packet-ids.js';
+import { PacketReader, type PacketSink } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
 import { describeReason } from './reason-codes.js';
 import {
@@ -23,6 +24,7 @@ import {
   type LeanPublishOptions,
   type LeanSubscription,
   type MessageHandler,
+  type MqttError,
   mqttError,
   type QoS,
   type ServerProperties,
@@ -54,6 +56,7 @@ export class LeanMqttClient {
   serverProperties: ServerProperties = {};
   private readonly stream: Duplex;
   private readonly parser: Parser;
+  private readonly reader: PacketReader;
   private readonly writer: PacketWriter;
   private readonly ids = new PacketIds();
   private readonly inbound: InboundAcks;
@@ -101,8 +104,10 @@ export class LeanMqttClient {
       else this.stream.resume();
     });
     this.outbound = new OutboundInflight(this.ids, this.writer);
+    // the reader decodes PUBLISH and acks itself and hands mqtt-packet only whole rare packets
     this.parser = mqttPacket.parser({ protocolVersion: v });
     this.parser.on('packet', this.onPacket);
+    this.reader = new PacketReader(v === 5, this.sink);
     this.parser.on('error', (error: Error) =>
       this.destroy(mqttError(`malformed packet from the broker: ${error.message}`, { code: 'EPROTO', cause: error })),
     );
@@ -161,16 +166,34 @@ export class LeanMqttClient {
    * either is a protocol error that would cost the connection (section 3.2.2.3.4, 3.2.2.3.5).
    */
   publish(topic: string, payload: Buffer, opts: LeanPublishOptions): Promise<void> {
-    if (this.state !== 'connected') return Promise.reject(connectionClosedError(this.closeError));
+    return new Promise((resolve, reject) =>
+      this.send(topic, payload, opts, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /**
+   * publish() with a callback instead of a promise (the bridge's per-message path): `done` runs
+   * once, with no error on success. It may run synchronously when the client is not connected or
+   * the topic is invalid.
+   */
+  send(topic: string, payload: Buffer, opts: LeanPublishOptions, done: PublishCallback): void {
+    if (this.state !== 'connected') {
+      done(connectionClosedError(this.closeError));
+      return;
+    }
     const qos = Math.min(opts.qos, this.maxQos) as QoS;
     const retain = opts.retain && this.retainAvailable;
-    if (qos !== 0) return this.outbound.publish(topic, payload, qos, retain);
+    if (qos !== 0) {
+      this.outbound.publish(topic, payload, qos, retain, done);
+      return;
+    }
     try {
       this.writer.publish(topic, payload, 0, retain, false, 0);
     } catch (error) {
-      return Promise.reject(error);
+      done(error as MqttError);
+      return;
     }
-    return this.writer.flushed();
+    this.writer.whenFlushed(done);
   }
 
   /** Resolves with the SUBACK codes, one per filter: 0-2 granted QoS, >= 0x80 refused (not an error). */
@@ -236,12 +259,50 @@ export class LeanMqttClient {
   private readonly onData = (chunk: Buffer): void => {
     if (this.keepalive) this.keepalive.lastReceivedAt = Date.now();
     try {
-      this.parser.parse(chunk);
+      this.reader.push(chunk);
     } catch (error) {
-      // A throwing onMessage leaves the parser mid-chunk: the connection cannot continue
+      // A throwing onMessage leaves the reader mid-chunk: the connection cannot continue
       this.destroy(mqttError(`handling a packet failed: ${(error as Error).message}`, { cause: error }));
     }
   };
+
+  /** The hot packets, decoded by PacketReader; the same handling as onPacket gives them. */
+  private readonly sink: PacketSink = {
+    publish: (topic, payload, qos, retain, dup, id) => {
+      if (this.state !== 'connected') {
+        if (this.state === 'connecting') this.protocolError('publish');
+        return; // after our DISCONNECT: unacked, so the broker keeps it
+      }
+      const message: LeanMessage = { topic, payload, qos, retain, dup, messageId: id };
+      if (qos === 0) {
+        this.onMessage(message, NOOP);
+        return;
+      }
+      const ack = this.inbound.receive(id, qos);
+      if (ack) this.onMessage(message, ack);
+    },
+    ack: (type, id, reasonCode) => {
+      if (this.state !== 'connected' && this.state !== 'ending') {
+        if (this.state === 'connecting') this.protocolError('acknowledgement');
+        return;
+      }
+      if (type === 4) this.outbound.puback(id, reasonCode);
+      else if (type === 5) this.outbound.pubrec(id, reasonCode);
+      else if (type === 7) this.outbound.pubcomp(id);
+      else if (this.state === 'connected') this.inbound.pubrel(id);
+    },
+    other: (frame) => {
+      this.parser.parse(frame);
+    },
+    malformed: (reason) => {
+      this.destroy(mqttError(`malformed packet from the broker: ${reason}`, { code: 'EPROTO' }));
+    },
+  };
+
+  private protocolError(what: string): void {
+    // The first packet from the server must be CONNACK [MQTT-3.2.0-1]
+    this.destroy(mqttError(`protocol error: ${what} before CONNACK`, { code: 'EPROTO' }));
+  }
 
   private readonly onPacket = (packet: Packet): void => {
     if (this.state === 'closed') return; // the rest of a chunk after destroy()
@@ -372,6 +433,7 @@ export class LeanMqttClient {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeError = error;
+    this.reader.stop();
     this.stream.destroy();
     clearTimeout(this.timer);
     this.keepalive?.stop();

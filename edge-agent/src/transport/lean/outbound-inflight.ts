@@ -1,12 +1,14 @@
 import type { PacketIds } from './packet-ids.js';
 import { type PacketWriter, PUBREL } from './packet-writer.js';
 import { describeReason } from './reason-codes.js';
-import { mqttError } from './types.js';
+import { type MqttError, mqttError } from './types.js';
+
+/** Runs once: without an error when the broker acknowledged, with one when it refused or the connection closed. */
+export type PublishCallback = (error?: MqttError) => void;
 
 interface Pending {
   readonly qos: 1 | 2;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
+  readonly done: PublishCallback;
 }
 
 interface Queued extends Pending {
@@ -40,12 +42,10 @@ export class OutboundInflight {
     return this.pending.size + this.waiting.length - this.waitHead;
   }
 
-  publish(topic: string, payload: Buffer, qos: 1 | 2, retain: boolean): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.waitHead < this.waiting.length || !this.trySend(topic, payload, qos, retain, resolve, reject)) {
-        this.waiting.push({ topic, payload, qos, retain, resolve, reject });
-      }
-    });
+  publish(topic: string, payload: Buffer, qos: 1 | 2, retain: boolean, done: PublishCallback): void {
+    if (this.waitHead < this.waiting.length || !this.trySend(topic, payload, qos, retain, done)) {
+      this.waiting.push({ topic, payload, qos, retain, done });
+    }
   }
 
   puback(id: number, reasonCode: number | undefined): void {
@@ -73,35 +73,28 @@ export class OutboundInflight {
   }
 
   /** Rejects everything (connection closed); the instance is not used afterwards. */
-  failAll(error: Error): void {
+  failAll(error: MqttError): void {
     const pending = [...this.pending.values()];
     const waiting = this.waiting.slice(this.waitHead) as Queued[];
     this.pending.clear();
     this.waiting = [];
     this.waitHead = 0;
-    for (const p of pending) p.reject(error);
-    for (const q of waiting) q.reject(error);
+    for (const p of pending) p.done(error);
+    for (const q of waiting) q.done(error);
   }
 
   private settle(id: number, entry: Pending, reasonCode: number | undefined, what: string): void {
     this.pending.delete(id);
     this.ids.release(id);
     if (reasonCode !== undefined && reasonCode >= 0x80) {
-      entry.reject(mqttError(`broker refused the publish: ${what} ${describeReason(reasonCode, 5)}`, { reasonCode }));
+      entry.done(mqttError(`broker refused the publish: ${what} ${describeReason(reasonCode, 5)}`, { reasonCode }));
     } else {
-      entry.resolve();
+      entry.done();
     }
     this.pump();
   }
 
-  private trySend(
-    topic: string,
-    payload: Buffer,
-    qos: 1 | 2,
-    retain: boolean,
-    resolve: () => void,
-    reject: (error: Error) => void,
-  ): boolean {
+  private trySend(topic: string, payload: Buffer, qos: 1 | 2, retain: boolean, done: PublishCallback): boolean {
     if (this.pending.size >= this.receiveMaximum) return false;
     const id = this.ids.allocate();
     if (id === 0) return false;
@@ -109,10 +102,10 @@ export class OutboundInflight {
       this.writer.publish(topic, payload, qos, retain, false, id);
     } catch (error) {
       this.ids.release(id);
-      reject(error as Error);
+      done(error as MqttError);
       return true;
     }
-    this.pending.set(id, { qos, resolve, reject });
+    this.pending.set(id, { qos, done });
     return true;
   }
 
@@ -120,7 +113,7 @@ export class OutboundInflight {
   private pump(): void {
     while (this.waitHead < this.waiting.length) {
       const q = this.waiting[this.waitHead] as Queued;
-      if (!this.trySend(q.topic, q.payload, q.qos, q.retain, q.resolve, q.reject)) return;
+      if (!this.trySend(q.topic, q.payload, q.qos, q.retain, q.done)) return;
       this.waiting[this.waitHead] = undefined; // let the payload be collected
       this.waitHead++;
     }

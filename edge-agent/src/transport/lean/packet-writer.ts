@@ -42,6 +42,7 @@ export class PacketWriter {
   private scratchUsed = false;
   private scheduled = false;
   private batch: Batch | undefined;
+  private flushWaiters: Array<(error?: Error) => void> = [];
   private closedWith: Error | undefined;
 
   constructor(
@@ -142,6 +143,13 @@ export class PacketWriter {
     return this.batch.promise;
   }
 
+  /** Callback form of flushed(): runs once what is queued now was handed to the socket (or failed). */
+  whenFlushed(done: (error?: Error) => void): void {
+    if (this.closedWith) done(this.closedWith);
+    else if (this.bytes === 0) done();
+    else this.flushWaiters.push(done);
+  }
+
   flushNow(): void {
     this.scheduled = false;
     if (this.closedWith || this.bytes === 0) return;
@@ -160,6 +168,11 @@ export class PacketWriter {
     this.lastWriteAt = Date.now();
     this.stream.write(data);
     batch?.resolve();
+    if (this.flushWaiters.length > 0) {
+      const waiters = this.flushWaiters;
+      this.flushWaiters = [];
+      for (const done of waiters) done();
+    }
   }
 
   /** Drops what is queued; later writes are ignored and QoS 0 waiters reject with `error`. */
@@ -170,6 +183,9 @@ export class PacketWriter {
     this.bytes = 0;
     this.batch?.reject(error);
     this.batch = undefined;
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const done of waiters) done(error);
   }
 
   private schedule(): void {

@@ -6,13 +6,15 @@ export type { QoS };
 export type PublishProperties = NonNullable<IPublishPacket['properties']>;
 export type ServerProperties = NonNullable<IConnackPacket['properties']>;
 
-/** An incoming PUBLISH as handed to `onMessage` (the parser's own object: no copy per message). */
+/** An incoming PUBLISH as handed to `onMessage`; the payload is a view of the bytes read (no copy). */
 export interface LeanMessage {
   readonly topic: string;
   readonly payload: Buffer;
   readonly qos: QoS;
   readonly retain: boolean;
   readonly dup: boolean;
+  /** The broker's packet id (QoS 1/2); 0 or absent for QoS 0. */
+  readonly messageId?: number;
   readonly properties?: PublishProperties;
 }
 

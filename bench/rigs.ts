@@ -20,6 +20,8 @@ export interface Rig {
   readonly sinkPort: number;
   /** The process that is the edge site's hub and/or bridge (absent for the direct path). */
   readonly bridgePid?: number;
+  /** Tether's Prometheus endpoint (Tether rigs only). */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -73,7 +75,8 @@ export async function startRig(
         remotes: [{ name: 'b', address: `tcp://127.0.0.1:${cloud.port}`, clientid: 'tether-bench' }],
         rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],
         queue: { durability, inflight: 1000 },
-        logger: { level: 'warn' },
+        metrics: { listen: '127.0.0.1:0' },
+        logger: { level: 'info' },
       }),
     );
     const args = ['--config', bridgeConfig, '--data-dir', join(dir, 'data')];
@@ -81,20 +84,22 @@ export async function startRig(
     const agent = await startAgent({
       args,
       cwd: dir,
-      nodeArgs: process.env.TETHER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TETHER_BENCH_PROF}`] : [],
+      nodeArgs: [
+        // as README's deployment runs it: a 4 MB young generation (Node's default grows to 16 MB)
+        ...(process.env.TETHER_BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean),
+        ...(process.env.TETHER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TETHER_BENCH_PROF}`] : []),
+      ],
     });
-    stops.push(async () => {
-      await agent.stop('SIGTERM', 15_000);
-      if (process.env.TETHER_BENCH_DEBUG)
-        console.log(
-          agent
-            .stderr()
-            .split('\n')
-            .filter((l) => /STATS|READS/.test(l))
-            .join('\n'),
-        );
-    });
-    return { publishPort: hubPort, sinkPort: cloud.port, bridgePid: agent.pid, stop };
+    stops.push(() => agent.stop('SIGTERM', 15_000));
+    // logger level info only for this line; the per-message path logs nothing
+    const metricsUrl = /"url":"([^"]+)"/.exec(await agent.waitForLog(/metrics listening/, 15_000))?.[1];
+    return {
+      publishPort: hubPort,
+      sinkPort: cloud.port,
+      bridgePid: agent.pid,
+      stop,
+      ...(metricsUrl ? { metricsUrl } : {}),
+    };
   } catch (error) {
     await stop();
     throw error;

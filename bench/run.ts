@@ -48,7 +48,13 @@ interface Row {
   p50us: number;
   p99us: number;
   cpuUsPerMsg: number | undefined;
+  /** Bridge-side CPU per message at the fixed 5,000 msg/s. */
+  cpuUsPerMsg5k: number | undefined;
+  /** Peak RSS during the 5,000 msg/s run alone, and over the whole set (full speed included). */
+  rss5kMb: number | undefined;
   rssMb: number | undefined;
+  /** Tether: share of the full-speed messages written to the durable queue (the rest were delivered before their commit). */
+  writtenPct: number | undefined;
   lost: number;
   duplicates: number;
 }
@@ -91,6 +97,16 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
   };
 }
 
+/** A counter from Tether's /metrics, summed over its labels. */
+async function readCounter(url: string, name: string): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let total = 0;
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return total;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function measure(
@@ -102,13 +118,18 @@ async function measure(
   const dir = await mkdtemp(join(tmpdir(), 'tether-bench-'));
   const rig = await startRig(kind, qos, dir, durability);
   try {
-    // warm-up: connections up, JIT warm; retried while a bridge is still connecting
+    // warm-up at the latency rate (full speed would grow the heap before the 5,000 msg/s RSS is
+    // read): connections up, JIT warm; retried while a bridge is still connecting
     for (let attempt = 0; attempt < 10; attempt++) {
-      const warm = await pass(rig, qos, size, 2_000, 0);
+      const warm = await pass(rig, qos, size, 2_000, LATENCY_RATE);
       if (warm.sink.distinct > 1_000) break;
     }
+    // the fixed rate first: its peak RSS is that of a steady 5,000 msg/s, before any full-speed backlog
+    const latency = await pass(rig, qos, size, LATENCY_COUNT, LATENCY_RATE);
+    const rss5kMb = rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined;
     const rates: number[] = [];
     const cpu: number[] = [];
+    const writesBefore = rig.metricsUrl ? await readCounter(rig.metricsUrl, 'tether_store_writes_total') : 0;
     let lost = 0;
     let duplicates = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -118,7 +139,10 @@ async function measure(
       lost += r.sink.lost;
       duplicates += r.sink.duplicates;
     }
-    const latency = await pass(rig, qos, size, LATENCY_COUNT, LATENCY_RATE);
+    const written = rig.metricsUrl
+      ? (await readCounter(rig.metricsUrl, 'tether_store_writes_total')) - writesBefore
+      : undefined;
+    const rssMb = rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined;
     lost += latency.sink.lost;
     duplicates += latency.sink.duplicates;
     const row: Row = {
@@ -129,7 +153,10 @@ async function measure(
       p50us: latency.sink.p50us,
       p99us: latency.sink.p99us,
       cpuUsPerMsg: cpu.length > 0 ? median(cpu) : undefined,
-      rssMb: rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined,
+      cpuUsPerMsg5k: latency.cpuUsPerMsg,
+      rss5kMb,
+      rssMb,
+      writtenPct: written === undefined || durability === 'memory' ? undefined : (100 * written) / (COUNT[qos] * RUNS),
       lost,
       duplicates,
     };
@@ -150,7 +177,10 @@ function format(row: Row, reference: Row | undefined): string {
     `${Math.round(row.rate).toLocaleString('en-US')} msg/s${ratio}`,
     `${row.p50us.toFixed(0)} / ${row.p99us.toFixed(0)} µs`,
     row.cpuUsPerMsg === undefined ? '–' : row.cpuUsPerMsg.toFixed(1),
+    row.cpuUsPerMsg5k === undefined ? '–' : row.cpuUsPerMsg5k.toFixed(1),
+    row.rss5kMb === undefined ? '–' : row.rss5kMb.toFixed(0),
     row.rssMb === undefined ? '–' : row.rssMb.toFixed(0),
+    row.writtenPct === undefined ? '–' : `${row.writtenPct.toFixed(0)} %`,
     String(row.lost),
     String(row.duplicates),
   ].join(' | ');
@@ -182,7 +212,7 @@ const durableTable = durableRows
   .join('\n');
 
 const header =
-  '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | bridge-side CPU µs/msg | peak RSS MB | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
+  '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | CPU µs/msg, full speed | CPU µs/msg at 5,000 msg/s | RSS MB at 5,000 msg/s | peak RSS MB, full speed | written to disk | lost | dup |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
 const table = rows
   .map((row) => {
     const reference = rows.find((r) => r.kind === 'mosquitto-bridge' && r.qos === row.qos && r.size === row.size);

@@ -106,6 +106,7 @@ export class Agent {
         qos0Dropped: () =>
           (this.bridge?.stats.qos0Dropped ?? 0) +
           [...this.dispatchers.values()].reduce((n, d) => n + d.queue.stats.volatileDropped, 0),
+        store: () => this.store?.stats,
       });
       this.metrics = new MetricsServer(registry, bridge.config.metrics.listen);
       logger.info({ url: await this.metrics.start() }, 'metrics listening');

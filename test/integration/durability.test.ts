@@ -247,6 +247,29 @@ describe('store-and-forward, 10,000 QoS 1 messages with sequence numbers', () =>
     expect(seq.duplicates()).toBe(0);
   });
 
+  it('write-behind: what the cloud acknowledges before the group commit is never written, and its publisher is acked', async () => {
+    // a commit delay far longer than the test: acks that waited for a commit would never come
+    const s = await site({ embeddedHub: true, queue: { commitdelay: '10m' } });
+    const cloud = await remote(s);
+    const seq = await sink(cloud);
+    const { metrics } = await agent(s);
+    await waitFor(async () => (await readMetric(metrics, 'tether_connection_up', 'remote/')) === 1, {
+      what: 'cloud connection up',
+      timeoutMs: 10_000,
+    });
+    const pub = await publisher(s);
+    await publishSequence(pub, 'seq', 2_000, { window: 200 }).done; // every PUBACK arrived
+    await seq.waitForAll(2_000, 30_000);
+    expect(seq.missing(2_000)).toEqual([]);
+    await waitFor(async () => (await readMetric(metrics, 'tether_forwarded_total')) === 2_000, {
+      what: 'all 2,000 acknowledged by the cloud',
+      timeoutMs: 10_000,
+    });
+    expect(await readMetric(metrics, 'tether_store_writes_total')).toBe(0);
+    expect(await readMetric(metrics, 'tether_queue_unwritten_total')).toBe(2_000);
+    expect(await readMetric(metrics, 'tether_queue_messages')).toBe(0);
+  });
+
   it('drop-oldest: at the bound exactly the oldest are dropped, and counted', async () => {
     const bound = 2_000;
     const s = await site({ embeddedHub: true, queue: { maxmessages: bound, overflow: 'drop-oldest' } });

@@ -1,11 +1,14 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from '../bridge/dispatcher.js';
+import type { StoreStats } from '../queue/sqlite-store.js';
 import type { MessageEndpoint } from '../transport/message-endpoint.js';
 
 export interface MetricsSources {
   readonly dispatchers: () => ReadonlyMap<string, Dispatcher>;
   readonly connections: () => ReadonlyMap<string, MessageEndpoint>;
   readonly qos0Dropped: () => number;
+  /** The durable store's counters; undefined with `durability: memory`. */
+  readonly store?: () => StoreStats | undefined;
 }
 
 /**
@@ -68,6 +71,12 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
     'counter',
   );
   perQueue(
+    'tether_queue_unwritten_total',
+    'Messages the destination acknowledged before their group commit: never written to disk.',
+    (d) => d.queue.stats.unwritten,
+    'counter',
+  );
+  perQueue(
     'tether_rejected_total',
     'Messages the destination refused for good (dropped).',
     (d) => d.stats.rejected,
@@ -92,5 +101,18 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
       this.inc(sources.qos0Dropped());
     },
   });
+  const storeCounter = (name: string, help: string, read: (s: StoreStats) => number) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        const stats = sources.store?.();
+        if (stats) this.inc(read(stats));
+      },
+    });
+  storeCounter('tether_store_commits_total', 'Group commits of the durable queue (SQLite transactions).', (s) => s.commits);
+  storeCounter('tether_store_writes_total', 'Messages written to the durable queue.', (s) => s.writes);
   return registry;
 }

@@ -49,6 +49,8 @@ export interface QueueStats {
 }
 
 const LOAD_BATCH = 1_000;
+/** Messages waiting in memory from which on a new one is a backlog (see detached()). */
+const BACKLOG = 1_000;
 
 /**
  * One queued message. For a durable queue it is also the pending write of the next group
@@ -166,7 +168,8 @@ export class MessageQueue {
    * synchronously: once committed or delivered, or with the error (store failure, reject-new
    * overflow) that kept it from being stored.
    */
-  offer(message: BridgeMessage, onSafe: SafeCallback): boolean {
+  offer(incoming: BridgeMessage, onSafe: SafeCallback): boolean {
+    const message = this.detached(incoming);
     const size = message.payload.length;
     if (this.isFull(size)) {
       if (this.options.overflow === 'drop-oldest') {
@@ -276,6 +279,19 @@ export class MessageQueue {
       this.unaccount(entry.message.payload.length);
     }
     // an entry already in memory stays: it may be delivered, and the resend is a duplicate at worst
+  }
+
+  /**
+   * A received payload is a view of the socket chunk it came in, which is cheap while it passes
+   * through but keeps the whole chunk (up to 64 KB) alive. Once a backlog forms, a message may stay
+   * for long: it gets its own copy, so memory is bounded by the payloads, not by their chunks.
+   */
+  private detached(message: BridgeMessage): BridgeMessage {
+    const payload = message.payload;
+    if (this.memory.length - this.memoryHead < BACKLOG || payload.byteLength * 2 >= payload.buffer.byteLength) {
+      return message;
+    }
+    return { ...message, payload: Buffer.from(payload) };
   }
 
   private push(entry: Entry): void {

@@ -61,6 +61,12 @@ export class QueueTable {
   /** Writes a message with the next group commit; `write.written` runs after it, in order. */
   insert(write: PendingWrite): void {
     this.inserts.push(write);
+    if (this.inserts.length >= COMMIT_BATCH) {
+      // many delivered already: only the writes still needed count towards an early commit
+      const live = this.inserts.filter((w) => !w.cancelled);
+      this.store.stats.skipped += this.inserts.length - live.length;
+      this.inserts = live;
+    }
     this.store.scheduleCommit(this.inserts.length);
   }
 

@@ -43,6 +43,8 @@ export class PacketWriter {
   private scheduled = false;
   private batch: Batch | undefined;
   private flushWaiters: Array<(error?: Error) => void> = [];
+  /** QoS 0 senders waiting for the socket to drain below its high-water mark. */
+  private drainWaiters: Array<(error?: Error) => void> = [];
   private closedWith: Error | undefined;
 
   constructor(
@@ -143,7 +145,12 @@ export class PacketWriter {
     return this.batch.promise;
   }
 
-  /** Callback form of flushed(): runs once what is queued now was handed to the socket (or failed). */
+  /**
+   * Callback form of flushed(): runs once what is queued now was handed to the socket and the
+   * socket's buffer is below its high-water mark (or the connection failed). Waiting for the drain
+   * keeps a fast QoS 0 sender from piling megabytes into Node's write buffer: the backlog stays
+   * in the caller's bounded queue instead.
+   */
   whenFlushed(done: (error?: Error) => void): void {
     if (this.closedWith) done(this.closedWith);
     else if (this.bytes === 0) done();
@@ -166,14 +173,25 @@ export class PacketWriter {
     const batch = this.batch;
     this.batch = undefined;
     this.lastWriteAt = Date.now();
-    this.stream.write(data);
+    const below = this.stream.write(data);
     batch?.resolve();
     if (this.flushWaiters.length > 0) {
       const waiters = this.flushWaiters;
       this.flushWaiters = [];
-      for (const done of waiters) done();
+      if (below && this.drainWaiters.length === 0) {
+        for (const done of waiters) done();
+      } else {
+        if (this.drainWaiters.length === 0) this.stream.once('drain', this.onDrain);
+        for (const done of waiters) this.drainWaiters.push(done);
+      }
     }
   }
+
+  private readonly onDrain = (): void => {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const done of waiters) done();
+  };
 
   /** Drops what is queued; later writes are ignored and QoS 0 waiters reject with `error`. */
   close(error: Error): void {
@@ -183,8 +201,10 @@ export class PacketWriter {
     this.bytes = 0;
     this.batch?.reject(error);
     this.batch = undefined;
-    const waiters = this.flushWaiters;
+    const waiters = [...this.flushWaiters, ...this.drainWaiters];
     this.flushWaiters = [];
+    this.drainWaiters = [];
+    this.stream.off('drain', this.onDrain);
     for (const done of waiters) done(error);
   }
 

@@ -112,7 +112,11 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
         if (stats) this.inc(read(stats));
       },
     });
-  storeCounter('tether_store_commits_total', 'Group commits of the durable queue (SQLite transactions).', (s) => s.commits);
+  storeCounter(
+    'tether_store_commits_total',
+    'Group commits of the durable queue (SQLite transactions).',
+    (s) => s.commits,
+  );
   storeCounter('tether_store_writes_total', 'Messages written to the durable queue.', (s) => s.writes);
   return registry;
 }

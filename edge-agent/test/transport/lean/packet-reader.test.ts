@@ -1,6 +1,6 @@
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { type PacketSink, PacketReader } from '../../../src/transport/lean/packet-reader.js';
+import { PacketReader, type PacketSink } from '../../../src/transport/lean/packet-reader.js';
 
 type Seen = Array<Record<string, unknown>>;
 
@@ -57,7 +57,15 @@ function packets(v5: boolean): Buffer {
     { cmd: 'publish', topic: 'ü/ß', payload: Buffer.alloc(0), qos: 1, messageId: 7, retain: true, dup: false },
     { cmd: 'publish', topic: 't', payload: Buffer.alloc(200, 3), qos: 2, messageId: 65535, retain: false, dup: true },
     // 300 KB: a three-byte Remaining Length, spread over many chunks
-    { cmd: 'publish', topic: 'big', payload: Buffer.alloc(300_000, 9), qos: 1, messageId: 1, retain: false, dup: false },
+    {
+      cmd: 'publish',
+      topic: 'big',
+      payload: Buffer.alloc(300_000, 9),
+      qos: 1,
+      messageId: 1,
+      retain: false,
+      dup: false,
+    },
     { cmd: 'puback', messageId: 7 },
     { cmd: 'pubrec', messageId: 8 },
     { cmd: 'pubrel', messageId: 9 },
@@ -66,19 +74,16 @@ function packets(v5: boolean): Buffer {
     { cmd: 'pingresp' },
   ];
   if (v5) {
-    list.push(
-      { cmd: 'puback', messageId: 11, reasonCode: 0x87 } as Packet,
-      {
-        cmd: 'publish',
-        topic: 'aliased',
-        payload: Buffer.from('p'),
-        qos: 1,
-        messageId: 12,
-        retain: false,
-        dup: false,
-        properties: { topicAlias: 3 },
-      },
-    );
+    list.push({ cmd: 'puback', messageId: 11, reasonCode: 0x87 } as Packet, {
+      cmd: 'publish',
+      topic: 'aliased',
+      payload: Buffer.from('p'),
+      qos: 1,
+      messageId: 12,
+      retain: false,
+      dup: false,
+      properties: { topicAlias: 3 },
+    });
   }
   return Buffer.concat(list.map((p) => mqttPacket.generate(p, opts)));
 }
@@ -110,7 +115,12 @@ describe('PacketReader', () => {
 
     it(`${version}: decodes the same whatever the chunk boundaries (byte by byte, small and large pieces)`, () => {
       const head = stream.subarray(0, 2_000);
-      expect(read(v5, [...head].map((b) => Buffer.from([b])))).toEqual(reference(v5, head));
+      expect(
+        read(
+          v5,
+          [...head].map((b) => Buffer.from([b])),
+        ),
+      ).toEqual(reference(v5, head));
       for (const seed of [1, 2, 3, 4, 5, 6]) expect(read(v5, split(stream, seed))).toEqual(expected);
     });
   }

@@ -11,6 +11,8 @@ const DISCONNECT = Buffer.from([0xe0, 0x00]);
 const SCRATCH_BYTES = 16 * 1024;
 /** Payloads up to this size are copied next to their header instead of becoming a chunk of their own. */
 const INLINE_PAYLOAD = 256;
+/** Bytes in Node's write buffer up to which a QoS 0 send completes without waiting for 'drain'. */
+const QOS0_BUFFERED = 1024 * 1024;
 const MAX_REMAINING = 268_435_455; // largest four-byte Variable Byte Integer (section 1.5.5)
 
 interface Batch {
@@ -146,10 +148,10 @@ export class PacketWriter {
   }
 
   /**
-   * Callback form of flushed(): runs once what is queued now was handed to the socket and the
-   * socket's buffer is below its high-water mark (or the connection failed). Waiting for the drain
-   * keeps a fast QoS 0 sender from piling megabytes into Node's write buffer: the backlog stays
-   * in the caller's bounded queue instead.
+   * Callback form of flushed(): runs once what is queued now was handed to the socket and Node's
+   * write buffer holds less than 1 MiB, else at its 'drain' (or when the connection failed). Waiting
+   * keeps a fast QoS 0 sender from piling up unbounded data in Node's write buffer: the backlog
+   * stays in the caller's bounded queue instead.
    */
   whenFlushed(done: (error?: Error) => void): void {
     if (this.closedWith) done(this.closedWith);
@@ -173,7 +175,8 @@ export class PacketWriter {
     const batch = this.batch;
     this.batch = undefined;
     this.lastWriteAt = Date.now();
-    const below = this.stream.write(data);
+    // up to QOS0_BUFFERED bytes may wait in Node's buffer: the socket stays busy between drains
+    const below = this.stream.write(data) || this.stream.writableLength < QOS0_BUFFERED;
     batch?.resolve();
     if (this.flushWaiters.length > 0) {
       const waiters = this.flushWaiters;

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { readMetric } from '../test/helpers/sequence.js';
 import { cpuMicros, peakRssMb, runScript } from './processes.js';
 import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
 
@@ -97,16 +98,6 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
   };
 }
 
-/** A counter from Tether's /metrics, summed over its labels. */
-async function readCounter(url: string, name: string): Promise<number> {
-  const text = await (await fetch(url)).text();
-  let total = 0;
-  for (const line of text.split('\n'))
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return total;
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function measure(
@@ -129,7 +120,7 @@ async function measure(
     const rss5kMb = rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined;
     const rates: number[] = [];
     const cpu: number[] = [];
-    const writesBefore = rig.metricsUrl ? await readCounter(rig.metricsUrl, 'tether_store_writes_total') : 0;
+    const writesBefore = rig.metricsUrl ? await readMetric(rig.metricsUrl, 'tether_store_writes_total') : 0;
     let lost = 0;
     let duplicates = 0;
     for (let i = 0; i < RUNS; i++) {
@@ -140,7 +131,7 @@ async function measure(
       duplicates += r.sink.duplicates;
     }
     const written = rig.metricsUrl
-      ? (await readCounter(rig.metricsUrl, 'tether_store_writes_total')) - writesBefore
+      ? (await readMetric(rig.metricsUrl, 'tether_store_writes_total')) - writesBefore
       : undefined;
     const rssMb = rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined;
     lost += latency.sink.lost;

@@ -32,6 +32,20 @@ export interface MosquittoTlsOptions {
   useIdentityAsUsername?: boolean;
 }
 
+/**
+ * A cloud broker's mutual TLS from a certificate fixture: the server's own cert, client
+ * certificates required, and a client's certificate CN as its MQTT username.
+ */
+export function mutualTls(certs: { ca: string; server: { cert: string; key: string } }): MosquittoTlsOptions {
+  return {
+    ca: certs.ca,
+    cert: certs.server.cert,
+    key: certs.server.key,
+    requireCertificate: true,
+    useIdentityAsUsername: true,
+  };
+}
+
 export interface StartMosquittoOptions {
   /** Folder for the conf, password file, ACL and persistence data (created if missing). */
   dir: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
 import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
 import { Teardown } from '../helpers/teardown.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -92,13 +92,7 @@ describe('connectivity', () => {
       dir: join(root, 'cloud'),
       port: seed.remotePort,
       persistence: true,
-      tls: {
-        ca: seed.certs.ca,
-        cert: seed.certs.server.cert,
-        key: seed.certs.server.key,
-        requireCertificate: true,
-        useIdentityAsUsername: true,
-      },
+      tls: mutualTls(seed.certs),
       teardown: td,
     });
     const tlsFiles = { ca: seed.certs.ca, cert: seed.certs.client.cert, key: seed.certs.client.key };
@@ -185,13 +179,7 @@ describe('connectivity', () => {
     await startMosquitto({
       dir: join(root, 'cloud'),
       port: seed.remotePort,
-      tls: {
-        ca: seed.certs.ca,
-        cert: seed.certs.server.cert,
-        key: seed.certs.server.key,
-        requireCertificate: true,
-        useIdentityAsUsername: true,
-      },
+      tls: mutualTls(seed.certs),
       teardown: td,
     });
     const agent = await startAgent({

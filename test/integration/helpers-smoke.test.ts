@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
 import {
   cliBrokerArgs,
   collectMessages,
@@ -146,13 +146,7 @@ describe('test helpers (smoke)', () => {
     const fx = await makeTlsFixture(join(dir, 'tls'), { clientCommonName: 'edge-7' });
     const broker = await startMosquitto({
       dir,
-      tls: {
-        ca: fx.ca,
-        cert: fx.server.cert,
-        key: fx.server.key,
-        requireCertificate: true,
-        useIdentityAsUsername: true,
-      },
+      tls: mutualTls(fx),
       // Only the client's own topics: proves the username is the cert CN.
       acl: 'pattern readwrite devices/%u/#\n',
       teardown: td,

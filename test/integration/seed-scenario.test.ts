@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
+import { type MosquittoProcess, mutualTls, startMosquitto } from '../helpers/mosquitto.js';
 import { cliBrokerArgs, collectMessages, connectClient, mosquittoPub, mosquittoSub } from '../helpers/mqtt-clients.js';
 import { Teardown } from '../helpers/teardown.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
@@ -26,13 +26,7 @@ async function startCloud(seed: SeedLayout, root: string): Promise<MosquittoProc
   return startMosquitto({
     dir: join(root, 'cloud'),
     port: seed.remotePort,
-    tls: {
-      ca: seed.certs.ca,
-      cert: seed.certs.server.cert,
-      key: seed.certs.server.key,
-      requireCertificate: true,
-      useIdentityAsUsername: true,
-    },
+    tls: mutualTls(seed.certs),
     teardown: td,
   });
 }

@@ -62,7 +62,7 @@ class Entry implements QueuedMessage, PendingWrite {
   /** The write is no longer needed (delivered or dropped before the commit). */
   cancelled = false;
   /** In memory (takeable) now, or placed only once written (the backlog is on disk). */
-  inMemory: boolean;
+  readonly inMemory: boolean;
   private onSafe: SafeCallback | undefined;
 
   constructor(

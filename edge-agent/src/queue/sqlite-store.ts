@@ -34,8 +34,6 @@ export interface StoreStats {
   commits: number;
   /** Messages written. */
   writes: number;
-  /** Messages whose write was skipped: delivered (or dropped) before their commit. */
-  skipped: number;
 }
 
 /** One queue's table in the store. */
@@ -63,9 +61,7 @@ export class QueueTable {
     this.inserts.push(write);
     if (this.inserts.length >= COMMIT_BATCH) {
       // many delivered already: only the writes still needed count towards an early commit
-      const live = this.inserts.filter((w) => !w.cancelled);
-      this.store.stats.skipped += this.inserts.length - live.length;
-      this.inserts = live;
+      this.inserts = this.inserts.filter((w) => !w.cancelled);
     }
     this.store.scheduleCommit(this.inserts.length);
   }
@@ -95,16 +91,12 @@ export class QueueTable {
   }
 
   /** Inside the store's transaction: the writes not cancelled, each with its new row id. */
-  runInserts(written: Array<PendingWrite | number>, stats: StoreStats): void {
+  runInserts(written: Array<PendingWrite | number>): void {
     for (const write of this.inserts) {
-      if (write.cancelled) {
-        stats.skipped++;
-        continue;
-      }
+      if (write.cancelled) continue;
       const { topic, payload, qos, retain } = write.message;
       const info = this.insertStmt.run(topic, payload, qos, retain ? 1 : 0);
       written.push(write, Number(info.lastInsertRowid));
-      stats.writes++;
     }
   }
 
@@ -156,7 +148,7 @@ const DELETE_DELAY_MS = 20;
  */
 export class SqliteStore {
   readonly path: string;
-  readonly stats: StoreStats = { commits: 0, writes: 0, skipped: 0 };
+  readonly stats: StoreStats = { commits: 0, writes: 0 };
   private readonly tables = new Map<string, QueueTable>();
   private readonly commitDelayMs: number;
   private commitTimer: NodeJS.Timeout | undefined;
@@ -174,8 +166,8 @@ export class SqliteStore {
     this.commitDelayMs = commitDelayMs;
   }
 
-  static open(dataDir: string, options: Durability | StoreOptions, logger: Logger): SqliteStore {
-    const { durability, commitDelayMs = 0 } = typeof options === 'string' ? { durability: options } : options;
+  static open(dataDir: string, options: StoreOptions, logger: Logger): SqliteStore {
+    const { durability, commitDelayMs = 0 } = options;
     const path = join(dataDir, 'queue.db');
     let db: Database.Database | undefined;
     try {
@@ -251,21 +243,20 @@ export class SqliteStore {
     }
     if (!work) {
       // every pending write was delivered before its commit: nothing to write
-      for (const table of this.tables.values()) {
-        this.stats.skipped += table.inserts.length;
-        table.inserts = [];
-      }
+      for (const table of this.tables.values()) table.inserts = [];
       return;
     }
     const written: Array<PendingWrite | number> = [];
     try {
       this.db.transaction(() => {
         for (const table of this.tables.values()) {
-          table.runInserts(written, this.stats);
+          table.runInserts(written);
           table.runDeletes();
         }
       })();
+      // counted once it is durable: a rolled-back transaction wrote nothing
       this.stats.commits++;
+      this.stats.writes += written.length / 2;
     } catch (error) {
       const failure = storeError(error, this.path);
       this.logger.error(

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteSchema } from '@tether/shared';
-import { startMosquitto } from '../../../test/helpers/mosquitto.js';
+import { mutualTls, startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { connectClient } from '../../../test/helpers/mqtt-clients.js';
 import type { Teardown } from '../../../test/helpers/teardown.js';
 import { makeTlsFixture, type TlsFixture } from '../../../test/helpers/tls-fixture.js';
@@ -72,13 +72,7 @@ const genericMutualTlsV5: CloudSetup = async (td) => {
   const { dir, certs, cloudApp } = await tlsCloud(td, 'mtls');
   const broker = await startMosquitto({
     dir,
-    tls: {
-      ca: certs.ca,
-      cert: certs.server.cert,
-      key: certs.server.key,
-      requireCertificate: true,
-      useIdentityAsUsername: true,
-    },
+    tls: mutualTls(certs),
     acl: acl(AGENT_CN),
     allowAnonymous: false,
     teardown: td,
@@ -151,13 +145,7 @@ const awsIot: CloudSetup = async (td) => {
   const { dir, certs, cloudApp } = await tlsCloud(td, 'aws');
   const broker = await startMosquitto({
     dir,
-    tls: {
-      ca: certs.ca,
-      cert: certs.server.cert,
-      key: certs.server.key,
-      requireCertificate: true,
-      useIdentityAsUsername: true,
-    },
+    tls: mutualTls(certs),
     acl: acl(AGENT_CN),
     allowAnonymous: false,
     teardown: td,

@@ -193,7 +193,7 @@ export class LeanMqttClient {
       done(error as MqttError);
       return;
     }
-    this.writer.whenFlushed(done);
+    this.writer.flushed(done);
   }
 
   /** Resolves with the SUBACK codes, one per filter: 0-2 granted QoS, >= 0x80 refused (not an error). */

@@ -27,6 +27,8 @@ export class PacketReader {
   /** An unfinished frame: its buffer (final size) and how much of it is filled. */
   private frame: Buffer | undefined;
   private filled = 0;
+  /** Where the unfinished frame's body starts (after its fixed header). */
+  private bodyStart = 0;
   private stopped = false;
 
   constructor(
@@ -52,7 +54,7 @@ export class PacketReader {
       this.filled += take;
       if (this.filled < frame.length) return;
       this.frame = undefined;
-      this.decode(frame, 0, frame.length);
+      this.decode(frame, 0, this.bodyStart, frame.length);
       at = take;
     } else if (this.head) {
       input = Buffer.concat([this.head, input]);
@@ -84,15 +86,16 @@ export class PacketReader {
       }
       const frameEnd = pos + length;
       if (frameEnd > end) {
-        this.keepPartial(input, at, frameEnd - at);
+        this.keepPartial(input, at, frameEnd - at, pos - at);
         return;
       }
-      this.decode(input, at, frameEnd);
+      this.decode(input, at, pos, frameEnd);
       at = frameEnd;
     }
   }
 
-  private keepPartial(input: Buffer, at: number, size: number): void {
+  private keepPartial(input: Buffer, at: number, size: number, bodyStart: number): void {
+    this.bodyStart = bodyStart;
     const frame = Buffer.allocUnsafe(size);
     const have = input.length - at;
     input.copy(frame, 0, at);
@@ -100,12 +103,11 @@ export class PacketReader {
     this.filled = have;
   }
 
-  /** One complete frame: `input[start]` is its first byte, `end` one past its last. */
-  private decode(input: Buffer, start: number, end: number): void {
+  /** One complete frame: `input[start]` is its first byte, `body` the byte after its fixed header, `end` one past its last. */
+  private decode(input: Buffer, start: number, body: number, end: number): void {
     const first = input[start] as number;
     const type = first >> 4;
-    let pos = start + 1;
-    while ((input[pos++] as number) & 0x80) {} // skip Remaining Length, already read
+    const pos = body;
     if (type === PUBLISH) {
       this.publish(input, first, pos, start, end);
       return;

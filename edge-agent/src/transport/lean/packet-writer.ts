@@ -15,12 +15,6 @@ const INLINE_PAYLOAD = 256;
 const QOS0_BUFFERED = 1024 * 1024;
 const MAX_REMAINING = 268_435_455; // largest four-byte Variable Byte Integer (section 1.5.5)
 
-interface Batch {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
 function flushTick(writer: PacketWriter): void {
   writer.flushNow();
 }
@@ -43,7 +37,6 @@ export class PacketWriter {
   private scratchEnd = 0;
   private scratchUsed = false;
   private scheduled = false;
-  private batch: Batch | undefined;
   private flushWaiters: Array<(error?: Error) => void> = [];
   /** QoS 0 senders waiting for the socket to drain below its high-water mark. */
   private drainWaiters: Array<(error?: Error) => void> = [];
@@ -131,29 +124,13 @@ export class PacketWriter {
     this.schedule();
   }
 
-  /** Resolves once what is queued now has been handed to `stream.write` (QoS 0 "sent"). */
-  flushed(): Promise<void> {
-    if (this.closedWith) return Promise.reject(this.closedWith);
-    if (this.bytes === 0) return Promise.resolve();
-    if (!this.batch) {
-      let resolve!: () => void;
-      let reject!: (error: Error) => void;
-      const promise = new Promise<void>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      this.batch = { promise, resolve, reject };
-    }
-    return this.batch.promise;
-  }
-
   /**
-   * Callback form of flushed(): runs once what is queued now was handed to the socket and Node's
+   * QoS 0 "sent": `done` runs once what is queued now was handed to the socket and Node's
    * write buffer holds less than 1 MiB, else at its 'drain' (or when the connection failed). Waiting
    * keeps a fast QoS 0 sender from piling up unbounded data in Node's write buffer: the backlog
    * stays in the caller's bounded queue instead.
    */
-  whenFlushed(done: (error?: Error) => void): void {
+  flushed(done: (error?: Error) => void): void {
     if (this.closedWith) done(this.closedWith);
     else if (this.bytes === 0) done();
     else this.flushWaiters.push(done);
@@ -172,12 +149,9 @@ export class PacketWriter {
     this.scratchStart = 0;
     this.scratchEnd = 0;
     this.scratchUsed = false;
-    const batch = this.batch;
-    this.batch = undefined;
     this.lastWriteAt = Date.now();
     // up to QOS0_BUFFERED bytes may wait in Node's buffer: the socket stays busy between drains
     const below = this.stream.write(data) || this.stream.writableLength < QOS0_BUFFERED;
-    batch?.resolve();
     if (this.flushWaiters.length > 0) {
       const waiters = this.flushWaiters;
       this.flushWaiters = [];
@@ -202,8 +176,6 @@ export class PacketWriter {
     this.closedWith = error;
     this.chunks = [];
     this.bytes = 0;
-    this.batch?.reject(error);
-    this.batch = undefined;
     const waiters = [...this.flushWaiters, ...this.drainWaiters];
     this.flushWaiters = [];
     this.drainWaiters = [];

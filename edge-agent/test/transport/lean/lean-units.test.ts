@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { type Duplex, PassThrough, Writable } from 'node:stream';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { describe, expect, it, vi } from 'vitest';
 import { InboundAcks } from '../../../src/transport/lean/inbound-acks.js';
@@ -76,7 +76,7 @@ describe('PacketWriter', () => {
     writer.publish('t', Buffer.alloc(10_000), 1, false, false, 200);
     writer.publish('t', Buffer.from('small'), 0, false, false, 0);
     writer.ack(PUBACK, 101);
-    const flushed = writer.flushed();
+    const flushed = new Promise<void>((resolve, reject) => writer.flushed((e) => (e ? reject(e) : resolve())));
     expect(write).not.toHaveBeenCalled();
     await flushed;
     expect(write).toHaveBeenCalledTimes(1);
@@ -88,9 +88,37 @@ describe('PacketWriter', () => {
   it('rejects QoS 0 waiters when closed before the flush', async () => {
     const { writer } = harness();
     writer.publish('t', Buffer.from('x'), 0, false, false, 0);
-    const flushed = writer.flushed();
+    const flushed = new Promise<void>((resolve, reject) => writer.flushed((e) => (e ? reject(e) : resolve())));
     writer.close(Object.assign(new Error('gone'), { code: 'ECONNCLOSED' }));
     await expect(flushed).rejects.toMatchObject({ code: 'ECONNCLOSED' });
+  });
+
+  it('reports a QoS 0 send done at once under 1 MiB buffered, and only at drain beyond', async () => {
+    // a socket whose peer reads nothing until told to: everything written stays in its buffer
+    let reading = false;
+    const held: Array<() => void> = [];
+    const stream = new Writable({
+      highWaterMark: 1024,
+      write(_chunk, _encoding, callback) {
+        if (reading) setImmediate(callback);
+        else held.push(callback);
+      },
+    });
+    const writer = new PacketWriter(stream as unknown as Duplex, 4);
+    const done: string[] = [];
+    writer.publish('t', Buffer.alloc(512 * 1024), 0, false, false, 0);
+    writer.flushed(() => done.push('first'));
+    writer.flushNow();
+    expect(done).toEqual(['first']); // 0.5 MiB buffered: not a backlog yet
+    writer.publish('t', Buffer.alloc(768 * 1024), 0, false, false, 0);
+    writer.flushed(() => done.push('second'));
+    writer.flushNow();
+    expect(done).toEqual(['first']); // 1.25 MiB buffered: waits for the reader
+    const drained = new Promise<void>((resolve) => stream.once('drain', () => setImmediate(resolve)));
+    reading = true; // the peer reads: the buffer drains
+    for (const callback of held.splice(0)) callback();
+    await drained;
+    expect(done).toEqual(['first', 'second']);
   });
 });
 

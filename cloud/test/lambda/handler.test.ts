@@ -39,19 +39,24 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
+/** The handler over a local CA in this test's dir, accepting the fleet token only. */
+function localHandler(logger: ReturnType<typeof captureLogger>['logger']) {
+  const provider = new LocalProvider({
+    caDir: join(dir, 'ca'),
+    endpoint: { host: '127.0.0.1', port: 8883, protocol: 'mqtts' },
+  });
+  return createHandler({
+    provider,
+    policy,
+    logger,
+    authorize: async (t) => ({ ok: tokenMatches(t, tokenDigest(TOKEN)) }),
+  });
+}
+
 describe('provisioning handler (Lambda)', () => {
   it('answers an HTTP event with the bundle as JSON; the device key stays with the device', async () => {
     const { logger, lines } = captureLogger();
-    const provider = new LocalProvider({
-      caDir: join(dir, 'ca'),
-      endpoint: { host: '127.0.0.1', port: 8883, protocol: 'mqtts' },
-    });
-    const run = createHandler({
-      provider,
-      policy,
-      logger,
-      authorize: async (t) => ({ ok: tokenMatches(t, tokenDigest(TOKEN)) }),
-    });
+    const run = localHandler(logger);
     const device = await createKeyAndCsr({ commonName: 'gw-1' });
 
     const answer = (await run(http({ thing: 'gw-1', csr: device.csrPem }, TOKEN, true))) as HttpResult;
@@ -77,16 +82,7 @@ describe('provisioning handler (Lambda)', () => {
 
   it('refuses a wrong or missing token (403), a bad request naming the field (400), a second issue (409)', async () => {
     const { logger, lines } = captureLogger();
-    const provider = new LocalProvider({
-      caDir: join(dir, 'ca'),
-      endpoint: { host: '127.0.0.1', port: 8883, protocol: 'mqtts' },
-    });
-    const run = createHandler({
-      provider,
-      policy,
-      logger,
-      authorize: async (t) => ({ ok: tokenMatches(t, tokenDigest(TOKEN)) }),
-    });
+    const run = localHandler(logger);
     const status = async (event: unknown) => {
       const result = (await run(event)) as HttpResult;
       return [result.statusCode, JSON.parse(result.body).error?.code, JSON.parse(result.body).error?.problems];

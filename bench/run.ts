@@ -9,9 +9,11 @@ import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
 /**
  * `npm run bench`: Tether against Mosquitto's own bridge, same generator and sink, in one run.
  * For QoS 0 and 1 and payloads of 64 B and 1 KiB: delivered msg/s at full speed (median of 3),
- * p50/p99 latency at a fixed 5,000 msg/s, bridge-side CPU µs per message, peak RSS, lost and
- * duplicated. Writes BENCHMARKS.md. Options: TETHER_BENCH_QUICK=1 (fewer messages),
- * TETHER_BENCH_ONLY=tether-hub,mosquitto-bridge (some rigs).
+ * p50/p99 latency, CPU and RSS at a fixed 5,000 msg/s, CPU and peak RSS at full speed, the share
+ * Tether wrote to disk, lost and duplicated. Writes bench/results.md. Options: TETHER_BENCH_QUICK=1
+ * (fewer messages), TETHER_BENCH_ONLY=tether-hub,mosquitto-bridge (some rigs), TETHER_BENCH_QOS=0,
+ * TETHER_BENCH_SIZES=64, TETHER_BENCH_PROF=DIR (agent CPU profiles), TETHER_BENCH_NODE_ARGS (the
+ * agent's node flags; default --max-semi-space-size=4).
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';
 const COUNT = { 0: QUICK ? 30_000 : 200_000, 1: QUICK ? 20_000 : 100_000 } as const;

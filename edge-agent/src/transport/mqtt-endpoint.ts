@@ -148,6 +148,8 @@ export class MqttEndpoint implements MessageEndpoint {
       keepaliveSec: Math.round(config.keepalive / 1000),
       protocolVersion: config.protocol,
       connectTimeoutMs: config.timeout,
+      // a paused TLS or WebSocket stream keeps reading into its own buffer, so only tcp can be paced
+      readPauseMs: this.target.scheme === 'tcp' ? config.readpause : 0,
       ...(config.username !== undefined ? { username: config.username } : {}),
       ...(config.password !== undefined ? { password: config.password } : {}),
       // MQTT 5: let the broker keep the session (subscriptions, queued messages) across restarts

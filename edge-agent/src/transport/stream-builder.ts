@@ -1,4 +1,4 @@
-import { connect as netConnect } from 'node:net';
+import { type NetConnectOpts, connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { HubClientConfig } from '@tether/shared';
@@ -27,7 +27,12 @@ export function openStream(target: ConnectionTarget, tls: TlsMaterial, config: H
   };
   // SNI carries host names only, never IP addresses (RFC 6066 §3)
   const servername = config.servername ?? (/^[\d.:]+$/.test(host) ? undefined : host);
-  if (scheme === 'tcp') return netConnect({ host, port, noDelay: true });
+  if (scheme === 'tcp') {
+    // A 1-byte read buffer makes pause() stop reading the socket after at most one more chunk, so read
+    // pacing (ReadPacer) gathers data in the kernel and takes it in one read; flowing reads are unaffected
+    const options = { host, port, noDelay: true, readableHighWaterMark: 1 };
+    return netConnect(options as NetConnectOpts);
+  }
   if (scheme === 'ssl') {
     const socket = tlsConnect({ host, port, ...tlsOptions, ...(servername ? { servername } : {}) });
     socket.setNoDelay(true);

@@ -86,6 +86,12 @@ const clientShape = {
   servername: z.string().optional(),
   /** TLS ALPN protocols (e.g. `x-amzn-mqtt-ca` for AWS IoT on port 443). */
   alpn: z.array(z.string()).optional(),
+  /**
+   * Read pacing: when small reads come closer than half of this, reading pauses this long so the next
+   * read takes a batch (fewer wakeups and syscalls per message, up to this much added latency). 0 = off.
+   * tcp:// connections only (see ReadPacer).
+   */
+  readpause: DurationSchema.default(1),
 };
 
 export const HubClientSchema = z.object(clientShape);

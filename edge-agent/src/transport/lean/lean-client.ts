@@ -15,6 +15,7 @@ import { OutboundInflight, type PublishCallback } from './outbound-inflight.js';
 import { PacketIds } from './packet-ids.js';
 import { PacketReader, type PacketSink } from './packet-reader.js';
 import { PacketWriter } from './packet-writer.js';
+import { ReadPacer } from './read-pacer.js';
 import { describeReason } from './reason-codes.js';
 import {
   connectionClosedError,
@@ -29,6 +30,11 @@ import {
   type QoS,
   type ServerProperties,
 } from './types.js';
+
+// mqtt-packet pre-builds 65,536 two-byte Buffers on its first generate() (~6 MB of heap, a tenth of
+// the agent's resident memory); we only generate rare packets with it, so numbers are made on demand.
+// The flag is module-wide: the embedded hub's aedes writes with the same copy of mqtt-packet.
+mqttPacket.writeToStream.cacheNumbers = false;
 
 const NOOP = (): void => {};
 
@@ -60,6 +66,7 @@ export class LeanMqttClient {
   private readonly writer: PacketWriter;
   private readonly ids = new PacketIds();
   private readonly inbound: InboundAcks;
+  private readonly pacer: ReadPacer;
   private readonly outbound: OutboundInflight;
   private readonly subscribes = new Map<number, PendingSubscribe>();
   private readonly aliases = new Map<number, string>();
@@ -98,11 +105,8 @@ export class LeanMqttClient {
     });
     this.stream = opts.stream();
     this.writer = new PacketWriter(this.stream, v);
-    this.inbound = new InboundAcks(this.writer, maxPendingAcks, (paused) => {
-      if (this.state === 'closed') return;
-      if (paused) this.stream.pause();
-      else this.stream.resume();
-    });
+    this.inbound = new InboundAcks(this.writer, maxPendingAcks, this.applyReadState);
+    this.pacer = new ReadPacer(opts.readPauseMs ?? 0, this.applyReadState);
     this.outbound = new OutboundInflight(this.ids, this.writer);
     // the reader decodes PUBLISH and acks itself and hands mqtt-packet only whole rare packets
     this.parser = mqttPacket.parser({ protocolVersion: v });
@@ -264,6 +268,14 @@ export class LeanMqttClient {
       // A throwing onMessage leaves the reader mid-chunk: the connection cannot continue
       this.destroy(mqttError(`handling a packet failed: ${(error as Error).message}`, { cause: error }));
     }
+    this.pacer.afterRead(chunk.length);
+  };
+
+  /** Reading stops while too many acks are pending or the pacer gathers a batch, and runs otherwise. */
+  private readonly applyReadState = (): void => {
+    if (this.state === 'closed') return;
+    if (this.inbound.isPaused || this.pacer.pausing) this.stream.pause();
+    else this.stream.resume();
   };
 
   /** The hot packets, decoded by PacketReader; the same handling as onPacket gives them. */
@@ -434,6 +446,7 @@ export class LeanMqttClient {
     this.state = 'closed';
     this.closeError = error;
     this.reader.stop();
+    this.pacer.stop();
     this.stream.destroy();
     clearTimeout(this.timer);
     this.keepalive?.stop();

@@ -47,6 +47,8 @@ export interface LeanConnectOptions {
    * the parser finishes the chunk it is in.
    */
   readonly maxPendingAcks?: number;
+  /** Read pacing (see ReadPacer): the pause between close small reads, in ms. Default 0 (off). */
+  readonly readPauseMs?: number;
   /** MQTT 5 Topic Alias Maximum we accept from the server. Default 0 (none). */
   readonly topicAliasMaximum?: number;
 }

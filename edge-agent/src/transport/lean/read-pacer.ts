@@ -1,5 +1,8 @@
-/** A read this large already carries hundreds of messages: pausing after it would only cap throughput. */
-const SMALL_READ_BYTES = 16 * 1024;
+/**
+ * A read that filled Node's whole 64 KiB read buffer: more is waiting, and a pause would only cap the
+ * connection (at 64 KiB per pause). Smaller reads, even the large ones a pause gathers, keep pacing on.
+ */
+const SMALL_READ_BYTES = 64 * 1024;
 /**
  * Close reads in a row before pacing starts: a burst (a publisher's batch, a broker's backlog of a few
  * messages) is read at once; only a stream of reads that goes on is paced.

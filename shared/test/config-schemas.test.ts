@@ -100,6 +100,14 @@ describe('bad bridge configs name the field', () => {
     data.remotes[0].timeout = 'soon';
     expect(problems(data)).toEqual([expect.stringMatching(/^remotes\[0\]\.timeout: expected a duration/)]);
   });
+
+  it('a read pause long enough to stall traffic, while the default is 1 ms', () => {
+    expect(BridgeConfigSchema.parse(base()).hub.readpause).toBe(1);
+    const data = base();
+    data.hub.readpause = '1m';
+    data.remotes[0].readpause = '100ms';
+    expect(problems(data)).toEqual(["hub.readpause: at most 100ms: it is added to every message's latency under load"]);
+  });
 });
 
 describe('bad hub configs', () => {

@@ -52,6 +52,9 @@ export const BackoffSchema = z.object({
 export type Backoff = z.infer<typeof BackoffSchema>;
 
 /** The client shape Baetyl shares between `hub` and every `remotes[]` entry. */
+/** Read pacing longer than this would only add latency: a pause of 1–2 ms already batches ~50 messages. */
+const MAX_READ_PAUSE_MS = 100;
+
 const clientShape = {
   address: BrokerAddressSchema,
   username: z.string().optional(),
@@ -91,7 +94,9 @@ const clientShape = {
    * read takes a batch (fewer wakeups and syscalls per message, up to this much added latency). 0 = off.
    * tcp:// connections only (see ReadPacer).
    */
-  readpause: DurationSchema.default(1),
+  readpause: DurationSchema.refine((ms) => ms <= MAX_READ_PAUSE_MS, {
+    message: `at most ${MAX_READ_PAUSE_MS}ms: it is added to every message's latency under load`,
+  }).default(1),
 };
 
 export const HubClientSchema = z.object(clientShape);

@@ -106,7 +106,7 @@ export class LeanMqttClient {
     this.stream = opts.stream();
     this.writer = new PacketWriter(this.stream, v);
     this.inbound = new InboundAcks(this.writer, maxPendingAcks, this.applyReadState);
-    this.pacer = new ReadPacer(opts.readPauseMs ?? 0, this.applyReadState);
+    this.pacer = new ReadPacer(opts.readPauseMs ?? 0, this.applyReadState, () => this.stream.readableLength > 0);
     this.outbound = new OutboundInflight(this.ids, this.writer);
     // the reader decodes PUBLISH and acks itself and hands mqtt-packet only whole rare packets
     this.parser = mqttPacket.parser({ protocolVersion: v });
@@ -268,7 +268,7 @@ export class LeanMqttClient {
       // A throwing onMessage leaves the reader mid-chunk: the connection cannot continue
       this.destroy(mqttError(`handling a packet failed: ${(error as Error).message}`, { cause: error }));
     }
-    this.pacer.afterRead(chunk.length);
+    if (this.state !== 'closed') this.pacer.afterRead(chunk.length);
   };
 
   /** Reading stops while too many acks are pending or the pacer gathers a batch, and runs otherwise. */

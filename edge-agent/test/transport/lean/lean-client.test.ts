@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConnectError } from '../../../src/transport/describe-error.js';
@@ -288,6 +288,59 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     }
     await waitFor(() => acksOf(peer, 'puback').length === 30, 'all PUBACKs');
     expect(received.map((m) => m.payload.toString())).toEqual(Array.from({ length: 30 }, (_, i) => String(i + 1)));
+    expect(client.readPaused).toBe(false);
+  });
+
+  it('read pacing and ack back-pressure together: everything arrives in order, every PUBACK goes out, reading ends unpaused', async () => {
+    const { port, peer: peerP } = await fakeBroker();
+    let pauses = 0;
+    const { client, received, acks } = await res.lean(port, {
+      ack: false,
+      maxPendingAcks: 20,
+      readPauseMs: 1,
+      // as stream-builder.ts opens tcp: a 1-byte readable mark, so pause() stops reading
+      stream: () => {
+        const socket = netConnect({
+          host: '127.0.0.1',
+          port,
+          noDelay: true,
+          readableHighWaterMark: 1,
+        } as NetConnectOpts);
+        const pause = socket.pause.bind(socket);
+        socket.pause = () => {
+          pauses++;
+          return pause();
+        };
+        return socket;
+      },
+    });
+    const peer = await peerP;
+    // the consumer acks a little later, in batches (as a group commit would)
+    let acked = 0;
+    const acker = setInterval(() => {
+      while (acked < acks.length) acks[acked++]?.();
+    }, 2);
+    res.add(acker, clearInterval);
+    const count = 3_000;
+    for (let messageId = 1; messageId <= count; messageId++) {
+      peer.send(
+        mqttPacket.generate({
+          cmd: 'publish',
+          topic: 'p',
+          payload: String(messageId),
+          qos: 1,
+          dup: false,
+          retain: false,
+          messageId: ((messageId - 1) % 65_535) + 1,
+        }),
+      );
+      // one small segment each, back to back: the pattern that turns pacing on
+      if (messageId % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await waitFor(() => acksOf(peer, 'puback').length === count, 'every PUBACK', 8_000);
+    expect(pauses).toBeGreaterThan(0);
+    expect(received.map((m) => m.payload.toString())).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)));
+    expect(acksOf(peer, 'puback')).toEqual(Array.from({ length: count }, (_, i) => i + 1));
     expect(client.readPaused).toBe(false);
   });
 

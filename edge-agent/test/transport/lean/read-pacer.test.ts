@@ -36,6 +36,30 @@ describe('ReadPacer', () => {
     expect(changes).toEqual([true, false, true]);
   });
 
+  it('lets the chunk read as the pause began through, then pauses on the backlog read after it', () => {
+    const changes: boolean[] = [];
+    let buffered = false;
+    const pacer = new ReadPacer(
+      1,
+      (paused) => changes.push(paused),
+      () => buffered,
+    );
+    const read = (gapMs: number) => {
+      vi.advanceTimersByTime(gapMs);
+      pacer.afterRead(100);
+    };
+    read(0);
+    for (let i = 0; i < 16; i++) read(0.1);
+    buffered = true; // Node read one more chunk after pause()
+    vi.advanceTimersByTime(1);
+    expect(changes).toEqual([true, false]);
+    read(0); // that buffered chunk: no pause, or the kernel's backlog would wait a second pause
+    expect(changes).toEqual([true, false]);
+    buffered = false;
+    read(0); // the backlog, read at once: paced again
+    expect(changes).toEqual([true, false, true]);
+  });
+
   it('stops pacing when reads come further apart than half the pause', () => {
     const { changes, read } = harness(1);
     read(0);

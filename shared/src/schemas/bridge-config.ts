@@ -51,10 +51,10 @@ export const BackoffSchema = z.object({
 });
 export type Backoff = z.infer<typeof BackoffSchema>;
 
-/** The client shape Baetyl shares between `hub` and every `remotes[]` entry. */
 /** Read pacing longer than this would only add latency: a pause of 1–2 ms already batches ~50 messages. */
 const MAX_READ_PAUSE_MS = 100;
 
+/** The client shape Baetyl shares between `hub` and every `remotes[]` entry. */
 const clientShape = {
   address: BrokerAddressSchema,
   username: z.string().optional(),

@@ -75,6 +75,17 @@ async function fakeBroker(
   return { port, peer };
 }
 
+/** QoS 1 PUBLISH number `n` on topic p: payload and packet id are both n, so order is checkable. */
+const numberedQos1 = (n: number): Packet => ({
+  cmd: 'publish',
+  topic: 'p',
+  payload: String(n),
+  qos: 1,
+  dup: false,
+  retain: false,
+  messageId: n,
+});
+
 const acksOf = (peer: Peer, cmd: string) => peer.packets.filter((p) => p.cmd === cmd).map((p) => p.messageId);
 
 describe('LeanMqttClient connect', () => {
@@ -265,17 +276,7 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { client, received, acks } = await res.lean(port, { ack: false, maxPendingAcks: 5 });
     const peer = await peerP;
     for (let messageId = 1; messageId <= 30; messageId++) {
-      peer.send(
-        mqttPacket.generate({
-          cmd: 'publish',
-          topic: 'p',
-          payload: String(messageId),
-          qos: 1,
-          dup: false,
-          retain: false,
-          messageId,
-        }),
-      );
+      peer.send(numberedQos1(messageId));
       await sleep(5); // separate TCP segments: the pause acts between reads
     }
     await sleep(100);
@@ -323,17 +324,7 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     res.add(acker, clearInterval);
     const count = 3_000;
     for (let messageId = 1; messageId <= count; messageId++) {
-      peer.send(
-        mqttPacket.generate({
-          cmd: 'publish',
-          topic: 'p',
-          payload: String(messageId),
-          qos: 1,
-          dup: false,
-          retain: false,
-          messageId: ((messageId - 1) % 65_535) + 1,
-        }),
-      );
+      peer.send(numberedQos1(messageId));
       // one small segment each, back to back: the pattern that turns pacing on
       if (messageId % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
     }

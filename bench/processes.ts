@@ -20,6 +20,17 @@ export function peakRssMb(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Resident memory now, split into private (anonymous: heaps, buffers) and file-backed pages (the
+ * executable and libraries, shared with every process that maps them, and dropped first when the
+ * system needs memory), in MB.
+ */
+export function rssSplitMb(pid: number): { privateMb: number; fileMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { privateMb: (kb('RssAnon') + kb('RssShmem')) / 1024, fileMb: kb('RssFile') / 1024 };
+}
+
 /** Runs a bench script (tsx) with one JSON argument; resolves with its last stdout line, parsed. */
 export function runScript<T>(
   script: string,

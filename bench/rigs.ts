@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { startAgent } from '../test/helpers/agent-process.js';
 import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/ports.js';
+import { type CloudLink, startCloudLink } from './cloud-link.js';
 
 export type RigKind = 'direct' | 'mosquitto-bridge' | 'tether-bridge' | 'tether-hub';
 
@@ -22,18 +23,31 @@ export interface Rig {
   readonly bridgePid?: number;
   /** Tether's Prometheus endpoint (Tether rigs only). */
   readonly metricsUrl?: string;
+  /** Tether's data dir (the durable queue's database). */
+  readonly dataDir?: string;
+  /** With `cloudDown`: the link to B, cut until `up()`. */
+  readonly cloudLink?: CloudLink;
   stop(): Promise<void>;
+}
+
+export interface RigOptions {
+  /** Tether's `queue.durability`. Default `process` (the durable queue on). */
+  readonly durability?: 'process' | 'memory';
+  /** Tether's `queue.memory` (messages of a durable backlog held in memory). Default: Tether's own. */
+  readonly queueMemory?: number;
+  /**
+   * The bridge reaches B only through a link that starts cut (the cloud is offline), so a backlog
+   * builds at the edge; both bridges then retry every second. Mosquitto's bridge gets
+   * `cleansession false`, without which it does not queue messages while disconnected.
+   */
+  readonly cloudDown?: boolean;
 }
 
 /** The same broker settings everywhere, so only the bridge differs. */
 const BROKER_CONF = 'max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n';
 
-export async function startRig(
-  kind: RigKind,
-  qos: 0 | 1,
-  dir: string,
-  durability: 'process' | 'memory' = 'process',
-): Promise<Rig> {
+export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: RigOptions = {}): Promise<Rig> {
+  const { durability = 'process', queueMemory, cloudDown = false } = options;
   const cloud = await startMosquitto({ dir, name: 'broker-b', extraConf: BROKER_CONF });
   const stops: Array<() => Promise<unknown>> = [() => cloud.stop()];
   const stop = async () => {
@@ -41,19 +55,29 @@ export async function startRig(
   };
   try {
     if (kind === 'direct') return { publishPort: cloud.port, sinkPort: cloud.port, stop };
+    const cloudLink = cloudDown ? await startCloudLink(cloud.port) : undefined;
+    if (cloudLink) stops.push(() => cloudLink.close());
+    const cloudPort = cloudLink?.port ?? cloud.port;
     if (kind === 'mosquitto-bridge') {
       const bridge = [
         'connection to-b',
-        `address 127.0.0.1:${cloud.port}`,
+        `address 127.0.0.1:${cloudPort}`,
         `topic bench/# out ${qos}`,
         'bridge_protocol_version mqttv311',
-        'cleansession true',
+        `cleansession ${cloudDown ? 'false' : 'true'}`,
+        ...(cloudDown ? ['restart_timeout 1'] : []),
         'notifications false',
         '',
       ].join('\n');
       const hub = await startMosquitto({ dir, name: 'broker-a', extraConf: BROKER_CONF + bridge });
       stops.push(() => hub.stop());
-      return { publishPort: hub.port, sinkPort: cloud.port, bridgePid: hub.pid, stop };
+      return {
+        publishPort: hub.port,
+        sinkPort: cloud.port,
+        bridgePid: hub.pid,
+        stop,
+        ...(cloudLink ? { cloudLink } : {}),
+      };
     }
     let hubPort: number;
     let hubConfig: string | undefined;
@@ -72,14 +96,22 @@ export async function startRig(
       stringify({
         name: 'bench',
         hub: { address: `tcp://127.0.0.1:${hubPort}`, clientid: 'tether-bench' },
-        remotes: [{ name: 'b', address: `tcp://127.0.0.1:${cloud.port}`, clientid: 'tether-bench' }],
+        remotes: [
+          {
+            name: 'b',
+            address: `tcp://127.0.0.1:${cloudPort}`,
+            clientid: 'tether-bench',
+            ...(cloudDown ? { interval: '1s' } : {}),
+          },
+        ],
         rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],
-        queue: { durability, inflight: 1000 },
+        queue: { durability, inflight: 1000, ...(queueMemory ? { memory: queueMemory } : {}) },
         metrics: { listen: '127.0.0.1:0' },
         logger: { level: 'info' },
       }),
     );
-    const args = ['--config', bridgeConfig, '--data-dir', join(dir, 'data')];
+    const dataDir = join(dir, 'data');
+    const args = ['--config', bridgeConfig, '--data-dir', dataDir];
     if (hubConfig) args.push('--hub-config', hubConfig);
     const agent = await startAgent({
       args,
@@ -97,8 +129,10 @@ export async function startRig(
       publishPort: hubPort,
       sinkPort: cloud.port,
       bridgePid: agent.pid,
+      dataDir,
       stop,
       ...(metricsUrl ? { metricsUrl } : {}),
+      ...(cloudLink ? { cloudLink } : {}),
     };
   } catch (error) {
     await stop();

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '../test/helpers/sequence.js';
-import { cpuMicros, peakRssMb, runScript } from './processes.js';
+import { BACKLOG_HEADER, type BacklogRow, formatBacklog, measureBacklog } from './backlog.js';
+import { cpuMicros, peakRssMb, rssSplitMb, runScript } from './processes.js';
 import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
 
 /**
@@ -14,7 +15,7 @@ import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
  * bench/results.md. Options: TETHER_BENCH_QUICK=1 (fewer messages), TETHER_BENCH_ONLY=tether-hub,
  * mosquitto-bridge (some rigs), TETHER_BENCH_QOS=0, TETHER_BENCH_SIZES=64, TETHER_BENCH_PROF=DIR
  * (agent CPU profiles), TETHER_BENCH_NODE_ARGS (the agent's node flags; default
- * --max-semi-space-size=4).
+ * --max-semi-space-size=4), TETHER_BENCH_BACKLOG=0 (skip the cloud-offline backlog) or =only (just it).
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';
 const COUNT = { 0: QUICK ? 30_000 : 200_000, 1: QUICK ? 20_000 : 100_000 } as const;
@@ -23,6 +24,8 @@ const SIZES = process.env.TETHER_BENCH_SIZES?.split(',').map(Number) ?? [64, 102
 const LATENCY_RATE = 5_000;
 const LATENCY_COUNT = QUICK ? 5_000 : 15_000;
 const RUNS = QUICK ? 1 : 3;
+const BACKLOG = process.env.TETHER_BENCH_BACKLOG ?? '1';
+const BACKLOG_COUNT = QUICK ? 30_000 : 200_000;
 const KINDS = (process.env.TETHER_BENCH_ONLY?.split(',') ?? [
   'direct',
   'mosquitto-bridge',
@@ -56,6 +59,8 @@ interface Row {
   cpuUsPerMsg5k: number | undefined;
   /** Peak RSS during the 5,000 msg/s run alone, and over the whole set (full speed included). */
   rss5kMb: number | undefined;
+  /** At the end of the 5,000 msg/s run: private and file-backed resident memory. */
+  rss5kSplit: { privateMb: number; fileMb: number } | undefined;
   rssMb: number | undefined;
   /** Tether: share of the full-speed messages written to the durable queue (the rest were delivered before their commit). */
   writtenPct: number | undefined;
@@ -110,7 +115,7 @@ async function measure(
   durability: 'process' | 'memory' = 'process',
 ): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-bench-'));
-  const rig = await startRig(kind, qos, dir, durability);
+  const rig = await startRig(kind, qos, dir, { durability });
   try {
     // warm-up at the latency rate (full speed would grow the heap before the 5,000 msg/s RSS is
     // read): connections up, JIT warm; retried while a bridge is still connecting
@@ -121,6 +126,7 @@ async function measure(
     // the fixed rate first: its peak RSS is that of a steady 5,000 msg/s, before any full-speed backlog
     const latency = await pass(rig, qos, size, LATENCY_COUNT, LATENCY_RATE);
     const rss5kMb = rig.bridgePid ? peakRssMb(rig.bridgePid) : undefined;
+    const rss5kSplit = rig.bridgePid ? rssSplitMb(rig.bridgePid) : undefined;
     const rates: number[] = [];
     const cpu: number[] = [];
     let lost = 0;
@@ -154,6 +160,7 @@ async function measure(
       cpuUsPerMsg: cpu.length > 0 ? median(cpu) : undefined,
       cpuUsPerMsg5k: latency.cpuUsPerMsg,
       rss5kMb,
+      rss5kSplit,
       rssMb,
       writtenPct: written === undefined || durability === 'memory' ? undefined : (100 * written) / (COUNT[qos] * RUNS),
       lost,
@@ -177,7 +184,9 @@ function format(row: Row, reference: Row | undefined): string {
     `${row.p50us.toFixed(0)} / ${row.p99us.toFixed(0)} µs`,
     row.cpuUsPerMsg === undefined ? '–' : row.cpuUsPerMsg.toFixed(1),
     row.cpuUsPerMsg5k === undefined ? '–' : row.cpuUsPerMsg5k.toFixed(1),
-    row.rss5kMb === undefined ? '–' : row.rss5kMb.toFixed(0),
+    row.rss5kMb === undefined
+      ? '–'
+      : `${row.rss5kMb.toFixed(0)}${row.rss5kSplit ? ` (${row.rss5kSplit.privateMb.toFixed(0)} + ${row.rss5kSplit.fileMb.toFixed(0)})` : ''}`,
     row.rssMb === undefined ? '–' : row.rssMb.toFixed(0),
     row.writtenPct === undefined ? '–' : `${row.writtenPct.toFixed(0)} %`,
     String(row.lost),
@@ -186,7 +195,7 @@ function format(row: Row, reference: Row | undefined): string {
 }
 
 const rows: Row[] = [];
-for (const qos of QOS_LIST) {
+for (const qos of BACKLOG === 'only' ? [] : QOS_LIST) {
   for (const size of SIZES) {
     for (const kind of KINDS) rows.push(await measure(kind, qos, size));
   }
@@ -194,7 +203,7 @@ for (const qos of QOS_LIST) {
 
 // issue 3: QoS 1 through the agent with the durable queue on (process) and off (memory)
 const durableRows: Array<[string, Row]> = [];
-if (!process.env.TETHER_BENCH_ONLY || KINDS.includes('tether-bridge')) {
+if (BACKLOG !== 'only' && (!process.env.TETHER_BENCH_ONLY || KINDS.includes('tether-bridge'))) {
   for (const size of SIZES) {
     const on =
       rows.find((r) => r.kind === 'tether-bridge' && r.qos === 1 && r.size === size) ??
@@ -210,8 +219,28 @@ const durableTable = durableRows
   )
   .join('\n');
 
+// the cloud offline: a backlog of 1 KiB QoS 1 messages at the edge, then its drain
+const backlogRows: BacklogRow[] = [];
+if (BACKLOG !== '0') {
+  const runs: Array<[RigKind, number | undefined]> = [
+    ['mosquitto-bridge', undefined],
+    ['tether-bridge', undefined],
+    ['tether-bridge', 1_000],
+    ['tether-hub', undefined],
+  ];
+  for (const [kind, queueMemory] of runs) {
+    if (!KINDS.includes(kind)) continue;
+    const row = await measureBacklog(kind, 1024, BACKLOG_COUNT, queueMemory);
+    console.log(formatBacklog(row));
+    backlogRows.push(row);
+  }
+}
+const backlogSection = backlogRows.length
+  ? `\n\nThe cloud offline (the bridge's link to B cut) while ${BACKLOG_COUNT.toLocaleString('en-US')} QoS 1 messages of 1 KiB arrive at full speed, then the link restored:\n\n${BACKLOG_HEADER}\n${backlogRows.map(formatBacklog).join('\n')}`
+  : '';
+
 const header =
-  '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | CPU µs/msg, full speed | CPU µs/msg at 5,000 msg/s | RSS MB at 5,000 msg/s | peak RSS MB, full speed | written to disk | lost | dup |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
+  '| setup | QoS | payload | delivered (× of b) | p50 / p99 at 5,000 msg/s | CPU µs/msg, full speed | CPU µs/msg at 5,000 msg/s | RSS MB at 5,000 msg/s (private + file-backed at its end) | peak RSS MB, full speed | written to disk | lost | dup |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
 const table = rows
   .map((row) => {
     const reference = rows.find((r) => r.kind === 'mosquitto-bridge' && r.qos === row.qos && r.size === row.size);
@@ -234,9 +263,9 @@ const facts = [
 const durableSection = durableRows.length
   ? `\n\nQoS 1 through the Tether agent as a bridge (c), durable queue on and off:\n\n| payload | durable queue | delivered | agent CPU µs/msg | peak RSS MB | lost |\n|---|---|---|---|---|---|\n${durableTable}`
   : '';
-console.log(`\n${header}\n${table}${durableSection}`);
+console.log(`\n${header}\n${table}${durableSection}${backlogSection}`);
 await writeFile(
   new URL('./results.md', import.meta.url),
-  `<!-- written by npm run bench -->\n${facts.join('\n')}\n\n${header}\n${table}${durableSection}\n`,
+  `<!-- written by npm run bench -->\n${facts.join('\n')}\n\n${header}\n${table}${durableSection}${backlogSection}\n`,
 );
 console.log('\nwritten to bench/results.md (copy into BENCHMARKS.md with the notes)');

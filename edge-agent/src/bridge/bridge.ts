@@ -4,7 +4,7 @@ import { MessageQueue } from '../queue/message-queue.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
 import { EchoGuard } from '../rules/echo-guard.js';
-import type { BridgeMessage, MessageEndpoint } from '../transport/message-endpoint.js';
+import { type BridgeMessage, HELD, type InboundDone, type MessageEndpoint } from '../transport/message-endpoint.js';
 import { Dispatcher } from './dispatcher.js';
 
 export interface BridgeOptions {
@@ -25,9 +25,8 @@ export interface BridgeStats {
 /**
  * Wires the rules: every connection subscribes what its routes read, and every received
  * message is appended to the queue of each matching route's destination — topic mapped, QoS
- * capped, retain kept or cleared. The returned promise settles when every queue reports the
- * message safe (committed to disk, or already delivered), and the source connection
- * acknowledges the message only then.
+ * capped, retain kept or cleared. The source connection acknowledges a message only once every
+ * queue reports it safe (committed to disk, or already delivered).
  */
 export class Bridge {
   readonly dispatchers = new Map<string, Dispatcher>();
@@ -73,9 +72,9 @@ export class Bridge {
       const guard = this.guards.get(connection.id);
       for (const { filter, qos } of connection.subscriptions) {
         const routes = plan.routes.filter((r) => r.from === connection.id && r.filter === filter);
-        await endpoint.subscribe(filter, qos, (message) => {
+        await endpoint.subscribe(filter, qos, (message, done) => {
           if (guard?.isEcho(message.topic, message.payload)) return;
-          return this.forward(message, routes);
+          return this.forward(message, routes, done);
         });
       }
     }
@@ -91,15 +90,22 @@ export class Bridge {
     await Promise.all([...this.dispatchers.values()].map((d) => d.drain(ms, backlogToo)));
   }
 
-  private forward(message: BridgeMessage, routes: readonly RoutePlan[]): Promise<void> | undefined {
-    if (!this.accepting) return Promise.reject(new Error('the bridge is stopping'));
+  /**
+   * Queues `message` for every route. Returns undefined when it is safe at once (nothing to
+   * store, or memory queues), else HELD, and `done` runs once every queue has it safe, with the
+   * first error if one could not store it. A callback, not a promise: this runs per message.
+   */
+  private forward(message: BridgeMessage, routes: readonly RoutePlan[], done: InboundDone): typeof HELD | undefined {
+    if (!this.accepting) {
+      done(new Error('the bridge is stopping'));
+      return HELD;
+    }
     // one count for the loop itself, so a queue reporting "safe" early cannot settle it midway
     let pending = 1;
     let failure: Error | undefined;
-    let settle: ((error: Error | undefined) => void) | undefined;
     const onSafe = (error?: Error): void => {
       if (error) failure ??= error;
-      if (--pending === 0) settle?.(failure);
+      if (--pending === 0) done(failure);
     };
     for (const route of routes) {
       const dispatcher = this.dispatchers.get(route.to);
@@ -118,10 +124,9 @@ export class Bridge {
       };
       if (dispatcher.queue.offer(mapped, onSafe)) pending--;
     }
-    if (--pending === 0) return failure ? Promise.reject(failure) : undefined;
-    return new Promise<void>((resolve, reject) => {
-      settle = (error) => (error ? reject(error) : resolve());
-    });
+    if (--pending === 0 && !failure) return undefined;
+    if (pending === 0) done(failure);
+    return HELD;
   }
 
   private endpoint(id: string): MessageEndpoint {

@@ -20,16 +20,19 @@ export interface HandlerContext {
 }
 
 /**
- * Called with an authorized client PUBLISH before aedes sends its PUBACK. A returned promise
- * holds the PUBACK (and this client's next packets) until it settles; a rejection closes the
- * client's connection without an ack, so the client sends the message again.
+ * Called with an authorized client PUBLISH before aedes sends its PUBACK. Returning true holds the
+ * PUBACK (and this client's next packets) until the tap calls `settled`; `settled(error)` closes the
+ * client's connection without an ack, so the client sends the message again. False: not held.
  */
-export type IngressTap = (packet: {
-  topic: string;
-  payload: Buffer | string;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-}) => Promise<void> | undefined;
+export type IngressTap = (
+  packet: {
+    topic: string;
+    payload: Buffer | string;
+    qos: 0 | 1 | 2;
+    retain: boolean;
+  },
+  settled: (error?: unknown) => void,
+) => boolean;
 
 type ReturnCode = AuthenticateError['returnCode'];
 
@@ -65,18 +68,16 @@ export function brokerHandlers(
       const bytes = Buffer.byteLength(packet.payload);
       const reason = principal ? ctx.publishRefusal(principal, packet.topic, bytes) : 'not authenticated';
       if (!reason) {
-        const held = ctx.ingress()?.(packet);
-        if (!held) return done(null);
-        held.then(
-          () => done(null),
-          (error: unknown) => {
-            logger.warn(
-              { clientId: client.id, topic: packet.topic, reason: String(error) },
-              'message not stored; not acknowledged',
-            );
-            done(error instanceof Error ? error : new Error(String(error)));
-          },
-        );
+        const tap = ctx.ingress();
+        const held = tap?.(packet, (error) => {
+          if (error === undefined) return done(null);
+          logger.warn(
+            { clientId: client.id, topic: packet.topic, reason: String(error) },
+            'message not stored; not acknowledged',
+          );
+          done(error instanceof Error ? error : new Error(String(error)));
+        });
+        if (!held) done(null);
         return;
       }
       // aedes then closes the connection without acking: MQTT 3.1.1 has no refusal code for

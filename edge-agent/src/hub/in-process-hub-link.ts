@@ -3,6 +3,7 @@ import { TetherError, topicNameProblem } from '@tether/shared';
 import type { AedesPublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { topicMatches } from '../rules/topic-match.js';
+import { MessageHolds } from '../transport/deliver-held.js';
 import type {
   BridgeMessage,
   EndpointEvent,
@@ -18,6 +19,8 @@ export interface InProcessHubLinkOptions {
   readonly clientId: string;
   readonly logger: Logger;
 }
+
+const NOOP = (): void => {};
 
 type DeliverFunc = (packet: AedesPublishPacket, callback: () => void) => void;
 
@@ -84,7 +87,7 @@ export class InProcessHubLink implements MessageEndpoint {
       }
     }
     this.isConnected = true;
-    this.hub.setIngressTap((packet) => this.tapIngress(packet));
+    this.hub.setIngressTap((packet, settled) => this.tapIngress(packet, settled));
     logger.info(
       { endpoint: this.name, clientId: this.options.clientId, username: principal.username },
       'attached to the embedded hub',
@@ -189,37 +192,30 @@ export class InProcessHubLink implements MessageEndpoint {
     await new Promise<void>((resolve) => this.hub.broker.unsubscribe(sub.filter, deliver, resolve));
   }
 
-  /** A client's authorized PUBLISH, before its PUBACK: hand it over and hold the ack. */
-  private tapIngress(packet: {
-    topic: string;
-    payload: Buffer | string;
-    qos: QoS;
-    retain: boolean;
-  }): Promise<void> | undefined {
-    if (this.stopped) return undefined;
+  /** A client's authorized PUBLISH, before its PUBACK: hand it over and hold the ack (true) until `settled`. */
+  private tapIngress(
+    packet: { topic: string; payload: Buffer | string; qos: QoS; retain: boolean },
+    settled: (error?: unknown) => void,
+  ): boolean {
+    if (this.stopped) return false;
     const payload = packet.payload;
-    if (typeof payload === 'string') return undefined; // socket payloads are Buffers; leave others to the fan-out
-    let pending: Promise<void>[] | undefined;
-    let matched = false;
+    if (typeof payload === 'string') return false; // socket payloads are Buffers; leave others to the fan-out
+    let holds: MessageHolds | undefined;
     for (const sub of this.subs.values()) {
       if (!sub.deliver || !topicMatches(sub.filter, packet.topic)) continue;
-      matched = true;
+      holds ??= new MessageHolds(settled, settled);
       const message: BridgeMessage = {
         topic: packet.topic,
         payload,
         qos: Math.min(packet.qos, sub.qos) as QoS,
         retain: packet.retain,
       };
-      const result = sub.handler(message);
-      if (result instanceof Promise) {
-        pending ??= [];
-        pending.push(result);
-      }
+      holds.handTo(sub.handler, message);
     }
-    if (!matched) return undefined;
+    if (!holds) return false;
     this.captured.add(payload);
-    if (!pending) return undefined;
-    return pending.length === 1 ? pending[0] : Promise.all(pending).then(() => undefined);
+    holds.done();
+    return true;
   }
 
   private deliver(sub: LinkSubscription, topic: string, payload: Buffer | string, qos: QoS, retain: boolean): void {
@@ -235,12 +231,10 @@ export class InProcessHubLink implements MessageEndpoint {
       qos: Math.min(qos, sub.qos) as QoS,
       retain,
     };
-    try {
-      const result = sub.handler(message);
-      if (result instanceof Promise) result.catch((err: unknown) => this.handlerFailed(topic, err));
-    } catch (err) {
-      this.handlerFailed(topic, err);
-    }
+    // no publisher ack waits for these (hub-originated or already acked by aedes): failures are logged
+    const holds = new MessageHolds(NOOP, (err) => this.handlerFailed(topic, err));
+    holds.handTo(sub.handler, message);
+    holds.done();
   }
 
   private handlerFailed(topic: string, err: unknown): void {

@@ -1,12 +1,57 @@
 import type { QoS } from '@tether/shared';
 import { topicMatches } from '../rules/topic-match.js';
-import type { BridgeMessage, InboundHandler } from './message-endpoint.js';
+import { type BridgeMessage, HELD, type InboundHandler } from './message-endpoint.js';
+
+/**
+ * The handlers still holding one received message. `ack` runs once every one of them is done
+ * (the durable queue committed it, or it was delivered), `failed` instead if any reported an
+ * error. One count belongs to the caller's loop, so a handler that is done at once cannot ack
+ * the message before the others were even called.
+ */
+export class MessageHolds {
+  private count = 1;
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly ack: () => void,
+    private readonly failed: (error: unknown) => void,
+  ) {}
+
+  /** Hands `message` to `handler` and counts it until the handler is done. */
+  handTo(handler: InboundHandler, message: BridgeMessage): void {
+    this.count++;
+    let result: ReturnType<InboundHandler>;
+    try {
+      result = handler(message, this.done);
+    } catch (error) {
+      this.done(error ?? new Error('message handler threw'));
+      return;
+    }
+    if (result === HELD) return;
+    if (result instanceof Promise) {
+      result.then(
+        () => this.done(),
+        (error: unknown) => this.done(error ?? new Error('message handler rejected')),
+      );
+    } else {
+      this.done();
+    }
+  }
+
+  /** Releases the loop's own count: call once after the last handTo(). */
+  readonly done = (error?: unknown): void => {
+    if (error !== undefined) this.failure ??= { error };
+    if (--this.count > 0) return;
+    if (this.failure) this.failed(this.failure.error);
+    else this.ack();
+  };
+}
 
 /**
  * Hands a received message to every subscription whose filter matches it (QoS lowered to the
- * subscription's) and calls `ack` once all of their handlers' promises resolved — the durable
- * queue committed it — or at once when none returned a promise. If one rejects, `failed` runs
- * instead and the message stays unacknowledged, so the broker sends it again.
+ * subscription's) and calls `ack` once all of their handlers are done — the durable queue
+ * committed it, or it was already delivered — or at once when none holds it. If one fails,
+ * `failed` runs instead and the message stays unacknowledged, so the broker sends it again.
  */
 export function deliverToSubscriptions(
   subs: readonly { readonly filter: string; readonly qos: QoS; readonly handler: InboundHandler }[],
@@ -14,19 +59,11 @@ export function deliverToSubscriptions(
   ack: () => void,
   failed: (error: unknown) => void,
 ): void {
-  let pending: Promise<void>[] | undefined;
+  const holds = new MessageHolds(ack, failed);
   for (const sub of subs) {
     if (!topicMatches(sub.filter, message.topic)) continue;
-    const result = sub.handler({ ...message, qos: Math.min(message.qos, sub.qos) as QoS });
-    if (result instanceof Promise) {
-      pending ??= [];
-      pending.push(result);
-    }
+    // the parsed message goes on as is; a copy only where this subscription lowers its QoS
+    holds.handTo(sub.handler, sub.qos < message.qos ? { ...message, qos: sub.qos } : message);
   }
-  if (!pending) {
-    ack();
-    return;
-  }
-  const stored = pending.length === 1 ? (pending[0] as Promise<void>) : Promise.all(pending);
-  stored.then(() => ack(), failed);
+  holds.done();
 }

@@ -21,11 +21,20 @@ export type PublishOutcome =
   | { readonly status: 'rejected'; readonly error: TetherError };
 
 /**
- * Called for every message a subscription receives. The source is acknowledged (PUBACK)
- * when the returned promise settles, so a handler that stores first and resolves after
- * holds the ack until the message is safe.
+ * Handed to an InboundHandler with each message: call it once when the message is safe (stored,
+ * or already delivered), or with the error that kept it from being stored.
  */
-export type InboundHandler = (message: BridgeMessage) => void | Promise<void>;
+export type InboundDone = (error?: unknown) => void;
+
+/** What a handler returns when it took `done` and will call it: no promise per message. */
+export const HELD: unique symbol = Symbol('held');
+
+/**
+ * Called for every message a subscription receives. The source is acknowledged (PUBACK) once the
+ * message is safe: at once when the handler returns nothing, when its promise resolves, or, when
+ * it returns HELD, when it calls `done`. A rejection or `done(error)` leaves it unacknowledged.
+ */
+export type InboundHandler = (message: BridgeMessage, done: InboundDone) => void | Promise<void> | typeof HELD;
 
 export type EndpointEvent =
   | { readonly type: 'connected'; readonly sessionPresent: boolean }

@@ -4,7 +4,7 @@ import { MessageQueue } from '../queue/message-queue.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
 import { EchoGuard } from '../rules/echo-guard.js';
-import { type BridgeMessage, HELD, type InboundDone, type MessageEndpoint } from '../transport/message-endpoint.js';
+import { type BridgeMessage, HELD, type MessageEndpoint, type MessageHold } from '../transport/message-endpoint.js';
 import { Dispatcher } from './dispatcher.js';
 
 export interface BridgeOptions {
@@ -72,9 +72,9 @@ export class Bridge {
       const guard = this.guards.get(connection.id);
       for (const { filter, qos } of connection.subscriptions) {
         const routes = plan.routes.filter((r) => r.from === connection.id && r.filter === filter);
-        await endpoint.subscribe(filter, qos, (message, done) => {
+        await endpoint.subscribe(filter, qos, (message, hold) => {
           if (guard?.isEcho(message.topic, message.payload)) return;
-          return this.forward(message, routes, done);
+          return this.forward(message, routes, hold);
         });
       }
     }
@@ -92,12 +92,12 @@ export class Bridge {
 
   /**
    * Queues `message` for every route. Returns undefined when it is safe at once (nothing to
-   * store, or memory queues), else HELD, and `done` runs once every queue has it safe, with the
+   * store, or memory queues), else HELD, and `hold` is released once every queue has it safe, with the
    * first error if one could not store it. A callback, not a promise: this runs per message.
    */
-  private forward(message: BridgeMessage, routes: readonly RoutePlan[], done: InboundDone): typeof HELD | undefined {
+  private forward(message: BridgeMessage, routes: readonly RoutePlan[], hold: MessageHold): typeof HELD | undefined {
     if (!this.accepting) {
-      done(new Error('the bridge is stopping'));
+      hold.release(new Error('the bridge is stopping'));
       return HELD;
     }
     // one count for the loop itself, so a queue reporting "safe" early cannot settle it midway
@@ -105,7 +105,7 @@ export class Bridge {
     let failure: Error | undefined;
     const onSafe = (error?: Error): void => {
       if (error) failure ??= error;
-      if (--pending === 0) done(failure);
+      if (--pending === 0) hold.release(failure);
     };
     for (const route of routes) {
       const dispatcher = this.dispatchers.get(route.to);
@@ -125,7 +125,7 @@ export class Bridge {
       if (dispatcher.queue.offer(mapped, onSafe)) pending--;
     }
     if (--pending === 0 && !failure) return undefined;
-    if (pending === 0) done(failure);
+    if (pending === 0) hold.release(failure);
     return HELD;
   }
 

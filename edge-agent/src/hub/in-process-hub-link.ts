@@ -214,7 +214,7 @@ export class InProcessHubLink implements MessageEndpoint {
     }
     if (!holds) return false;
     this.captured.add(payload);
-    holds.done();
+    holds.release();
     return true;
   }
 
@@ -234,7 +234,7 @@ export class InProcessHubLink implements MessageEndpoint {
     // no publisher ack waits for these (hub-originated or already acked by aedes): failures are logged
     const holds = new MessageHolds(NOOP, (err) => this.handlerFailed(topic, err));
     holds.handTo(sub.handler, message);
-    holds.done();
+    holds.release();
   }
 
   private handlerFailed(topic: string, err: unknown): void {

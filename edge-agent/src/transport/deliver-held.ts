@@ -1,6 +1,6 @@
 import type { QoS } from '@tether/shared';
 import { topicMatches } from '../rules/topic-match.js';
-import { type BridgeMessage, HELD, type InboundHandler } from './message-endpoint.js';
+import { type BridgeMessage, HELD, type InboundHandler, type MessageHold } from './message-endpoint.js';
 
 /**
  * The handlers still holding one received message. `ack` runs once every one of them is done
@@ -8,7 +8,7 @@ import { type BridgeMessage, HELD, type InboundHandler } from './message-endpoin
  * error. One count belongs to the caller's loop, so a handler that is done at once cannot ack
  * the message before the others were even called.
  */
-export class MessageHolds {
+export class MessageHolds implements MessageHold {
   private count = 1;
   private failure: { error: unknown } | undefined;
 
@@ -22,29 +22,29 @@ export class MessageHolds {
     this.count++;
     let result: ReturnType<InboundHandler>;
     try {
-      result = handler(message, this.done);
+      result = handler(message, this);
     } catch (error) {
-      this.done(error ?? new Error('message handler threw'));
+      this.release(error ?? new Error('message handler threw'));
       return;
     }
     if (result === HELD) return;
     if (result instanceof Promise) {
       result.then(
-        () => this.done(),
-        (error: unknown) => this.done(error ?? new Error('message handler rejected')),
+        () => this.release(),
+        (error: unknown) => this.release(error ?? new Error('message handler rejected')),
       );
     } else {
-      this.done();
+      this.release();
     }
   }
 
-  /** Releases the loop's own count: call once after the last handTo(). */
-  readonly done = (error?: unknown): void => {
+  /** One handler is done; the caller's loop calls it once more after its last handTo(). */
+  release(error?: unknown): void {
     if (error !== undefined) this.failure ??= { error };
     if (--this.count > 0) return;
     if (this.failure) this.failed(this.failure.error);
     else this.ack();
-  };
+  }
 }
 
 /**
@@ -65,5 +65,5 @@ export function deliverToSubscriptions(
     // the parsed message goes on as is; a copy only where this subscription lowers its QoS
     holds.handTo(sub.handler, sub.qos < message.qos ? { ...message, qos: sub.qos } : message);
   }
-  holds.done();
+  holds.release();
 }

@@ -4,8 +4,8 @@ import { deliverToSubscriptions } from '../../src/transport/deliver-held.js';
 import {
   type BridgeMessage,
   HELD,
-  type InboundDone,
   type InboundHandler,
+  type MessageHold,
 } from '../../src/transport/message-endpoint.js';
 
 const message: BridgeMessage = { topic: 'up/a', payload: Buffer.from('x'), qos: 1, retain: false };
@@ -37,11 +37,11 @@ describe('deliverToSubscriptions', () => {
 
   it('holds the ack until every handler is done, whichever way each reports it', async () => {
     const s = source();
-    let finishHeld: InboundDone = () => {};
+    let finishHeld: MessageHold | undefined;
     let resolvePromise: () => void = () => {};
     const subs = [
-      sub('up/#', (_m, done) => {
-        finishHeld = done;
+      sub('up/#', (_m, hold) => {
+        finishHeld = hold;
         return HELD;
       }),
       sub('up/+', () => new Promise<void>((resolve) => (resolvePromise = resolve))),
@@ -49,7 +49,7 @@ describe('deliverToSubscriptions', () => {
     ];
     deliverToSubscriptions(subs, message, s.ack, s.failed);
     expect(s.seen.acks).toBe(0);
-    finishHeld();
+    finishHeld?.release();
     await Promise.resolve();
     expect(s.seen.acks).toBe(0); // the promise is still pending
     resolvePromise();
@@ -59,28 +59,28 @@ describe('deliverToSubscriptions', () => {
 
   it('never acks early when a handler reports done before the next one is called', () => {
     const s = source();
-    let later: InboundDone = () => {};
+    let later: MessageHold | undefined;
     const subs = [
-      sub('up/#', (_m, done) => {
-        done(); // synchronously, inside the loop
+      sub('up/#', (_m, hold) => {
+        hold.release(); // synchronously, inside the loop
         return HELD;
       }),
-      sub('up/a', (_m, done) => {
-        later = done;
+      sub('up/a', (_m, hold) => {
+        later = hold;
         return HELD;
       }),
     ];
     deliverToSubscriptions(subs, message, s.ack, s.failed);
     expect(s.seen.acks).toBe(0);
-    later();
+    later?.release();
     expect(s.seen).toEqual({ acks: 1, failures: [] });
   });
 
-  it('reports the first failure instead of acking: from done(error), a rejection or a throw', async () => {
+  it('reports the first failure instead of acking: from release(error), a rejection or a throw', async () => {
     const stored = new Error('disk full');
     for (const failing of [
-      (_m: BridgeMessage, done: InboundDone) => {
-        done(stored);
+      (_m: BridgeMessage, hold: MessageHold) => {
+        hold.release(stored);
         return HELD;
       },
       () => Promise.reject(stored),

@@ -11,7 +11,8 @@ import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
  * `npm run bench`: Tether against Mosquitto's own bridge, same generator and sink, in one run.
  * For QoS 0 and 1 and payloads of 64 B and 1 KiB: delivered msg/s at full speed (median of 3,
  * after one uncounted full-speed run), p50/p99 latency, CPU and RSS at a fixed 5,000 msg/s, CPU and
- * peak RSS at full speed, the share Tether wrote to disk, lost and duplicated. Writes
+ * peak RSS at full speed, the share Tether wrote to disk, lost and duplicated; then the cloud
+ * offline: a backlog of 1 KiB QoS 1 messages at the edge and its drain (bench/backlog.ts). Writes
  * bench/results.md. Options: TETHER_BENCH_QUICK=1 (fewer messages), TETHER_BENCH_ONLY=tether-hub,
  * mosquitto-bridge (some rigs), TETHER_BENCH_QOS=0, TETHER_BENCH_SIZES=64, TETHER_BENCH_PROF=DIR
  * (agent CPU profiles), TETHER_BENCH_NODE_ARGS (the agent's node flags; default

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '../test/helpers/sequence.js';
+import { waitFor } from '../test/helpers/wait-for.js';
 import { peakRssMb, runScript } from './processes.js';
 import { RIG_LABELS, type RigKind, startRig } from './rigs.js';
 
@@ -16,13 +17,19 @@ export interface BacklogRow {
   readonly label: string;
   readonly count: number;
   readonly size: number;
-  /** Messages per second the hub acknowledged while the cloud was offline. */
+  /**
+   * Messages per second stored at the edge while the cloud was offline: until the last PUBACK to
+   * the publisher for (b) and (d); for (c) until the agent's queue held them all (Mosquitto A acks
+   * the publisher on its own, before the agent has the message).
+   */
   readonly fillRate: number;
   readonly rssIdleMb: number;
   readonly rssAfterFillMb: number;
-  /** Peak RSS up to the end of the fill, and over the drain too. */
+  /** Peak RSS up to the end of the fill, and up to the end of the drain. */
   readonly peakFillMb: number;
   readonly peakDrainMb: number;
+  /** (c): Mosquitto A's peak RSS up to the end of the drain (the hub beside the agent). */
+  readonly hubPeakMb: number | undefined;
   /** Tether: bytes of its queue database after the fill. */
   readonly diskMb: number | undefined;
   /** Tether: messages its queue reported holding after the fill. */
@@ -70,56 +77,75 @@ export async function measureBacklog(
     if (!link) throw new Error(`${kind}: no cloud link`);
     const rssIdleMb = currentRssMb(pid);
     // the sink is subscribed on B before anything is sent, and waits through the whole outage
-    const sink = runScript<SinkResult>('./sink.ts', {
-      host: '127.0.0.1',
-      port: rig.sinkPort,
-      filter: 'bench/#',
-      qos: 1,
-      count,
-      idleMs: 5_000,
+    let ready: () => void = () => {};
+    const subscribed = new Promise<void>((resolve) => {
+      ready = resolve;
     });
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        if (!chunk.toString().includes('ready')) return;
-        sink.child.stdout?.off('data', onData);
-        resolve();
+    const sink = runScript<SinkResult>(
+      './sink.ts',
+      { host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos: 1, count, idleMs: 5_000 },
+      () => ready(),
+    );
+    sink.result.catch(() => {}); // awaited below; a sink that dies early fails the wait for it instead
+    try {
+      await Promise.race([
+        subscribed,
+        sink.result.then(() => {
+          throw new Error('sink exited before it subscribed');
+        }),
+      ]);
+      const gen = await runScript<GenResult>('./load-generator.ts', {
+        host: '127.0.0.1',
+        port: rig.publishPort,
+        topic: 'bench/backlog',
+        count,
+        qos: 1,
+        size,
+        rate: 0,
+        window: 1_000,
+      }).result;
+      let storedNs = BigInt(gen.endNs);
+      let queued: number | undefined;
+      if (rig.metricsUrl) {
+        const url = rig.metricsUrl;
+        // (c): Mosquitto A acked the publisher itself; the backlog is the agent's once its queue holds it all
+        queued = await waitFor(
+          async () => {
+            const n = await readMetric(url, 'tether_queue_messages');
+            return n >= count ? n : undefined;
+          },
+          { what: `the agent's queue holding ${count} messages`, timeoutMs: 120_000, intervalMs: 100 },
+        );
+        // (d) acks the publisher only once stored, so there the generator's end already is the time
+        if (kind === 'tether-bridge') storedNs = process.hrtime.bigint();
+      }
+      const fillSeconds = Number(storedNs - BigInt(gen.startNs)) / 1e9;
+      const rssAfterFillMb = currentRssMb(pid);
+      const peakFillMb = peakRssMb(pid);
+      const diskMb = rig.dataDir ? dirBytes(rig.dataDir) / 1024 ** 2 : undefined;
+      link.up();
+      const s = await sink.result;
+      // from the first message through: the bridge's reconnect delay is not counted
+      const drainSeconds = Number(BigInt(s.lastNs) - BigInt(s.firstNs)) / 1e9;
+      return {
+        label: RIG_LABELS[kind] + (queueMemory ? `, queue.memory ${queueMemory.toLocaleString('en-US')}` : ''),
+        count,
+        size,
+        fillRate: count / fillSeconds,
+        rssIdleMb,
+        rssAfterFillMb,
+        peakFillMb,
+        peakDrainMb: peakRssMb(pid),
+        hubPeakMb: rig.hubPid ? peakRssMb(rig.hubPid) : undefined,
+        diskMb,
+        queued,
+        drainRate: s.distinct / Math.max(drainSeconds, 1e-3),
+        lost: s.lost,
+        duplicates: s.duplicates,
       };
-      sink.child.stdout?.on('data', onData);
-      sink.child.once('exit', () => reject(new Error('sink exited before ready')));
-    });
-    const gen = await runScript<GenResult>('./load-generator.ts', {
-      host: '127.0.0.1',
-      port: rig.publishPort,
-      topic: 'bench/backlog',
-      count,
-      qos: 1,
-      size,
-      rate: 0,
-      window: 1_000,
-    }).result;
-    const fillSeconds = Number(BigInt(gen.endNs) - BigInt(gen.startNs)) / 1e9;
-    const rssAfterFillMb = currentRssMb(pid);
-    const peakFillMb = peakRssMb(pid);
-    const diskMb = rig.dataDir ? dirBytes(rig.dataDir) / 1024 ** 2 : undefined;
-    const queued = rig.metricsUrl ? await readMetric(rig.metricsUrl, 'tether_queue_messages') : undefined;
-    link.up();
-    const s = await sink.result;
-    const drainSeconds = Number(BigInt(s.lastNs) - BigInt(s.firstNs)) / 1e9;
-    return {
-      label: RIG_LABELS[kind] + (queueMemory ? `, queue.memory ${queueMemory.toLocaleString('en-US')}` : ''),
-      count,
-      size,
-      fillRate: count / fillSeconds,
-      rssIdleMb,
-      rssAfterFillMb,
-      peakFillMb,
-      peakDrainMb: peakRssMb(pid),
-      diskMb,
-      queued,
-      drainRate: s.distinct / Math.max(drainSeconds, 1e-3),
-      lost: s.lost,
-      duplicates: s.duplicates,
-    };
+    } finally {
+      sink.child.kill();
+    }
   } finally {
     await rig.stop();
     await rm(dir, { recursive: true, force: true });
@@ -127,7 +153,7 @@ export async function measureBacklog(
 }
 
 export const BACKLOG_HEADER =
-  '| setup | backlog | hub acked while offline | RSS MB idle → after the backlog | peak RSS MB while filling / draining | held on disk | drain once online | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
+  '| setup | backlog | stored at the edge while offline | RSS MB idle → after the backlog | peak RSS MB to the end of the fill / of the drain | held on disk | drain once online (first to last message) | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
 
 export function formatBacklog(row: BacklogRow): string {
   const msgs = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
@@ -136,7 +162,7 @@ export function formatBacklog(row: BacklogRow): string {
     `${row.count.toLocaleString('en-US')} × ${row.size === 64 ? '64 B' : '1 KiB'} QoS 1`,
     msgs(row.fillRate),
     `${row.rssIdleMb.toFixed(0)} → ${row.rssAfterFillMb.toFixed(0)}`,
-    `${row.peakFillMb.toFixed(0)} / ${row.peakDrainMb.toFixed(0)}`,
+    `${row.peakFillMb.toFixed(0)} / ${row.peakDrainMb.toFixed(0)}${row.hubPeakMb === undefined ? '' : ` (+ Mosquitto A ${row.hubPeakMb.toFixed(0)})`}`,
     row.diskMb === undefined
       ? '– (in memory)'
       : `${row.diskMb.toFixed(0)} MB${row.queued === undefined ? '' : ` (${row.queued.toLocaleString('en-US')} queued)`}`,

@@ -28,7 +28,7 @@ export function peakRssMb(pid: number): number {
 export function rssSplitMb(pid: number): { privateMb: number; fileMb: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { privateMb: (kb('RssAnon') + kb('RssShmem')) / 1024, fileMb: kb('RssFile') / 1024 };
+  return { privateMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
 }
 
 /** Runs a bench script (tsx) with one JSON argument; resolves with its last stdout line, parsed. */

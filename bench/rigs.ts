@@ -21,6 +21,8 @@ export interface Rig {
   readonly sinkPort: number;
   /** The process that is the edge site's hub and/or bridge (absent for the direct path). */
   readonly bridgePid?: number;
+  /** (c): Mosquitto A, the edge site's hub beside the Tether agent. */
+  readonly hubPid?: number;
   /** Tether's Prometheus endpoint (Tether rigs only). */
   readonly metricsUrl?: string;
   /** Tether's data dir (the durable queue's database). */
@@ -80,11 +82,13 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
       };
     }
     let hubPort: number;
+    let hubPid: number | undefined;
     let hubConfig: string | undefined;
     if (kind === 'tether-bridge') {
       const hub = await startMosquitto({ dir, name: 'broker-a', extraConf: BROKER_CONF });
       stops.push(() => hub.stop());
       hubPort = hub.port;
+      hubPid = hub.pid;
     } else {
       hubPort = await freePort();
       hubConfig = join(dir, 'hub.yml');
@@ -129,6 +133,7 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
       publishPort: hubPort,
       sinkPort: cloud.port,
       bridgePid: agent.pid,
+      ...(hubPid ? { hubPid } : {}),
       dataDir,
       stop,
       ...(metricsUrl ? { metricsUrl } : {}),

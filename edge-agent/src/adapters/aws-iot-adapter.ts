@@ -42,7 +42,7 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
  * Inbound PUBACKs are held until the durable queue committed the message: the SDK acks a QoS 1
  * PUBLISH itself once its `messageReceived` listeners return, unless a listener takes the
  * acknowledgement handle (`acknowledgementControl.acquireHandle()`, aws-crt >= 1.31); this
- * adapter takes it and invokes it when the handlers' promises resolved. AWS IoT re-sends a
+ * adapter takes it and invokes it once every handler is done with the message. AWS IoT re-sends a
  * message whose PUBACK is withheld for long, and after a reconnect; those copies are duplicates
  * (at least once). An aws-crt without that handle acks on receipt; the adapter warns once.
  */

@@ -38,7 +38,7 @@ interface LinkSubscription {
  *
  * aedes acks a publisher before it fans the message out, so the link also taps the hub's
  * ingress: a client's message that a link subscription matches is handed to the handler
- * before the PUBACK, which waits for the handler's promise (the durable queue's commit).
+ * before the PUBACK, which waits until the handler releases it (the durable queue's commit).
  * Such a message is then skipped when aedes fans it out to the link.
  */
 export class InProcessHubLink implements MessageEndpoint {

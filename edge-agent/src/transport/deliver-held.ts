@@ -5,12 +5,15 @@ import { type BridgeMessage, HELD, type InboundHandler, type MessageHold } from 
 /**
  * The handlers still holding one received message. `ack` runs once every one of them is done
  * (the durable queue committed it, or it was delivered), `failed` instead if any reported an
- * error. One count belongs to the caller's loop, so a handler that is done at once cannot ack
- * the message before the others were even called.
+ * error — so a failure is reported once the others are done too, and the message is then left
+ * unacknowledged as a whole. One count belongs to the caller's loop, so a handler that is done at
+ * once cannot ack the message before the others were even called. Each handler releases once;
+ * `ack` or `failed` runs at most once whatever happens.
  */
 export class MessageHolds implements MessageHold {
   private count = 1;
   private failure: { error: unknown } | undefined;
+  private settled = false;
 
   constructor(
     private readonly ack: () => void,
@@ -38,12 +41,21 @@ export class MessageHolds implements MessageHold {
     }
   }
 
-  /** One handler is done; the caller's loop calls it once more after its last handTo(). */
+  /** One handler is done (`error` null or absent: safe); the caller's loop calls it once more after its last handTo(). */
   release(error?: unknown): void {
-    if (error !== undefined) this.failure ??= { error };
-    if (--this.count > 0) return;
-    if (this.failure) this.failed(this.failure.error);
-    else this.ack();
+    if (error !== undefined && error !== null) this.failure ??= { error };
+    if (--this.count > 0 || this.settled) return;
+    this.settled = true;
+    try {
+      if (this.failure) this.failed(this.failure.error);
+      else this.ack();
+    } catch (thrown) {
+      // this may run inside the store's commit loop, whose other messages must still be reported:
+      // the failure surfaces as an uncaught exception (as the promise contract's did) after it
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
   }
 }
 

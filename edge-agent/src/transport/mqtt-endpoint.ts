@@ -36,7 +36,7 @@ interface Subscription {
 /**
  * A broker connection (tcp, ssl, ws, wss; MQTT 3.1.1 or 5) that keeps itself connected, on
  * Tether's lean client. A received message is acknowledged to the broker only when every
- * handler's promise resolved (the durable queue committed it); a handler failure leaves it
+ * handler is done with it (the durable queue committed it); a handler failure leaves it
  * unacknowledged and drops the connection, so the broker sends it again. A lost connection
  * reports its in-flight publishes `retryable`: the dispatcher, which owns order and
  * durability, sends them again.

@@ -121,3 +121,52 @@ describe('deliverToSubscriptions', () => {
     expect(s.seen.acks).toBe(1);
   });
 });
+
+describe('MessageHolds, misused', () => {
+  it('settles once: a handler that releases twice, or releases and then throws, cannot ack twice', () => {
+    const s = source();
+    const got: string[] = [];
+    const subs = [
+      sub('up/#', (_m, hold) => {
+        hold.release();
+        hold.release();
+        return HELD;
+      }),
+      sub('up/a', (_m, hold) => {
+        hold.release();
+        throw new Error('after release');
+      }),
+      sub('#', (m) => void got.push(m.topic)),
+    ];
+    deliverToSubscriptions(subs, message, s.ack, s.failed);
+    expect(s.seen.acks + s.seen.failures.length).toBe(1);
+  });
+
+  it('an undefined rejection or throw is still a failure; release(null) is success', async () => {
+    for (const handler of [
+      () => Promise.reject(undefined),
+      () => {
+        throw undefined;
+      },
+    ] satisfies InboundHandler[]) {
+      const s = source();
+      deliverToSubscriptions([sub('up/#', handler)], message, s.ack, s.failed);
+      await new Promise((r) => setImmediate(r));
+      expect(s.seen.acks).toBe(0);
+      expect(s.seen.failures).toHaveLength(1);
+    }
+    const s = source();
+    deliverToSubscriptions(
+      [
+        sub('up/#', (_m, hold) => {
+          hold.release(null);
+          return HELD;
+        }),
+      ],
+      message,
+      s.ack,
+      s.failed,
+    );
+    expect(s.seen).toEqual({ acks: 1, failures: [] });
+  });
+});

@@ -44,9 +44,11 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 
-# (c) Lint and build: one style for the repo; the process tests spawn the compiled dist/.
+# (c) Lint and build: one style for the repo; the process tests spawn the compiled dist/. Then type-check
+# the tests and the bench too: vitest and tsx only strip types, so a stale type would otherwise pass.
 npx biome check .
 npx tsc -b
+npx tsc -p tsconfig.tests.json
 
 # (d) Run, then summarise from the JSON report.
 report="$(mktemp "${TMPDIR:-/tmp}/tether-vitest.XXXXXX")"

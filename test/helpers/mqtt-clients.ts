@@ -67,6 +67,31 @@ export async function connectClient(url: string, opts: ConnectClientOptions = {}
   return client;
 }
 
+/**
+ * Waits (bounded) for a client created with mqtt.connect() to be connected, for tests that attach
+ * their listeners before the CONNACK; a connection error rejects.
+ */
+export async function connected(client: MqttClient, timeoutMs = 10_000): Promise<void> {
+  if (client.connected) return;
+  let onConnect: () => void = () => {};
+  let onError: (error: Error) => void = () => {};
+  try {
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        onConnect = resolve;
+        onError = reject;
+        client.once('connect', onConnect);
+        client.once('error', onError);
+      }),
+      timeoutMs,
+      'mqtt client to connect',
+    );
+  } finally {
+    client.off('connect', onConnect);
+    client.off('error', onError);
+  }
+}
+
 /** Force-closes a client (no DISCONNECT wait), bounded. Safe to call twice. */
 export async function closeClient(client: MqttClient, timeoutMs = 3_000): Promise<void> {
   await withTimeout(

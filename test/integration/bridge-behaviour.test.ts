@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,7 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAgent } from '../helpers/agent-process.js';
 import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
+import { collectMessages, connectClient, connected } from '../helpers/mqtt-clients.js';
 import { Teardown } from '../helpers/teardown.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { writeSeedLayout } from './seed-setup.js';
@@ -130,7 +129,7 @@ describe('connectivity', () => {
     app.on('message', (topic, payload) => {
       if (topic === 't1') got.push(payload.toString());
     });
-    await once(app, 'connect');
+    await connected(app);
     // then what was published while it was down arrives, and new traffic flows
     await agent.waitForLog(/"endpoint":"iothub".*"msg":"connected"/, 10_000);
     await device.publishAsync('t1', 'sent-after-up', { qos: 1 });

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
 import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient } from '../helpers/mqtt-clients.js';
+import { connectClient, connected } from '../helpers/mqtt-clients.js';
 import { freePort } from '../helpers/ports.js';
 import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '../helpers/sequence.js';
 import { Teardown } from '../helpers/teardown.js';
@@ -155,7 +154,7 @@ async function cloudWithSinkSession(
       const client = mqtt.connect(cloud.url, { clientId: 'sink', clean: false, reconnectPeriod: 0 });
       td.add('sink client', () => client.endAsync(true));
       const seq = sequenceSink(client, 'seq');
-      await once(client, 'connect');
+      await connected(client);
       return seq;
     },
   };
@@ -203,7 +202,7 @@ describe('store-and-forward, 10,000 QoS 1 messages with sequence numbers', () =>
     const client = mqtt.connect(cloud.url, { clientId: 'sink-2', clean: false, reconnectPeriod: 0 });
     td.add('sink-2 client', () => client.endAsync(true));
     const again = sequenceSink(client, 'seq');
-    await once(client, 'connect');
+    await connected(client);
     await waitFor(() => new Set([...seq.distinct, ...again.distinct]).size >= N, {
       what: 'every sequence number at the sinks',
       timeoutMs: 60_000,

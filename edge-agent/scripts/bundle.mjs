@@ -17,6 +17,11 @@ const result = await build({
   target: 'node20',
   format: 'esm',
   external: NATIVE,
+  // No comments and ASCII only: V8 keeps the whole bundle's source text in memory, and one
+  // character above U+00FF (an em dash in a comment) makes it a two-byte string. Identifiers stay,
+  // so stack traces keep their function names. Idle agent RSS 83.5 → 77.9 MB.
+  minifyWhitespace: true,
+  charset: 'ascii',
   // some dependencies are CommonJS that call require(): give the ESM bundle one
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __tetherCreateRequire } from 'node:module';\nconst require = __tetherCreateRequire(import.meta.url);",

@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '../test/helpers/sequence.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import { peakRssMb, runScript } from './processes.js';
+import type { GenResult } from './load-generator.js';
+import { currentRssMb, peakRssMb, runScript, startSink } from './processes.js';
 import { RIG_LABELS, type RigKind, startRig } from './rigs.js';
 
 /**
@@ -40,23 +41,6 @@ export interface BacklogRow {
   readonly duplicates: number;
 }
 
-interface GenResult {
-  startNs: string;
-  endNs: string;
-}
-interface SinkResult {
-  distinct: number;
-  duplicates: number;
-  lost: number;
-  firstNs: string;
-  lastNs: string;
-}
-
-function currentRssMb(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return kb / 1024;
-}
-
 function dirBytes(dir: string): number {
   let total = 0;
   for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
@@ -77,23 +61,9 @@ export async function measureBacklog(
     if (!link) throw new Error(`${kind}: no cloud link`);
     const rssIdleMb = currentRssMb(pid);
     // the sink is subscribed on B before anything is sent, and waits through the whole outage
-    let ready: () => void = () => {};
-    const subscribed = new Promise<void>((resolve) => {
-      ready = resolve;
-    });
-    const sink = runScript<SinkResult>(
-      './sink.ts',
-      { host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos: 1, count, idleMs: 5_000 },
-      () => ready(),
-    );
-    sink.result.catch(() => {}); // awaited below; a sink that dies early fails the wait for it instead
+    const sink = startSink({ host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos: 1, count, idleMs: 5_000 });
     try {
-      await Promise.race([
-        subscribed,
-        sink.result.then(() => {
-          throw new Error('sink exited before it subscribed');
-        }),
-      ]);
+      await sink.ready;
       const gen = await runScript<GenResult>('./load-generator.ts', {
         host: '127.0.0.1',
         port: rig.publishPort,

@@ -7,6 +7,13 @@ import { makePayload } from './payload.js';
  * takes them, or at a fixed `rate` per second, and prints one JSON line when done. It uses
  * Tether's lean client (coalesced writes) so it is not the bottleneck.
  */
+/** The one JSON line the generator prints (hrtime, as the sink's). */
+export interface GenResult {
+  sent: number;
+  startNs: string;
+  endNs: string;
+}
+
 interface Args {
   host: string;
   port: number;
@@ -86,4 +93,5 @@ if (args.rate > 0) {
 while (inflight > 0) await room();
 const endNs = process.hrtime.bigint();
 await client.end(true);
-process.stdout.write(`${JSON.stringify({ sent: seq, startNs: String(startNs), endNs: String(endNs) })}\n`);
+const result: GenResult = { sent: seq, startNs: String(startNs), endNs: String(endNs) };
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { SinkArgs, SinkResult } from './sink.js';
 
 const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
@@ -13,11 +14,20 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** One field of /proc/PID/status, in kB (0 when absent). */
+function statusKb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+}
+
 /** Peak resident set size of a process, in MB (VmHWM). */
 export function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return statusKb(pid, 'VmHWM') / 1024;
+}
+
+/** Resident set size of a process now, in MB (VmRSS). */
+export function currentRssMb(pid: number): number {
+  return statusKb(pid, 'VmRSS') / 1024;
 }
 
 /**
@@ -26,9 +36,7 @@ export function peakRssMb(pid: number): number {
  * system needs memory), in MB.
  */
 export function rssSplitMb(pid: number): { privateMb: number; fileMb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { privateMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
+  return { privateMb: statusKb(pid, 'RssAnon') / 1024, fileMb: statusKb(pid, 'RssFile') / 1024 };
 }
 
 /** Runs a bench script (tsx) with one JSON argument; resolves with its last stdout line, parsed. */
@@ -62,4 +70,27 @@ export function runScript<T>(
     });
   });
   return { child, result };
+}
+
+/**
+ * Starts the sink (bench/sink.ts); `ready` resolves once it is subscribed and rejects if it exits
+ * before. `result` is its report; the caller stops `child` if it gives up on it.
+ */
+export function startSink(args: SinkArgs): { child: ChildProcess; ready: Promise<void>; result: Promise<SinkResult> } {
+  let subscribed: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    subscribed = resolve;
+  });
+  const sink = runScript<SinkResult>('./sink.ts', args, () => subscribed());
+  sink.result.catch(() => {}); // the caller awaits it; a sink that dies early fails `ready` instead
+  return {
+    child: sink.child,
+    result: sink.result,
+    ready: Promise.race([
+      ready,
+      sink.result.then(() => {
+        throw new Error('sink exited before it subscribed');
+      }),
+    ]),
+  };
 }

@@ -4,7 +4,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '../test/helpers/sequence.js';
 import { BACKLOG_HEADER, type BacklogRow, formatBacklog, measureBacklog } from './backlog.js';
-import { cpuMicros, peakRssMb, rssSplitMb, runScript } from './processes.js';
+import type { GenResult } from './load-generator.js';
+import { cpuMicros, peakRssMb, rssSplitMb, runScript, startSink } from './processes.js';
 import { RIG_LABELS, type Rig, type RigKind, startRig } from './rigs.js';
 
 /**
@@ -34,20 +35,6 @@ const KINDS = (process.env.TETHER_BENCH_ONLY?.split(',') ?? [
   'tether-hub',
 ]) as RigKind[];
 
-interface GenResult {
-  sent: number;
-  startNs: string;
-  endNs: string;
-}
-interface SinkResult {
-  distinct: number;
-  duplicates: number;
-  lost: number;
-  firstNs: string;
-  lastNs: string;
-  p50us: number;
-  p99us: number;
-}
 interface Row {
   kind: RigKind;
   qos: 0 | 1;
@@ -70,22 +57,8 @@ interface Row {
 }
 
 async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: number) {
-  const sink = runScript<SinkResult>(
-    './sink.ts',
-    { host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos, count, idleMs: 3_000 },
-    () => {},
-  );
-  await new Promise<void>((resolve, reject) => {
-    const child = sink.child;
-    const onData = (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        child.stdout?.off('data', onData);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', () => reject(new Error('sink exited before ready')));
-  });
+  const sink = startSink({ host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos, count, idleMs: 3_000 });
+  await sink.ready;
   const cpuBefore = rig.bridgePid ? cpuMicros(rig.bridgePid) : 0;
   const gen = runScript<GenResult>('./load-generator.ts', {
     host: '127.0.0.1',

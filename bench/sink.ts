@@ -7,7 +7,7 @@ import { readHeader } from './payload.js';
  * measures end-to-end latency from the send time in each payload, and prints one JSON line
  * when every message arrived or nothing arrived for `idleMs`.
  */
-interface Args {
+export interface SinkArgs {
   host: string;
   port: number;
   filter: string;
@@ -16,7 +16,18 @@ interface Args {
   idleMs: number;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+/** The one JSON line the sink prints. Timestamps are process.hrtime (CLOCK_MONOTONIC), comparable across processes. */
+export interface SinkResult {
+  distinct: number;
+  duplicates: number;
+  lost: number;
+  firstNs: string;
+  lastNs: string;
+  p50us: number;
+  p99us: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as SinkArgs;
 const seen = new Uint8Array(args.count);
 const latencyUs = new Float64Array(args.count);
 let distinct = 0;
@@ -71,7 +82,7 @@ function finish(): void {
   clearInterval(idle);
   clearTimeout(overall);
   const sorted = latencyUs.slice(0, distinct).sort();
-  const result = {
+  const result: SinkResult = {
     distinct,
     duplicates,
     lost: args.count - distinct,

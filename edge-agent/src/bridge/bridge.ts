@@ -124,8 +124,11 @@ export class Bridge {
       };
       if (dispatcher.queue.offer(mapped, onSafe)) pending--;
     }
-    if (--pending === 0 && !failure) return undefined;
-    if (pending === 0) hold.release(failure);
+    if (--pending === 0) {
+      // every queue had it safe at once (a failure is only ever reported later, but honour one)
+      if (!failure) return undefined;
+      hold.release(failure);
+    }
     return HELD;
   }
 

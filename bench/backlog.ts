@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '../test/helpers/sequence.js';
 import { waitFor } from '../test/helpers/wait-for.js';
-import type { GenResult } from './load-generator.js';
-import { currentRssMb, peakRssMb, runScript, startSink } from './processes.js';
+import { runGenerator, startSink } from './load-tools.js';
+import { currentRssMb, peakRssMb } from './processes.js';
 import { RIG_LABELS, type RigKind, startRig } from './rigs.js';
 
 /**
@@ -51,6 +51,7 @@ export async function measureBacklog(
   kind: RigKind,
   size: number,
   count: number,
+  conns: number,
   queueMemory?: number,
 ): Promise<BacklogRow> {
   const dir = await mkdtemp(join(tmpdir(), 'tether-backlog-'));
@@ -61,10 +62,18 @@ export async function measureBacklog(
     if (!link) throw new Error(`${kind}: no cloud link`);
     const rssIdleMb = currentRssMb(pid);
     // the sink is subscribed on B before anything is sent, and waits through the whole outage
-    const sink = startSink({ host: '127.0.0.1', port: rig.sinkPort, filter: 'bench/#', qos: 1, count, idleMs: 5_000 });
+    const sink = startSink({
+      host: '127.0.0.1',
+      port: rig.sinkPort,
+      filter: 'bench/#',
+      qos: 1,
+      count,
+      idleMs: 5_000,
+      batchBytes: 65_536,
+    });
     try {
       await sink.ready;
-      const gen = await runScript<GenResult>('./load-generator.ts', {
+      const gen = await runGenerator({
         host: '127.0.0.1',
         port: rig.publishPort,
         topic: 'bench/backlog',
@@ -73,6 +82,7 @@ export async function measureBacklog(
         size,
         rate: 0,
         window: 1_000,
+        conns,
       }).result;
       let storedNs = BigInt(gen.endNs);
       let queued: number | undefined;
@@ -120,24 +130,4 @@ export async function measureBacklog(
     await rig.stop();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-export const BACKLOG_HEADER =
-  '| setup | backlog | stored at the edge while offline | RSS MB idle → after the backlog | peak RSS MB to the end of the fill / of the drain | held on disk | drain once online (first to last message) | lost | dup |\n|---|---|---|---|---|---|---|---|---|';
-
-export function formatBacklog(row: BacklogRow): string {
-  const msgs = (n: number) => `${Math.round(n).toLocaleString('en-US')} msg/s`;
-  return `| ${[
-    row.label,
-    `${row.count.toLocaleString('en-US')} × ${row.size === 64 ? '64 B' : '1 KiB'} QoS 1`,
-    msgs(row.fillRate),
-    `${row.rssIdleMb.toFixed(0)} → ${row.rssAfterFillMb.toFixed(0)}`,
-    `${row.peakFillMb.toFixed(0)} / ${row.peakDrainMb.toFixed(0)}${row.hubPeakMb === undefined ? '' : ` (+ Mosquitto A ${row.hubPeakMb.toFixed(0)})`}`,
-    row.diskMb === undefined
-      ? '– (in memory)'
-      : `${row.diskMb.toFixed(0)} MB${row.queued === undefined ? '' : ` (${row.queued.toLocaleString('en-US')} queued)`}`,
-    msgs(row.drainRate),
-    String(row.lost),
-    String(row.duplicates),
-  ].join(' | ')} |`;
 }

@@ -1,17 +1,21 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import type { SinkArgs, SinkResult } from './sink.js';
+import { readdirSync, readFileSync } from 'node:fs';
 
-const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-/** CPU time (user + system) of a process so far, in µs, from /proc. */
+/**
+ * CPU time of a process so far, in µs: the time on CPU of each of its threads (the first field of
+ * /proc/PID/task/TID/schedstat, in ns), summed. /proc/PID/stat counts in 10 ms ticks, too coarse
+ * for a few seconds at 1,000 msg/s; a thread that already ended is not counted (Node's and
+ * Mosquitto's threads live as long as the process).
+ */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return (ticks * 1_000_000) / CLOCK_TICKS_PER_SECOND;
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return ns / 1000;
 }
 
 /** One field of /proc/PID/status, in kB (0 when absent). */
@@ -37,60 +41,4 @@ export function currentRssMb(pid: number): number {
  */
 export function rssSplitMb(pid: number): { privateMb: number; fileMb: number } {
   return { privateMb: statusKb(pid, 'RssAnon') / 1024, fileMb: statusKb(pid, 'RssFile') / 1024 };
-}
-
-/** Runs a bench script (tsx) with one JSON argument; resolves with its last stdout line, parsed. */
-export function runScript<T>(
-  script: string,
-  args: object,
-  onReady?: () => void,
-): { child: ChildProcess; result: Promise<T> } {
-  const child = spawn(TSX, [fileURLToPath(new URL(script, import.meta.url)), JSON.stringify(args)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const result = new Promise<T>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (onReady && out.includes('ready\n')) {
-        const ready = onReady;
-        onReady = undefined;
-        ready();
-      }
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    child.on('exit', (code) => {
-      const lines = out.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as T);
-      else reject(new Error(`${script} exited ${code}: ${err.slice(-2000)}${out.slice(-500)}`));
-    });
-  });
-  return { child, result };
-}
-
-/**
- * Starts the sink (bench/sink.ts); `ready` resolves once it is subscribed and rejects if it exits
- * before. `result` is its report; the caller stops `child` if it gives up on it.
- */
-export function startSink(args: SinkArgs): { child: ChildProcess; ready: Promise<void>; result: Promise<SinkResult> } {
-  let subscribed: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    subscribed = resolve;
-  });
-  const sink = runScript<SinkResult>('./sink.ts', args, () => subscribed());
-  sink.result.catch(() => {}); // the caller awaits it; a sink that dies early fails `ready` instead
-  return {
-    child: sink.child,
-    result: sink.result,
-    ready: Promise.race([
-      ready,
-      sink.result.then(() => {
-        throw new Error('sink exited before it subscribed');
-      }),
-    ]),
-  };
 }

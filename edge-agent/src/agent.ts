@@ -55,6 +55,19 @@ export class Agent {
 
   async start(): Promise<void> {
     const { logger } = this.options;
+    const bridge = this.options.bridge;
+    // one store for the bridge's queues and the hub's sessions and retained messages: one commit
+    // per turn for both; `memory` keeps both in memory
+    const durability = bridge?.config.queue.durability ?? 'process';
+    if (durability !== 'memory' && (bridge || this.options.hub)) {
+      if (!this.options.dataDir) throw new Error('a durable store needs a data dir');
+      this.store = SqliteStore.open(
+        this.options.dataDir,
+        { durability, commitDelayMs: bridge?.config.queue.commitdelay ?? 1 },
+        logger,
+      );
+      logger.info({ path: this.store.path, durability }, 'durable store open');
+    }
     if (this.options.hub) {
       // loaded only when the hub runs here: an agent bridging an external hub stays lighter
       const { EmbeddedHub } = await import('./hub/embedded-hub.js');
@@ -62,22 +75,12 @@ export class Agent {
       this.hub = new EmbeddedHub(this.options.hub.config, {
         logger: logger.child({ module: 'hub' }),
         configDir: this.options.hub.dir,
+        ...(this.store ? { store: this.store } : {}),
       });
       await this.hub.start();
       logger.info({ listen: this.hub.addresses() }, 'embedded hub listening');
     }
-    const bridge = this.options.bridge;
     if (!bridge) return;
-    const durability = bridge.config.queue.durability;
-    if (durability !== 'memory') {
-      if (!this.options.dataDir) throw new Error('a durable queue needs a data dir');
-      this.store = SqliteStore.open(
-        this.options.dataDir,
-        { durability, commitDelayMs: bridge.config.queue.commitdelay },
-        logger,
-      );
-      logger.info({ path: this.store.path, durability }, 'durable queue open');
-    }
     const plan = planBridge(bridge.config);
     this.plan = plan;
     for (const connection of plan.connections) {
@@ -107,6 +110,7 @@ export class Agent {
           (this.bridge?.stats.qos0Dropped ?? 0) +
           [...this.dispatchers.values()].reduce((n, d) => n + d.queue.stats.volatileDropped, 0),
         store: () => this.store?.stats,
+        ...(this.hub ? { hub: () => (this.hub?.running ? this.hub.broker.status() : undefined) } : {}),
       });
       this.metrics = new MetricsServer(registry, bridge.config.metrics.listen);
       logger.info({ url: await this.metrics.start() }, 'metrics listening');

@@ -30,7 +30,10 @@ export async function runAgent(options: RunOptions): Promise<number> {
 export async function runHubOnly(file: string): Promise<number> {
   const hub = loadHubConfig(file);
   const logger = loggerFor(hub);
-  return runUntilSignal(new Agent({ hub, logger }), logger);
+  // Baetyl-Hub's storage.dir (relative to the working directory, as Baetyl's paths were)
+  const dataDir = resolve(hub.config.storage?.dir ?? DEFAULT_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  return runUntilSignal(new Agent({ hub, logger, dataDir }), logger);
 }
 
 function loggerFor(loaded: LoadedConfig<{ logger: Parameters<typeof createLogger>[0] }>): Logger {

@@ -1,27 +1,35 @@
-import type { HubConfig, Principal, QoS } from '@tether/shared';
-import { Aedes, type Client } from 'aedes';
+import type { HubConfig, Principal } from '@tether/shared';
 import type { Logger } from 'pino';
-import { topicMatches } from '../rules/topic-match.js';
-import { brokerHandlers, type IngressTap, SYS } from './broker-handlers.js';
+import type { SqliteStore } from '../queue/sqlite-store.js';
+import type { MessageHold } from '../transport/message-endpoint.js';
+import { Broker } from './broker/broker.js';
+import { brokerLimits } from './broker/broker-limits.js';
+import type { HubMessage } from './broker/hub-message.js';
+import { HubStateStore } from './broker/hub-state-store.js';
+import { SysTopics } from './broker/sys-topics.js';
 import { HubAuthorizer } from './hub-auth.js';
-import { HubRoutes, type RoutableMessage } from './hub-routes.js';
+import { HubRoutes } from './hub-routes.js';
 import { type HubListener, startListeners } from './listeners.js';
-import { OrderedPublisher } from './ordered-publisher.js';
+import { SubscriptionIndex } from './routing/subscription-index.js';
 
 export interface EmbeddedHubOptions {
   readonly logger: Logger;
   /** Folder of the hub's service.yml: relative certificate paths start there. */
   readonly configDir: string;
+  /**
+   * Where sessions and retained messages are kept (the agent's store, shared with the bridge's
+   * queues). Without one they live in memory and are gone at restart.
+   */
+  readonly store?: SqliteStore;
 }
 
-/** aedes' persistence is untyped; this is the part of its 1.x async API the hub reads. */
-interface RetainedStore {
-  createRetainedStream(pattern: string): AsyncIterable<{ topic: string; payload: Buffer | string; qos: number }>;
-}
+export const SYS = '$SYS/';
+/** How often $SYS/broker/... is refreshed without metrics.report.interval (Mosquitto's sys_interval). */
+const SYS_INTERVAL_MS = 10_000;
 
 /**
- * Baetyl-Hub's service.yml served by aedes: the listeners, principals (authentication
- * and topic ACLs), `message.length.max` and hub-side routes.
+ * Baetyl-Hub's service.yml served by the hub's own broker (broker/): the listeners, principals
+ * (authentication and topic ACLs), `message.length.max`, hub-side routes, and Tether's `limits`.
  */
 export class EmbeddedHub {
   readonly authorizer: HubAuthorizer;
@@ -29,12 +37,10 @@ export class EmbeddedHub {
   readonly maxMessageBytes: number;
   private readonly logger: Logger;
   private readonly routes: HubRoutes;
-  private readonly principals = new WeakMap<Client, Principal>();
-  private readonly sequencer = new OrderedPublisher(() => this.broker);
-  private aedes: Aedes | undefined;
+  private core: Broker | undefined;
+  private sys: SysTopics | undefined;
   private listeners: HubListener[] = [];
   private stopping: Promise<void> | undefined;
-  private ingressTap: IngressTap | undefined;
 
   constructor(
     private readonly config: HubConfig,
@@ -43,55 +49,57 @@ export class EmbeddedHub {
     // the agent may already hand in a `module: hub` child; do not bind the key twice
     this.logger = options.logger.bindings().module === 'hub' ? options.logger : options.logger.child({ module: 'hub' });
     this.authorizer = new HubAuthorizer(config.principals);
-    // Baetyl-Hub's `message.length.max` default: 32k
     this.maxMessageBytes = config.message?.length?.max ?? 32 * 1024;
-    this.routes = new HubRoutes(config.subscriptions, (copy) => this.brokerPublish(copy), this.logger);
+    this.routes = new HubRoutes(config.subscriptions, (copy) => this.publishCopy(copy), this.logger);
   }
 
-  /** The aedes instance; only after start(). */
-  get broker(): Aedes {
-    if (!this.aedes) throw new Error('EmbeddedHub.broker read before start()');
-    return this.aedes;
+  /** The broker; only after start(). */
+  get broker(): Broker {
+    if (!this.core) throw new Error('EmbeddedHub.broker read before start()');
+    return this.core;
   }
 
   get running(): boolean {
-    return this.aedes !== undefined && this.stopping === undefined;
+    return this.core !== undefined && this.stopping === undefined;
   }
 
   async start(): Promise<void> {
-    if (this.aedes || this.stopping) throw new Error('EmbeddedHub.start() called twice');
+    if (this.core || this.stopping) throw new Error('EmbeddedHub.start() called twice');
     if (this.authorizer.anonymous) {
       this.logger.warn('hub has no principals: any client may connect, publish and subscribe without credentials');
     }
-    const broker = await Aedes.createBroker(
-      brokerHandlers({
-        authorizer: this.authorizer,
-        principals: this.principals,
-        routes: this.routes,
-        logger: this.logger,
+    const limits = brokerLimits(this.config);
+    const broker = new Broker({
+      limits,
+      policy: {
+        authenticate: (u, p, cn) => this.authorizer.authenticateAsync(u, p, cn),
         publishRefusal: (principal, topic, bytes) => this.publishRefusal(principal, topic, bytes),
-        ingress: () => this.ingressTap,
-      }),
-    );
-    this.aedes = broker;
-    broker.on('clientReady', (c) =>
-      this.logger.debug({ clientId: c.id, username: this.userOf(c) }, 'client connected'),
-    );
-    broker.on('clientDisconnect', (c) =>
-      this.logger.debug({ clientId: c.id, username: this.userOf(c) }, 'client disconnected'),
-    );
-    broker.on('clientError', (c, err) => this.logger.debug({ clientId: c.id, err: err.message }, 'client error'));
-    broker.on('connectionError', (_c, err) => this.logger.debug({ err: err.message }, 'connection refused'));
+        canSubscribe: (principal, filter) => this.authorizer.canSubscribe(principal, filter),
+      },
+      index: new SubscriptionIndex(),
+      store: this.options.store ? new HubStateStore(this.options.store) : undefined,
+      logger: this.logger,
+      ...(this.routes.size > 0 ? { onClientMessage: (m: HubMessage) => this.route(m) } : {}),
+    });
+    broker.restore();
+    if (broker.stats.sessionsRestored > 0) {
+      this.logger.info({ sessions: broker.stats.sessionsRestored }, 'hub sessions restored');
+    }
+    this.core = broker;
+    this.sys = new SysTopics(broker);
+    this.sys.start(this.config.metrics?.report?.interval ?? SYS_INTERVAL_MS);
     try {
       this.listeners = await startListeners(this.config.listen, {
-        handle: (stream, req) => broker.handle(stream, req),
+        handle: (stream, peer) => broker.accept(stream, peer),
         certificate: this.config.certificate,
         configDir: this.options.configDir,
         logger: this.logger,
+        maxPacketBytes: limits.packetSize,
+        handshakeTimeoutMs: limits.connectTimeoutMs,
       });
     } catch (err) {
-      await closeBroker(broker);
-      this.aedes = undefined;
+      broker.stop();
+      this.core = undefined;
       throw err;
     }
   }
@@ -103,7 +111,7 @@ export class EmbeddedHub {
 
   /**
    * Why `principal` may not publish this message, or undefined when it may. One rule for
-   * socket clients (authorizePublish) and the in-process link.
+   * socket clients and the in-process link.
    */
   publishRefusal(principal: Principal, topic: string, payloadBytes: number): string | undefined {
     if (topic.startsWith(SYS)) return `${SYS} topics are reserved for the broker`;
@@ -116,33 +124,16 @@ export class EmbeddedHub {
   }
 
   /**
-   * Publishes as an in-process client: delivered and routed exactly like a socket PUBLISH.
-   * (aedes sees no client here, so the `published` handler leaves the routing to us.)
+   * The bridge's downlink into the hub: delivered like a client's message (hub routes included),
+   * `hold` released once every persistent session it goes to has it stored.
    */
-  /**
-   * Lets the bridge store a client's message before the client gets its PUBACK: aedes acks
-   * before it fans a message out, so a subscriber alone cannot hold the ack.
-   */
-  setIngressTap(tap: IngressTap | undefined): void {
-    this.ingressTap = tap;
-  }
-
-  async publish(message: RoutableMessage): Promise<void> {
-    await this.brokerPublish(message);
+  publishFromLink(message: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }, origin: string, hold: MessageHold): void {
+    const broker = this.broker;
+    broker.publishAsHub(message.topic, message.payload, message.qos, message.retain, undefined, origin, hold);
     if (this.routes.size > 0 && !message.topic.startsWith(SYS)) this.routes.route(message);
   }
 
-  /** Retained messages matching `filter` (what a SUBSCRIBE would be sent). */
-  async *retained(filter: string): AsyncGenerator<RoutableMessage> {
-    const store = (this.broker as unknown as { persistence: RetainedStore }).persistence;
-    for await (const packet of store.createRetainedStream(filter)) {
-      // the store's matcher does not apply [MQTT-4.7.2-1] (`#` must not match `$SYS/...`)
-      if (!topicMatches(filter, packet.topic)) continue;
-      yield { topic: packet.topic, payload: toBuffer(packet.payload), qos: packet.qos as QoS, retain: true };
-    }
-  }
-
-  /** Closes listeners and aedes (clients disconnected). Idempotent, never throws. */
+  /** Closes listeners and every client connection; sessions stay in the store. Idempotent, never throws. */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;
@@ -150,43 +141,22 @@ export class EmbeddedHub {
 
   private async doStop(): Promise<void> {
     try {
-      this.sequencer.close();
-      if (this.aedes) await closeBroker(this.aedes);
+      this.sys?.stop();
+      this.core?.stop();
       await Promise.all(this.listeners.map((l) => l.close()));
     } catch (err) {
       this.logger.warn({ err }, 'hub stop failed');
     }
   }
 
-  /** Every publish the hub itself makes goes through the sequencer (see OrderedPublisher). */
-  private brokerPublish(m: RoutableMessage): Promise<void> {
-    return this.sequencer.publish({
-      cmd: 'publish',
-      topic: m.topic,
-      payload: m.payload,
-      qos: m.qos,
-      retain: m.retain,
-      dup: false,
-    });
+  /** Baetyl's hub `subscriptions`: copies of a client's message, published as the hub (never routed again). */
+  private route(message: HubMessage): void {
+    if (message.topic.startsWith(SYS)) return;
+    this.routes.route(message);
   }
 
-  private userOf(client: Client): string | undefined {
-    return this.principals.get(client)?.username;
+  private publishCopy(copy: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<void> {
+    this.broker.publishAsHub(copy.topic, copy.payload, copy.qos, copy.retain, undefined, '');
+    return Promise.resolve();
   }
-}
-
-function toBuffer(payload: Buffer | string): Buffer {
-  return typeof payload === 'string' ? Buffer.from(payload) : payload;
-}
-
-/** aedes.close() waits for every client; bounded so a stuck socket cannot hold shutdown. */
-function closeBroker(broker: Aedes): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, 5_000);
-    timer.unref();
-    broker.close(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }

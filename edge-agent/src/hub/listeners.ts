@@ -6,11 +6,12 @@ import { createServer as createTlsServer, type TLSSocket, type TlsOptions } from
 import { type HubConfig, TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { type PeerInfo, RefusalLog } from './broker/connection-context.js';
 import { formatListenUrl, type ListenAddress, parseListenAddress } from './listen-address.js';
-import { loadServerTlsOptions, rejectUnverifiedPeer } from './tls-files.js';
+import { loadServerTlsOptions, rejectUnverifiedPeer, verifiedCommonName } from './tls-files.js';
 
-/** Hands an accepted MQTT byte stream to the broker (aedes.handle). */
-export type ConnectionHandler = (stream: Duplex, req?: IncomingMessage) => void;
+/** Hands an accepted MQTT byte stream to the broker, with who is on the other end. */
+export type ConnectionHandler = (stream: Duplex, peer: PeerInfo) => void;
 
 export interface HubListener {
   /** The bound address as a URL, e.g. `tcp://127.0.0.1:41234` (port 0 resolved). */
@@ -24,6 +25,10 @@ export interface ListenOptions {
   readonly certificate: HubConfig['certificate'];
   readonly configDir: string;
   readonly logger: Logger;
+  /** Largest MQTT packet (limits.packetsize): also the largest WebSocket frame accepted. */
+  readonly maxPacketBytes: number;
+  /** A TLS handshake not done within this closes the socket (limits.connecttimeout). */
+  readonly handshakeTimeoutMs: number;
 }
 
 /** Starts every `listen` entry; on any failure closes those already started and throws. */
@@ -53,22 +58,46 @@ async function startOne(
   const { transport } = address;
   let server: Server;
   let wss: WebSocketServer | undefined;
+  const refusals = new RefusalLog(opts.logger);
+  // Node completes the handshake and cannot send a TLS alert for a certificate it verifies after
+  // it (its verify callback always accepts); the refusal is logged, naming the peer and why
+  const refuseUnverified = (socket: TLSSocket): boolean => {
+    if (!rejectUnverifiedPeer(socket)) return false;
+    refusals.warn(
+      `${socket.remoteAddress}:${socket.remotePort}`,
+      { listener: configured, reason: String(socket.authorizationError ?? 'certificate not verified') },
+      'client certificate refused',
+    );
+    return true;
+  };
+  const peerOf = (socket: Socket, tlsSocket: TLSSocket | undefined): PeerInfo => ({
+    address: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`,
+    certificateCN: tlsSocket ? verifiedCommonName(tlsSocket) : undefined,
+    listener: configured,
+  });
   if (transport === 'tcp') {
-    server = createNetServer((socket) => opts.handle(socket));
+    server = createNetServer((socket) => opts.handle(socket, peerOf(socket, undefined)));
   } else if (transport === 'ssl') {
-    server = createTlsServer(tls ?? {}, (socket) => {
-      if (!rejectUnverifiedPeer(socket)) opts.handle(socket);
+    server = createTlsServer({ ...tls, handshakeTimeout: opts.handshakeTimeoutMs }, (socket) => {
+      if (!refuseUnverified(socket)) opts.handle(socket, peerOf(socket, socket));
     });
   } else {
-    const http = transport === 'wss' ? createHttpsServer(tls ?? {}, notWebSocket) : createHttpServer(notWebSocket);
-    if (transport === 'wss') http.on('secureConnection', (socket: TLSSocket) => rejectUnverifiedPeer(socket));
-    // maxPayload bounds one frame in memory before aedes ever sees it (ws defaults to 100 MiB)
+    const http =
+      transport === 'wss'
+        ? createHttpsServer({ ...tls, handshakeTimeout: opts.handshakeTimeoutMs }, notWebSocket)
+        : createHttpServer(notWebSocket);
+    if (transport === 'wss') http.on('secureConnection', (socket: TLSSocket) => refuseUnverified(socket));
+    // maxPayload bounds one frame in memory before the broker ever sees it (ws defaults to 100 MiB)
     wss = new WebSocketServer({
       server: http,
-      maxPayload: 16 * 1024 * 1024,
+      maxPayload: opts.maxPacketBytes,
       ...(address.path ? { path: address.path } : {}),
     });
-    wss.on('connection', (ws, req) => opts.handle(createWebSocketStream(ws), req));
+    wss.on('connection', (ws, req) => {
+      const socket = req.socket;
+      const tlsSocket = transport === 'wss' ? (socket as TLSSocket) : undefined;
+      opts.handle(createWebSocketStream(ws), peerOf(socket, tlsSocket));
+    });
     // ws re-emits the http server's errors; listen errors are handled below
     wss.on('error', () => {});
     server = http;
@@ -82,8 +111,12 @@ async function startOne(
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  server.on('tlsClientError', (err: Error) =>
-    opts.logger.debug({ err: err.message, configured }, 'TLS handshake failed'),
+  server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) =>
+    refusals.warn(
+      `${socket.remoteAddress}:${socket.remotePort}`,
+      { listener: configured, reason: err.code ?? err.message },
+      'TLS handshake failed',
+    ),
   );
 
   await new Promise<void>((resolve, reject) => {
@@ -109,7 +142,7 @@ async function startOne(
     closing ??= new Promise<void>((resolve) => {
       wss?.close();
       server.close(() => resolve());
-      // server.close waits for open connections; aedes normally ended them already
+      // server.close waits for open connections; the broker normally ended them already
       for (const socket of sockets) socket.destroy();
     });
     return closing;

@@ -1,7 +1,9 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from '../bridge/dispatcher.js';
 import type { StoreStats } from '../queue/sqlite-store.js';
+import type { HubStatus } from '../hub/broker/hub-status.js';
 import type { MessageEndpoint } from '../transport/message-endpoint.js';
+import { registerHubMetrics } from './hub-metrics.js';
 
 export interface MetricsSources {
   readonly dispatchers: () => ReadonlyMap<string, Dispatcher>;
@@ -9,6 +11,8 @@ export interface MetricsSources {
   readonly qos0Dropped: () => number;
   /** The durable store's counters; undefined with `durability: memory`. */
   readonly store?: () => StoreStats | undefined;
+  /** The embedded hub's, when it runs in this process. */
+  readonly hub?: () => HubStatus | undefined;
 }
 
 /**
@@ -118,5 +122,6 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
     (s) => s.commits,
   );
   storeCounter('tether_store_writes_total', 'Messages written to the durable queue.', (s) => s.writes);
+  if (sources.hub) registerHubMetrics(registry, sources.hub);
   return registry;
 }

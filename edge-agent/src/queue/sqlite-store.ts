@@ -29,6 +29,19 @@ export interface PendingWrite {
   written(error: Error | undefined, rowid: number): void;
 }
 
+/**
+ * Another part's writes in the store's group commit (the embedded hub's sessions and retained
+ * messages): one transaction per commit for every part, so the hub and the bridge share a commit.
+ */
+export interface StoreParticipant {
+  /** Something waits to be written. */
+  hasWork(): boolean;
+  /** Inside the transaction: writes what waits. */
+  write(): void;
+  /** After the commit, or with the store's error when the transaction rolled back. */
+  settled(error: TetherError | undefined): void;
+}
+
 export interface StoreStats {
   /** Transactions committed. */
   commits: number;
@@ -150,6 +163,7 @@ export class SqliteStore {
   readonly path: string;
   readonly stats: StoreStats = { commits: 0, writes: 0 };
   private readonly tables = new Map<string, QueueTable>();
+  private readonly participants: StoreParticipant[] = [];
   private readonly commitDelayMs: number;
   private commitTimer: NodeJS.Timeout | undefined;
   private deleteTimer: NodeJS.Timeout | undefined;
@@ -206,6 +220,20 @@ export class SqliteStore {
     return table;
   }
 
+  /** Adds a part whose writes ride the store's commits; `prepare` gives it statements on the database. */
+  join(participant: StoreParticipant): void {
+    this.participants.push(participant);
+  }
+
+  /** Runs DDL (a participant's tables) on the store's database. */
+  exec(sql: string): void {
+    this.db.exec(sql);
+  }
+
+  prepare(sql: string): Database.Statement {
+    return this.db.prepare(sql);
+  }
+
   /** A write is pending (`pending` in its table): commit after the delay, or at once when many wait. */
   scheduleCommit(pending: number): void {
     if (this.closed || this.commitImmediate) return;
@@ -241,6 +269,8 @@ export class SqliteStore {
     for (const table of this.tables.values()) {
       if (table.deletes.length > 0 || table.inserts.some((w) => !w.cancelled)) work = true;
     }
+    const joined = this.participants.filter((p) => p.hasWork());
+    if (joined.length > 0) work = true;
     if (!work) {
       // every pending write was delivered before its commit: nothing to write
       for (const table of this.tables.values()) table.inserts = [];
@@ -253,6 +283,7 @@ export class SqliteStore {
           table.runInserts(written);
           table.runDeletes();
         }
+        for (const p of joined) p.write();
       })();
       // counted once it is durable: a rolled-back transaction wrote nothing
       this.stats.commits++;
@@ -269,8 +300,10 @@ export class SqliteStore {
         table.inserts = [];
         for (const write of failed) if (!write.cancelled) write.written(failure, 0);
       }
+      for (const p of joined) p.settled(failure);
       return;
     }
+    for (const p of joined) p.settled(undefined);
     for (const table of this.tables.values()) table.inserts = [];
     for (let i = 0; i < written.length; i += 2) {
       (written[i] as PendingWrite).written(undefined, written[i + 1] as number);

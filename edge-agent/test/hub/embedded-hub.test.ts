@@ -64,7 +64,7 @@ describe('EmbeddedHub over tcp://', () => {
     });
   });
 
-  it('drops a publish outside the pub permits and closes the publisher', async () => {
+  it('acknowledges and drops a publish outside the pub permits; the publisher stays connected', async () => {
     const hub = await res.hub(seedConfig({ principals: [seedConfig().principals[0], LIMITED] }));
     const url = urlOf(hub, 'tcp');
     const watcher = await res.client(url, { username: 'test', password: 'hahaha' });
@@ -73,19 +73,26 @@ describe('EmbeddedHub over tcp://', () => {
     const limited = await res.client(url, { username: 'limited', password: 'pw' });
     await limited.publishAsync('allowed/x', 'ok', { qos: 1 });
     await inbox.next('allowed/x');
-    limited.publish('forbidden/x', 'nope', { qos: 1 });
-    await closed(limited); // [MQTT-3.3.5-2]: no PUBACK, connection closed
-    // everything published before the marker has been routed by the time the marker arrives
-    await watcher.publishAsync('marker', 'm', { qos: 1 });
-    await inbox.next('marker');
+    // like Mosquitto: PUBACK (so the device does not resend it forever), not delivered [MQTT-3.3.5-2]
+    await limited.publishAsync('forbidden/x', 'nope', { qos: 1 });
+    await limited.publishAsync('allowed/after', 'still connected', { qos: 1 });
+    await inbox.next('allowed/after');
+    expect(limited.connected).toBe(true);
     expect(inbox.messages.map((m) => m.topic)).not.toContain('forbidden/x');
   });
 
-  it('refuses client publishes to $SYS/', async () => {
-    const hub = await res.hub(seedConfig());
-    const client = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
-    client.publish('$SYS/fake', 'x', { qos: 1 });
-    await closed(client);
+  it('refuses client publishes to $SYS/: acknowledged, never delivered', async () => {
+    // no principals: anyone may subscribe to $SYS/#, and still nobody may publish there
+    const hub = await res.hub(HubConfigSchema.parse({ listen: ['tcp://127.0.0.1:0'] }));
+    const watcher = await res.client(urlOf(hub, 'tcp'));
+    const inbox = record(watcher);
+    await watcher.subscribeAsync('$SYS/#', { qos: 1 });
+    await watcher.subscribeAsync('marker', { qos: 1 });
+    const client = await res.client(urlOf(hub, 'tcp'));
+    await client.publishAsync('$SYS/fake', 'x', { qos: 1 });
+    await client.publishAsync('marker', 'm', { qos: 1 });
+    await inbox.next('marker');
+    expect(inbox.messages.map((m) => m.topic)).toEqual(['marker']);
   });
 
   it('answers a subscribe outside the sub permits with SUBACK 0x80 and keeps the connection', async () => {
@@ -106,9 +113,16 @@ describe('EmbeddedHub over tcp://', () => {
     const hub = await res.hub(seedConfig({ message: { length: { max: '1k' } } }));
     expect(hub.maxMessageBytes).toBe(1024);
     const client = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const inbox = record(client);
+    await client.subscribeAsync('#', { qos: 1 });
     await client.publishAsync('small', Buffer.alloc(1024), { qos: 1 });
-    client.publish('big', Buffer.alloc(1025), { qos: 1 });
-    await closed(client);
+    await client.publishAsync('big', Buffer.alloc(1025), { qos: 1 }); // acknowledged and dropped
+    await client.publishAsync('marker', 'm', { qos: 1 });
+    await inbox.next('marker');
+    expect(inbox.messages.map((m) => [m.topic, m.payload.length])).toEqual([
+      ['small', 1024],
+      ['marker', 1],
+    ]);
   });
 
   it('lets anyone in when no principals are configured', async () => {

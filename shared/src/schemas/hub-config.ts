@@ -36,6 +36,48 @@ export const HubRouteSchema = z.object({
 });
 export type HubRoute = z.infer<typeof HubRouteSchema>;
 
+/**
+ * Tether's bounds on the embedded hub (not in Baetyl-Hub), each with its default; Mosquitto's
+ * option of the same job in brackets. Every one is per connection or per session unless it says.
+ */
+export const HubLimitsSchema = z
+  .object({
+    /** Largest MQTT packet, fixed header included; refused from the fixed header before it is buffered. Default: 1 MiB, or message.length.max + 64 KiB if that is larger [max_packet_size]. */
+    packetsize: ByteSizeSchema.optional(),
+    /** Client connections at once, whole hub [max_connections]. */
+    connections: z.number().int().positive().default(10_000),
+    /** A socket that sends no CONNECT within this is closed. */
+    connecttimeout: DurationSchema.default(10_000),
+    /** Subscriptions per client. */
+    subscriptions: z.number().int().positive().default(1_000),
+    /** Outgoing QoS 1/2 messages in flight (unacknowledged) per session; an MQTT 5 client's Receive Maximum lowers it [max_inflight_messages]. */
+    inflight: z.number().int().min(1).max(65_535).default(100),
+    /** Messages waiting for a session (offline, or behind its in-flight window) [max_queued_messages]. */
+    queue: z
+      .object({
+        messages: z.number().int().positive().default(10_000),
+        bytes: ByteSizeSchema.default(64 * 1024 * 1024),
+        /** At the bound: drop the oldest waiting message, or the new one [Mosquitto drops the new one]. */
+        policy: z.enum(['drop-oldest', 'drop-new']).default('drop-oldest'),
+      })
+      .prefault({}),
+    /** Bytes waiting in a connection's socket buffer beyond which QoS 0 to it is dropped and QoS 1/2 waits in its session. */
+    outbuffer: ByteSizeSchema.default(1024 * 1024),
+    /** A connection whose socket stays over `outbuffer` this long is disconnected. */
+    writetimeout: DurationSchema.default(30_000),
+    /** How long the hub keeps an MQTT 3.1/3.1.1 persistent session (clean session 0) once its client is gone [persistent_client_expiration]. */
+    sessionexpiry: DurationSchema.default(7 * 24 * 3_600_000),
+    /** Retained messages, whole hub: at the bound a new retained topic is refused (updates and deletes still work). */
+    retained: z
+      .object({
+        messages: z.number().int().positive().default(100_000),
+        bytes: ByteSizeSchema.default(256 * 1024 * 1024),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+export type HubLimits = z.infer<typeof HubLimitsSchema>;
+
 export const HubConfigSchema = z
   .object({
     listen: z
@@ -66,6 +108,7 @@ export const HubConfigSchema = z
       .object({ report: z.object({ interval: DurationSchema.optional() }).partial().optional() })
       .partial()
       .optional(),
+    limits: HubLimitsSchema,
     logger: LoggerSchema,
   })
   .superRefine((config, ctx) => {

@@ -5,10 +5,12 @@ import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
 import { closeClient, connectClient } from '../helpers/mqtt-clients.js';
 import { freePort } from '../helpers/ports.js';
-import { publishSequence, sequenceSink } from '../helpers/sequence.js';
+import { publishSequence, readMetric, sequenceSink } from '../helpers/sequence.js';
 import { Teardown } from '../helpers/teardown.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The embedded hub's promise: a message it acknowledged to its publisher reaches every
@@ -90,4 +92,56 @@ describe('embedded hub durability', () => {
       });
     });
   }
+
+  it('the downlink: what the cloud had acknowledged reaches an offline device after the agent is killed (kill -9)', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tether-hub-downlink-'));
+    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), name: 'cloud', teardown: td });
+    const hubPort = await freePort();
+    const hubConfig = join(root, 'hub.yml');
+    await writeFile(hubConfig, stringify({ listen: [`tcp://127.0.0.1:${hubPort}`], logger: { level: 'info' } }));
+    const bridgeConfig = join(root, 'bridge.yml');
+    // the seed's t2 rule: cloud → hub
+    await writeFile(
+      bridgeConfig,
+      stringify({
+        name: 'downlink',
+        hub: { address: 'tcp://localhub:1883', clientid: 'edge-1' },
+        remotes: [{ name: 'cloud', address: cloud.url.replace('mqtt://', 'tcp://'), clientid: 'edge-1' }],
+        rules: [{ hub: { clientid: 'edge-1' }, remote: { name: 'cloud', subscriptions: [{ topic: 't2', qos: 1 }] } }],
+        metrics: { listen: '127.0.0.1:0' },
+        logger: { level: 'info' },
+      }),
+    );
+    const args = ['--config', bridgeConfig, '--hub-config', hubConfig, '--data-dir', join(root, 'data')];
+    const start = async () => {
+      const agent = await startAgent({ args, cwd: root, teardown: td });
+      const line = await agent.waitForLog(/metrics listening/, 15_000);
+      await agent.waitForLog(/bridge started/, 15_000);
+      return { agent, metrics: /"url":"([^"]+)"/.exec(line)?.[1] as string };
+    };
+    const first = await start();
+    const hubUrl = `mqtt://127.0.0.1:${hubPort}`;
+    const device = await connectClient(hubUrl, { clientId: 'device-1', clean: false, teardown: td });
+    await device.subscribeAsync('t2', { qos: 1 });
+    await closeClient(device);
+    await waitFor(async () => (await readMetric(first.metrics, 'tether_connection_up', 'cloud')) === 1, {
+      what: 'cloud connection up',
+      timeoutMs: 15_000,
+    });
+    const cloudClient = await connectClient(cloud.url, { clientId: 'cloud-app', teardown: td });
+    await publishSequence(cloudClient, 't2', 100).done;
+    // the hub acknowledged all 100 to the bridge: from here they are the hub's to keep
+    await waitFor(async () => (await readMetric(first.metrics, 'tether_forwarded_total')) >= 100, {
+      what: '100 messages forwarded into the hub',
+      timeoutMs: 15_000,
+    });
+    await first.agent.kill();
+    await start();
+    const back = mqtt.connect(hubUrl, { clientId: 'device-1', clean: false, reconnectPeriod: 0 });
+    td.add('close device', () => closeClient(back));
+    const sink = sequenceSink(back, 't2');
+    await sink.waitForAll(100, 20_000);
+    expect(sink.missing(100)).toEqual([]);
+  });
 });

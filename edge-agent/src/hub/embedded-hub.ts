@@ -127,7 +127,11 @@ export class EmbeddedHub {
    * The bridge's downlink into the hub: delivered like a client's message (hub routes included),
    * `hold` released once every persistent session it goes to has it stored.
    */
-  publishFromLink(message: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }, origin: string, hold: MessageHold): void {
+  publishFromLink(
+    message: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean },
+    origin: string,
+    hold: MessageHold,
+  ): void {
     const broker = this.broker;
     broker.publishAsHub(message.topic, message.payload, message.qos, message.retain, undefined, origin, hold);
     if (this.routes.size > 0 && !message.topic.startsWith(SYS)) this.routes.route(message);

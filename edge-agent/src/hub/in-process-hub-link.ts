@@ -1,7 +1,6 @@
 import type { Principal, QoS } from '@tether/shared';
 import { TetherError, topicNameProblem } from '@tether/shared';
 import type { Logger } from 'pino';
-import { ACKED } from '../transport/message-endpoint.js';
 import type {
   BridgeMessage,
   EndpointEvent,
@@ -10,6 +9,7 @@ import type {
   MessageHold,
   PublishOutcome,
 } from '../transport/message-endpoint.js';
+import { ACKED } from '../transport/message-endpoint.js';
 import type { EmbeddedHub } from './embedded-hub.js';
 
 export interface InProcessHubLinkOptions {
@@ -131,9 +131,13 @@ export class InProcessHubLink implements MessageEndpoint {
               ? ACKED
               : {
                   status: 'retryable',
-                  error: new TetherError('TETHER_ERR_PUBLISH', `hub publish to ${message.topic} failed: ${String(err)}`, {
-                    cause: err,
-                  }),
+                  error: new TetherError(
+                    'TETHER_ERR_PUBLISH',
+                    `hub publish to ${message.topic} failed: ${String(err)}`,
+                    {
+                      cause: err,
+                    },
+                  ),
                 },
           ),
         );

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from '../bridge/dispatcher.js';
-import type { StoreStats } from '../queue/sqlite-store.js';
 import type { HubStatus } from '../hub/broker/hub-status.js';
+import type { StoreStats } from '../queue/sqlite-store.js';
 import type { MessageEndpoint } from '../transport/message-endpoint.js';
 import { registerHubMetrics } from './hub-metrics.js';
 

@@ -30,7 +30,11 @@ export function registerHubMetrics(registry: Registry, status: () => HubStatus |
   gauge('tether_hub_clients_connected', 'Clients connected to the embedded hub.', (s) => s.clientsConnected);
   gauge('tether_hub_sessions', 'Sessions the hub holds, connected or not.', (s) => s.sessions);
   gauge('tether_hub_retained_messages', 'Retained messages the hub holds.', (s) => s.retained);
-  gauge('tether_hub_queued_messages', 'Messages waiting for sessions (offline or behind their window).', (s) => s.queued);
+  gauge(
+    'tether_hub_queued_messages',
+    'Messages waiting for sessions (offline or behind their window).',
+    (s) => s.queued,
+  );
   counter('tether_hub_messages_received_total', 'PUBLISH packets received from clients.', (s) => s.stats.received);
   counter('tether_hub_messages_sent_total', 'PUBLISH packets sent to clients.', (s) => s.stats.sent);
   counter('tether_hub_connects_total', 'CONNECTs accepted.', (s) => s.stats.connects);
@@ -39,8 +43,16 @@ export function registerHubMetrics(registry: Registry, status: () => HubStatus |
     'CONNECTs refused (credentials, client id) and sockets refused over limits.connections.',
     (s) => s.stats.refusedConnects + s.stats.refusedConnections,
   );
-  counter('tether_hub_malformed_total', 'Connections closed for a malformed or oversized packet.', (s) => s.stats.malformed + s.stats.tooLarge);
-  counter('tether_hub_slow_disconnects_total', 'Clients disconnected because they stopped reading.', (s) => s.stats.slowDisconnects);
+  counter(
+    'tether_hub_malformed_total',
+    'Connections closed for a malformed or oversized packet.',
+    (s) => s.stats.malformed + s.stats.tooLarge,
+  );
+  counter(
+    'tether_hub_slow_disconnects_total',
+    'Clients disconnected because they stopped reading.',
+    (s) => s.stats.slowDisconnects,
+  );
   new Counter({
     name: 'tether_hub_dropped_total',
     help: 'Messages the hub did not deliver to someone, by reason (not-authorized, offline-qos0, slow-client, queue-full, expired, too-large-for-client, retained-full).',

@@ -5,7 +5,15 @@ import type { Logger } from 'pino';
 import { MessageHolds } from '../../transport/deliver-held.js';
 import { HELD, type InboundHandler, type MessageHold } from '../../transport/message-endpoint.js';
 import { ConnackReturnCode, ReasonCode } from '../codec/reason-codes.js';
-import type { ConnectPacket, DisconnectPacket, PublishPacket, SubscribePacket, UnsubscribePacket } from '../codec/types.js';
+import type {
+  ConnectPacket,
+  DisconnectPacket,
+  PublishPacket,
+  SubscribePacket,
+  UnsubscribePacket,
+} from '../codec/types.js';
+import type { SubscriptionOptions } from '../routing/subscription.js';
+import type { SubscriptionIndex } from '../routing/subscription-index.js';
 import type { BrokerLimits } from './broker-limits.js';
 import { BrokerStats } from './broker-stats.js';
 import { ClientConnection } from './client-connection.js';
@@ -13,8 +21,6 @@ import { forLog, type HubPolicy, type PeerInfo, RefusalLog } from './connection-
 import { type Delivery, type HubMessage, retainPayload } from './hub-message.js';
 import type { HubStateStore } from './hub-state-store.js';
 import type { HubStatus } from './hub-status.js';
-import type { SubscriptionIndex } from '../routing/subscription-index.js';
-import type { SubscriptionOptions } from '../routing/subscription.js';
 import { InternalSubscribers } from './internal-subscribers.js';
 import { RetainedMessages } from './retained-messages.js';
 import { Session, type SessionSubscription } from './session.js';
@@ -58,7 +64,10 @@ export class Broker {
     this.retained = new RetainedMessages(options.limits.retainedMessages, options.limits.retainedBytes, this.stats);
     this.lifecycle = new SessionLifecycle({
       publishWill: (session, will) =>
-        this.route(this.newMessage(will.topic, will.payload, will.qos, will.retain, will.properties, session.clientId), undefined),
+        this.route(
+          this.newMessage(will.topic, will.payload, will.qos, will.retain, will.properties, session.clientId),
+          undefined,
+        ),
       endSession: (session) => this.endSession(session),
       logger: options.logger,
     });
@@ -130,7 +139,11 @@ export class Broker {
     if (clientId === '') {
       // [MQTT-3.1.3-8]: 3.1.1 refuses an empty id with a persistent session; otherwise one is assigned
       if (!v5 && !packet.cleanStart) {
-        return refuse(ConnackReturnCode.IdentifierRejected, ReasonCode.ClientIdentifierNotValid, 'empty client id without clean session');
+        return refuse(
+          ConnackReturnCode.IdentifierRejected,
+          ReasonCode.ClientIdentifierNotValid,
+          'empty client id without clean session',
+        );
       }
       clientId = `tether-${randomBytes(9).toString('base64url')}`;
       assigned = true;
@@ -184,7 +197,11 @@ export class Broker {
     const topicAliasMaximum = v5 ? this.limits.topicAliasMaximum : 0;
     conn.accepted(clientId, principal, packet, topicAliasMaximum);
     conn.write(
-      conn.wire.connack(sessionPresent, 0, v5 ? this.connackProperties(packet, assigned ? clientId : undefined) : undefined),
+      conn.wire.connack(
+        sessionPresent,
+        0,
+        v5 ? this.connackProperties(packet, assigned ? clientId : undefined) : undefined,
+      ),
     );
     this.stats.connects++;
     this.options.logger.debug(
@@ -286,7 +303,10 @@ export class Broker {
     hold?: MessageHold,
   ): void {
     const message = this.newMessage(topic, payload, qos, retain, properties, origin);
-    if (!hold) return this.route(message, undefined);
+    if (!hold) {
+      this.route(message, undefined);
+      return;
+    }
     const holds = new MessageHolds(
       () => hold.release(),
       (error) => hold.release(error),
@@ -364,7 +384,7 @@ export class Broker {
   private deliver(session: Session, d: Delivery): void {
     const conn = this.connections.get(session.clientId);
     if (d.qos === 0) {
-      if (!conn || !conn.writable) {
+      if (!conn?.writable) {
         this.stats.dropped(conn ? 'slow-client' : 'offline-qos0');
         return;
       }

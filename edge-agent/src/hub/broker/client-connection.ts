@@ -171,17 +171,22 @@ export class ClientConnection implements HubPacketSink {
     if (alias !== undefined) {
       // [MQTT-3.3.2-8]/[MQTT-3.3.2-9]: 0 or over our Topic Alias Maximum is a protocol error
       if (alias === 0 || alias > this.topicAliasMaximum) {
-        return this.close(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
+        this.close(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
+        return;
       }
       if (topic === '') {
         const known = this.aliases.get(alias);
-        if (known === undefined) return this.close(`unknown topic alias ${alias}`, ReasonCode.ProtocolError);
+        if (known === undefined) {
+          this.close(`unknown topic alias ${alias}`, ReasonCode.ProtocolError);
+          return;
+        }
         topic = known;
       } else {
         this.aliases.set(alias, topic);
       }
     } else if (topic === '') {
-      return this.close('empty topic without an alias', ReasonCode.ProtocolError);
+      this.close('empty topic without an alias', ReasonCode.ProtocolError);
+      return;
     }
     this.broker.clientPublish(this, packet, topic);
   }

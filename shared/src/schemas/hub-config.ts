@@ -50,7 +50,7 @@ export const HubLimitsSchema = z
     connecttimeout: DurationSchema.default(10_000),
     /** Subscriptions per client. */
     subscriptions: z.number().int().positive().default(1_000),
-    /** Outgoing QoS 1/2 messages in flight (unacknowledged) per session; an MQTT 5 client's Receive Maximum lowers it [max_inflight_messages]. */
+    /** QoS 1/2 messages in flight per session, each way: outgoing unacknowledged (an MQTT 5 client's Receive Maximum lowers it) and, announced as the hub's Receive Maximum, incoming from 5.0 clients [max_inflight_messages]. */
     inflight: z.number().int().min(1).max(65_535).default(100),
     /** Messages waiting for a session (offline, or behind its in-flight window) [max_queued_messages]. */
     queue: z

@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import { MessageHolds } from '../../transport/deliver-held.js';
 import { HELD, type InboundHandler, type MessageHold } from '../../transport/message-endpoint.js';
 import { ConnackReturnCode, ReasonCode } from '../codec/reason-codes.js';
+import { parseSharedSubscription } from '../codec/topic-rules.js';
 import type {
   ConnectPacket,
   DisconnectPacket,
   PublishPacket,
   SubscribePacket,
   UnsubscribePacket,
+  Will,
 } from '../codec/types.js';
 import type { SubscriptionOptions } from '../routing/subscription.js';
 import type { SubscriptionIndex } from '../routing/subscription-index.js';
@@ -65,7 +67,14 @@ export class Broker {
     this.lifecycle = new SessionLifecycle({
       publishWill: (session, will) =>
         this.route(
-          this.newMessage(will.topic, will.payload, will.qos, will.retain, will.properties, session.clientId),
+          this.newMessage(
+            will.topic,
+            will.payload,
+            will.qos,
+            will.retain,
+            willPublishProperties(will),
+            session.clientId,
+          ),
           undefined,
         ),
       endSession: (session) => this.endSession(session),
@@ -220,6 +229,7 @@ export class Broker {
     const keepAlive = packet.keepAlive;
     const max = this.limits.maxKeepAliveSec;
     return {
+      receiveMaximum: this.limits.inflight,
       maximumPacketSize: this.limits.packetSize,
       topicAliasMaximum: this.limits.topicAliasMaximum,
       retainAvailable: true,
@@ -271,9 +281,19 @@ export class Broker {
       session.inboundQos2.add(id);
       if (session.persistent) this.options.store?.addInboundQos2(conn.clientId, id);
     }
+    // 5.0: more unacknowledged QoS 1/2 than the Receive Maximum we announced [MQTT-3.3.4-9]
+    if (conn.version === 5 && conn.inboundInflight >= this.limits.inflight) {
+      conn.close('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
+      return;
+    }
+    conn.inboundInflight++;
     const ackType = qos === 1 ? 4 : 5;
     const holds = new MessageHolds(
-      () => conn.write(conn.wire.ack(ackType, id, 0)),
+      () => {
+        // QoS 2 stays in flight until its PUBCOMP (released())
+        if (qos === 1) conn.inboundInflight--;
+        conn.write(conn.wire.ack(ackType, id, 0));
+      },
       (error) => {
         // not stored: no ack, the connection closes, the client sends it again
         if (qos === 2) session.inboundQos2.delete(id);
@@ -459,6 +479,7 @@ export class Broker {
   released(conn: ClientConnection, packetId: number): void {
     const session = this.sessions.get(conn.clientId);
     const known = session?.inboundQos2.delete(packetId) ?? false;
+    if (known && conn.inboundInflight > 0) conn.inboundInflight--;
     if (known && session?.persistent) this.options.store?.removeInboundQos2(conn.clientId, packetId);
     conn.write(conn.wire.ack(7, packetId, known || conn.version !== 5 ? 0 : ReasonCode.PacketIdentifierNotFound));
   }
@@ -476,7 +497,9 @@ export class Broker {
         conn.close('No Local on a shared subscription', ReasonCode.ProtocolError);
         return;
       }
-      if (!this.options.policy.canSubscribe(principal, s.filter)) {
+      // a shared subscription is authorized on the filter it shares (MQTT 5 section 4.8.2)
+      const aclFilter = parseSharedSubscription(s.filter)?.filter ?? s.filter;
+      if (!this.options.policy.canSubscribe(principal, aclFilter)) {
         this.refusals.warn(
           conn.peer.address,
           { clientId: forLog(conn.clientId), filter: forLog(s.filter) },
@@ -579,6 +602,13 @@ export class Broker {
     this.lifecycle.stop();
     for (const conn of [...this.open]) conn.close('hub stopping', ReasonCode.ServerShuttingDown);
   }
+}
+
+/** A will's properties as its PUBLISH carries them: Will Delay Interval is the hub's, not the message's (3.1.3.2). */
+function willPublishProperties(will: Will): HubMessage['properties'] {
+  if (!will.properties) return undefined;
+  const { willDelayInterval: _delay, ...rest } = will.properties;
+  return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
 function optionsOf(s: SessionSubscription): SubscriptionOptions {

@@ -34,6 +34,8 @@ export class ClientConnection implements HubPacketSink {
   receiveMaximum = 65_535;
   /** 5.0: the largest packet the client accepts [MQTT-3.1.2-24]; 0 = no limit. */
   clientMaxPacket = 0;
+  /** QoS 1/2 messages received and not yet acknowledged (QoS 2: until PUBCOMP), against our Receive Maximum. */
+  inboundInflight = 0;
   /** Set by DISCONNECT 0x00: the will is not sent [MQTT-3.1.2-10]. */
   cleanDisconnect = false;
   wire: Wire = new Wire(4);

@@ -35,30 +35,36 @@ export class SessionLifecycle {
     const never = session.expirySec === NEVER_SEC;
     if (will) {
       const delayMs = (will.properties?.willDelayInterval ?? 0) * 1000;
-      if (delayMs === 0 || (!never && expiryMs <= delayMs)) {
+      if (delayMs === 0) {
         session.will = undefined;
         this.actions.publishWill(session, will);
-      } else {
+      } else if (never || delayMs < expiryMs) {
         timers.will = later(delayMs, () => {
           session.will = undefined;
           this.actions.publishWill(session, will);
         });
       }
+      // else the session ends first, and its end sends the will [MQTT-3.1.3-9]
     }
     if (never) return;
     if (expiryMs <= 0) {
       this.timers.delete(session);
-      this.actions.endSession(session);
+      this.end(session);
       return;
     }
     timers.end = later(expiryMs, () => {
       this.timers.delete(session);
-      const pending = session.will;
-      session.will = undefined;
-      if (pending) this.actions.publishWill(session, pending);
       this.actions.logger.debug({ clientId: session.clientId }, 'session expired');
-      this.actions.endSession(session);
+      this.end(session);
     });
+  }
+
+  /** The session ends: a will still waiting goes now. */
+  private end(session: Session): void {
+    const pending = session.will;
+    session.will = undefined;
+    if (pending) this.actions.publishWill(session, pending);
+    this.actions.endSession(session);
   }
 
   forget(session: Session): void {

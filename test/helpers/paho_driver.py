@@ -15,7 +15,8 @@ TestResult of our own:
   recorded, because most tests swallow the real failure and then assert `succeeded == True`.
 
 Usage: python3 -B paho_driver.py --suite 3.1.1|5 --host HOST --port PORT [--nosubscribe-topic TOPIC]
-       [--test-timeout SECONDS] [--setup-timeout SECONDS] [--list] [TEST_NAME ...]
+       [--test-timeout SECONDS] [--timeouts JSON] [--setup-timeout SECONDS] [--list] [TEST_NAME ...]
+(--timeouts: {"test_name": seconds} overriding --test-timeout for those tests)
 Standard library only.
 """
 
@@ -56,7 +57,8 @@ def describe(exc_type, exc, tb):
   text = "%s: %s" % (name, message) if message else name
   if len(text) > 400:
     text = text[:400] + "..."
-  frames = traceback.extract_tb(tb)
+  # the alarm's own frame (in this file) says nothing: start from where the test was waiting
+  frames = [f for f in traceback.extract_tb(tb) if os.path.abspath(f.filename) != os.path.abspath(__file__)]
   if frames:
     inner = frames[-1]
     where = "%s:%d" % (os.path.basename(inner.filename), inner.lineno)
@@ -118,11 +120,12 @@ class Alarm:
 
 
 class JsonResult(unittest.TestResult):
-  def __init__(self, alarm, recorder, test_timeout):
+  def __init__(self, alarm, recorder, test_timeout, timeouts):
     super().__init__()
     self.alarm = alarm
     self.recorder = recorder
     self.test_timeout = test_timeout
+    self.timeouts = timeouts
     self.current = None
 
   def startTest(self, test):
@@ -133,7 +136,7 @@ class JsonResult(unittest.TestResult):
     self.capture = io.StringIO()
     sys.stdout = sys.stderr = self.capture
     emit({"event": "start", "test": name})
-    self.alarm.arm(self.test_timeout)
+    self.alarm.arm(self.timeouts.get(name, self.test_timeout))
 
   def addError(self, test, err):
     if self.current is None or not hasattr(test, "_testMethodName"):
@@ -181,7 +184,7 @@ class JsonResult(unittest.TestResult):
       if background:
         detail += "; receiver thread: " + describe(*background[0])
     elif timed_out:
-      detail = "timed out after %g s; the test swallowed the timeout and passed" % self.test_timeout
+      detail = "timed out after %g s; the test swallowed the timeout and passed" % self.alarm.seconds
     emit({
       "event": "result",
       "test": cur["name"],
@@ -200,6 +203,7 @@ def main():
   parser.add_argument("--port", type=int, required=True)
   parser.add_argument("--nosubscribe-topic", default="test/nosubscribe")
   parser.add_argument("--test-timeout", type=float, default=40.0)
+  parser.add_argument("--timeouts", type=json.loads, default={})
   parser.add_argument("--setup-timeout", type=float, default=20.0)
   parser.add_argument("--list", action="store_true")
   parser.add_argument("tests", nargs="*")
@@ -254,7 +258,7 @@ def main():
   suite.Test.setUpClass = classmethod(bounded_setup)
 
   tests = unittest.TestSuite(suite.Test(name) for name in names)
-  result = JsonResult(alarm, recorder, args.test_timeout)
+  result = JsonResult(alarm, recorder, args.test_timeout, args.timeouts)
   tests.run(result)
   emit({"event": "done"})
 

@@ -1,5 +1,5 @@
 import type { IClientOptions } from 'mqtt';
-import type { IConnackPacket, IPubackPacket, IPublishPacket } from 'mqtt-packet';
+import type { IConnackPacket, IPubackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Resources, seedConfig, urlOf } from './hub-fixtures.js';
 import { inboxClient, rawSocket, settle } from './raw-mqtt.js';
@@ -199,6 +199,21 @@ describe('shared subscriptions', () => {
     expect(all).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     expect(a.packets.length).toBeGreaterThan(0);
     expect(b.packets.length).toBeGreaterThan(0);
+  });
+
+  it('checks a shared subscription against the sub permits by its topic filter', async () => {
+    const hub = await res.hub(seedConfig({ principals: [LIMITED] }));
+    const raw = await rawSocket(res, hub, 5);
+    await raw.connect({ username: 'limited', password: Buffer.from('pw') });
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: '$share/g/allowed/#', qos: 1 },
+        { topic: '$share/g/secret/#', qos: 1 },
+      ],
+    });
+    expect(((await raw.next('suback')) as ISubackPacket).granted).toEqual([1, 0x87]);
   });
 });
 

@@ -18,6 +18,11 @@ export class ChurnSafeMap<K, V> {
     return this.#live;
   }
 
+  /** Keys held, dead ones included: at most twice `size`, plus a few. */
+  get footprint(): number {
+    return this.#map.size;
+  }
+
   get(key: K): V | undefined {
     return this.#map.get(key);
   }
@@ -38,6 +43,13 @@ export class ChurnSafeMap<K, V> {
     const dead = this.#map.size - this.#live;
     if (dead > 32 && dead > this.#live) this.#sweep();
     return true;
+  }
+
+  /** The live entries, in insertion order; no generator, so it is the one to use on hot paths. */
+  forEach(visit: (value: V, key: K) => void): void {
+    this.#map.forEach((value, key) => {
+      if (value !== undefined) visit(value, key);
+    });
   }
 
   *entries(): IterableIterator<[K, V]> {

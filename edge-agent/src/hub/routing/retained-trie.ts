@@ -54,12 +54,12 @@ export class RetainedTrie<V> {
       if (next) walk(next, levels, 1, out);
       return;
     }
-    for (const [level, node] of children.entries()) {
+    children.forEach((node, level) => {
       // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic starting with `$`
-      if (level.charCodeAt(0) === DOLLAR) continue;
+      if (level.charCodeAt(0) === DOLLAR) return;
       if (first === '#') everything(node, out);
       else walk(node, levels, 1, out);
-    }
+    });
   }
 }
 
@@ -76,7 +76,9 @@ function walk<V>(node: Node<V>, levels: readonly string[], i: number, out: V[]):
   }
   if (!node.children) return;
   if (level === '+') {
-    for (const next of node.children.values()) walk(next, levels, i + 1, out);
+    node.children.forEach((next) => {
+      walk(next, levels, i + 1, out);
+    });
     return;
   }
   const next = node.children.get(level);
@@ -85,5 +87,7 @@ function walk<V>(node: Node<V>, levels: readonly string[], i: number, out: V[]):
 
 function everything<V>(node: Node<V>, out: V[]): void {
   if (node.value !== undefined) out.push(node.value);
-  if (node.children) for (const next of node.children.values()) everything(next, out);
+  node.children?.forEach((next) => {
+    everything(next, out);
+  });
 }

@@ -28,9 +28,9 @@ export function subscriptionProblem(filter: string, options: SubscriptionOptions
   if (group !== undefined) {
     // [MQTT-4.8.2-1] a share name at least one character long
     if (group.length === 0) return `empty share name in "${filter}"`;
-    // [MQTT-4.8.2-2] no '/', '+' or '#' in the share name, and a topic filter after it
+    // [MQTT-4.8.2-2] no '/', '+' or '#' in the share name, and a topic filter after it (an
+    // empty one is refused by topicFilterProblem below)
     if (group.includes('+') || group.includes('#')) return `'+' or '#' in the share name of "${filter}"`;
-    if (topicFilter.length === 0) return `no topic filter after the share name in "${filter}"`;
     // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error
     if (options.noLocal) return `No Local on the shared subscription "${filter}"`;
   }

@@ -54,6 +54,8 @@ const NO_DELIVERIES: readonly Delivery[] = [];
  */
 export class SubscriptionIndex {
   readonly #trie = new TopicTrie<FilterEntry>();
+  /** The trie's values by filter too, so add and remove find an entry without walking the trie. */
+  readonly #filters = new ChurnSafeMap<string, FilterEntry>();
   readonly #clients = new ChurnSafeMap<string, Map<string, Subscription>>();
   readonly #cache: MatchCache<MatchedSet>;
   #size = 0;
@@ -65,6 +67,16 @@ export class SubscriptionIndex {
   /** Subscriptions held, over all clients. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Clients with at least one subscription. */
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Distinct topic filters held (shared ones by their topic filter), for a metric. */
+  get filters(): number {
+    return this.#filters.size;
   }
 
   /** The client's subscriptions, shared ones included (for a max-subscriptions bound). */
@@ -168,10 +180,11 @@ export class SubscriptionIndex {
     const replaced = subs.has(filter);
     subs.set(filter, sub);
     if (!replaced) this.#size++;
-    let entry = this.#trie.get(topicFilter);
+    let entry = this.#filters.get(topicFilter);
     if (!entry) {
       entry = { clients: new ChurnSafeMap(), groups: new Map(), list: undefined, noLocal: false };
       this.#trie.set(topicFilter, entry);
+      this.#filters.set(topicFilter, entry);
     }
     if (group === undefined) {
       entry.clients.set(clientId, mergeDeliveries([sub]));
@@ -189,7 +202,7 @@ export class SubscriptionIndex {
 
   #unlink(sub: Subscription): void {
     this.#size--;
-    const entry = this.#trie.get(sub.topicFilter);
+    const entry = this.#filters.get(sub.topicFilter);
     if (!entry) return;
     if (sub.group === undefined) {
       entry.clients.delete(sub.clientId);
@@ -199,7 +212,10 @@ export class SubscriptionIndex {
       shared?.delete(sub.clientId);
       if (shared?.size === 0) entry.groups.delete(sub.group);
     }
-    if (entry.clients.size === 0 && entry.groups.size === 0) this.#trie.delete(sub.topicFilter);
+    if (entry.clients.size === 0 && entry.groups.size === 0) {
+      this.#trie.delete(sub.topicFilter);
+      this.#filters.delete(sub.topicFilter);
+    }
   }
 
   #compute(topic: string): MatchedSet {
@@ -243,7 +259,10 @@ export class SubscriptionIndex {
 
 function listOf(entry: FilterEntry): FilterEntry {
   if (entry.list === undefined) {
-    const list = [...entry.clients.values()];
+    const list: Delivery[] = [];
+    entry.clients.forEach((d) => {
+      list.push(d);
+    });
     entry.list = list;
     entry.noLocal = list.some((d) => d.subscriptions[0]?.options.noLocal === true);
   }

@@ -109,6 +109,17 @@ describe.each([
     expect(receivers(idx, 's', 3)).toEqual(['b', 'c', 'b']);
   });
 
+  it('the last member leaving after its turn hands the turn back to the first', () => {
+    // given
+    const idx = index();
+    for (const c of ['a', 'b', 'c']) idx.add(c, '$share/g/s', opts());
+    expect(receivers(idx, 's', 2)).toEqual(['a', 'b']);
+    // when: the one whose turn it is, the last, leaves, and nobody is available
+    idx.remove('c', '$share/g/s');
+    // then
+    expect(receivers(idx, 's', 2, () => false)).toEqual(['a', 'b']);
+  });
+
   it('the group disappears with its last member', () => {
     // given
     const idx = index();
@@ -119,6 +130,8 @@ describe.each([
     // then
     expect(idx.match('s')).toEqual([]);
     expect(idx.size).toBe(0);
+    expect(idx.filters).toBe(0);
+    expect(idx.clients).toBe(0);
   });
 
   it('matches like a non-shared filter: `#` not on `$` topics [MQTT-4.7.2-1]', () => {

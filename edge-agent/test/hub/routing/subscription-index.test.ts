@@ -80,12 +80,15 @@ describe.each([
       const idx = index();
       idx.add('c', 'a/+', opts({ retainAsPublished: true }));
       idx.add('c', 'a/#', opts());
-      idx.add('d', 'a/#', opts());
+      idx.add('d', 'a/#', opts({ retainAsPublished: true }));
+      idx.add('d', 'a/+', opts());
+      idx.add('e', 'a/#', opts());
       // when
       const ds = idx.match('a/b');
       // then
       expect(ds.find((d) => d.clientId === 'c')?.retainAsPublished).toBe(true);
-      expect(ds.find((d) => d.clientId === 'd')?.retainAsPublished).toBe(false);
+      expect(ds.find((d) => d.clientId === 'd')?.retainAsPublished).toBe(true);
+      expect(ds.find((d) => d.clientId === 'e')?.retainAsPublished).toBe(false);
       expect(idx.match('a').find((d) => d.clientId === 'c')?.retainAsPublished).toBe(false);
     });
   });
@@ -156,6 +159,7 @@ describe.each([
       expect(clients(idx.match('a/b'))).toEqual(['d']);
       expect(idx.count('c')).toBe(0);
       expect(idx.size).toBe(1);
+      expect(idx.clients).toBe(1);
     });
 
     it('removeClient takes all of one client, shared memberships too', () => {
@@ -166,6 +170,7 @@ describe.each([
       idx.add('c', 'b', opts());
       idx.add('d', 'a/+', opts());
       expect(idx.count('c')).toBe(3);
+      expect(idx.match('b')).toHaveLength(1);
       // when
       const removed = idx.removeClient('c');
       // then
@@ -176,6 +181,8 @@ describe.each([
       expect(idx.count('c')).toBe(0);
       expect([...idx.subscriptionsOf('c')]).toEqual([]);
       expect(idx.size).toBe(1);
+      expect(idx.clients).toBe(1);
+      expect(idx.filters).toBe(1);
     });
 
     it('a filter removed and added again matches again (its trie nodes were pruned, not broken)', () => {

@@ -43,6 +43,18 @@ describe('TopicTrie', () => {
     expect(collect(trie, 'a/b')).toEqual(['ab']);
   });
 
+  it('keeps a node that holds only a `#` value when its child goes', () => {
+    // given
+    const trie = new TopicTrie<string>();
+    trie.set('a/#', 'hash');
+    trie.set('a/b', 'ab');
+    // when
+    trie.delete('a/b');
+    // then
+    expect(collect(trie, 'a/c')).toEqual(['hash']);
+    expect(trie.get('a/#')).toBe('hash');
+  });
+
   it('setting a filter again replaces its value without counting it twice', () => {
     const trie = new TopicTrie<string>();
     trie.set('a/#', '1');

@@ -214,7 +214,13 @@ export class Broker {
     );
     this.stats.connects++;
     this.options.logger.debug(
-      { clientId: forLog(clientId), username: forLog(principal.username), peer: conn.peer.address, sessionPresent },
+      {
+        clientId: forLog(clientId),
+        username: forLog(principal.username),
+        peer: conn.peer.address,
+        listener: conn.peer.listener,
+        sessionPresent,
+      },
       'client connected',
     );
     // [MQTT-4.4.0-1]: unacknowledged messages go again first, with their packet ids

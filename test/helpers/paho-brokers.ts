@@ -73,9 +73,9 @@ export interface PahoHub {
 }
 
 /**
- * The embedded hub (`tether-agent hub`, compiled `dist/`) for the Paho tests. No principals: the tests send
- * no username and a hub with principals refuses such clients, so the hub runs in its anonymous mode (anyone
- * may do anything), and `test_subscribe_failure` cannot pass until anonymous clients can be given a principal.
+ * The embedded hub (`tether-agent hub`, compiled `dist/`) for the Paho tests, configured like the Mosquitto
+ * above: the tests send no username, so the hub's `anonymous` principal may do anything but subscribe to
+ * `test/nosubscribe` (`test_subscribe_failure`), and `limits.keepalive: 60s` (`test_server_keep_alive`).
  */
 export async function startPahoHub(opts: { dir: string; teardown: Teardown }): Promise<PahoHub> {
   await mkdir(opts.dir, { recursive: true });
@@ -86,6 +86,13 @@ export async function startPahoHub(opts: { dir: string; teardown: Teardown }): P
     stringify({
       listen: [`tcp://127.0.0.1:${port}`],
       storage: { dir: join(opts.dir, 'data') },
+      anonymous: {
+        permissions: [
+          { action: 'pub', permit: ['#'] },
+          { action: 'sub', permit: ['#'], deny: ['test/nosubscribe'] },
+        ],
+      },
+      limits: { keepalive: '60s' },
       logger: { level: 'info' },
     }),
   );

@@ -48,7 +48,7 @@ export class EmbeddedHub {
   ) {
     // the agent may already hand in a `module: hub` child; do not bind the key twice
     this.logger = options.logger.bindings().module === 'hub' ? options.logger : options.logger.child({ module: 'hub' });
-    this.authorizer = new HubAuthorizer(config.principals);
+    this.authorizer = new HubAuthorizer(config.principals, config.anonymous);
     this.maxMessageBytes = config.message?.length?.max ?? 32 * 1024;
     this.routes = new HubRoutes(config.subscriptions, (copy) => this.publishCopy(copy), this.logger);
   }
@@ -65,7 +65,7 @@ export class EmbeddedHub {
 
   async start(): Promise<void> {
     if (this.core || this.stopping) throw new Error('EmbeddedHub.start() called twice');
-    if (this.authorizer.anonymous) {
+    if (this.authorizer.open) {
       this.logger.warn('hub has no principals: any client may connect, publish and subscribe without credentials');
     }
     const limits = brokerLimits(this.config);

@@ -1,4 +1,4 @@
-import type { Principal } from '@tether/shared';
+import type { Permission, Principal } from '@tether/shared';
 import { topicMatches } from '../rules/topic-match.js';
 import { verifyPassword, verifyPasswordAsync } from './password-hash.js';
 
@@ -8,13 +8,18 @@ import { verifyPassword, verifyPasswordAsync } from './password-hash.js';
  * decide exactly alike.
  */
 export class HubAuthorizer {
-  /** No principals configured: anyone may connect and do anything (Baetyl refused; Tether warns). */
-  readonly anonymous: boolean;
+  /** No principals and no `anonymous` section: anyone may connect and do anything (Baetyl refused; Tether warns). */
+  readonly open: boolean;
   private readonly byName = new Map<string, Principal>();
+  /** The `anonymous` section: what a client without a username may do (Mosquitto: allow_anonymous + its ACL). */
+  private readonly anonymousPrincipal: Principal | undefined;
 
-  constructor(principals: readonly Principal[]) {
-    this.anonymous = principals.length === 0;
+  constructor(principals: readonly Principal[], anonymous?: { readonly permissions: readonly Permission[] }) {
+    this.open = principals.length === 0 && anonymous === undefined;
     for (const p of principals) this.byName.set(p.username, p);
+    this.anonymousPrincipal = anonymous
+      ? { username: ANONYMOUS, permissions: anonymous.permissions.map((p) => ({ ...p, permit: [...p.permit] })) }
+      : undefined;
   }
 
   /**
@@ -43,12 +48,15 @@ export class HubAuthorizer {
   }
 
   canPublish(principal: Principal, topic: string): boolean {
-    if (this.anonymous) return true;
+    if (this.open) return true;
+    if (denies(principal, 'pub').some((deny) => topicMatches(deny, topic))) return false;
     return permits(principal, 'pub').some((permit) => topicMatches(permit, topic));
   }
 
   canSubscribe(principal: Principal, filter: string): boolean {
-    if (this.anonymous) return true;
+    if (this.open) return true;
+    // the filter read as a topic: `deny: [a/b]` refuses `a/b` itself, not `#` or `a/+` (dynsec's subscribePattern)
+    if (denies(principal, 'sub').some((deny) => topicMatches(deny, filter))) return false;
     return permits(principal, 'sub').some((permit) => filterCovers(permit, filter));
   }
 
@@ -59,8 +67,8 @@ export class HubAuthorizer {
   ):
     | { kind: 'done'; principal: Principal | undefined }
     | { kind: 'password'; principal: Principal; stored: string; given: Buffer } {
-    if (this.anonymous) {
-      return { kind: 'done', principal: anonymousPrincipal(username || cn || '') };
+    if (this.open) {
+      return { kind: 'done', principal: everythingPrincipal(username || cn || '') };
     }
     // A verified certificate naming a certificate principal logs in as it whatever the
     // MQTT username says (Baidu IoTHub sends `endpoint/thing`; Mosquitto's
@@ -69,6 +77,9 @@ export class HubAuthorizer {
     if (byCertificate && !byCertificate.password) return { kind: 'done', principal: byCertificate };
     // An empty username with a certificate: the certificate names the principal (Baetyl).
     const name = username || cn;
+    // No username, and no certificate naming a principal: the anonymous principal if there is one
+    // (a username that names nobody is still refused, as Mosquitto does with a password file).
+    if (!username && (!cn || !this.byName.has(cn))) return { kind: 'done', principal: this.anonymousPrincipal };
     const principal = name ? this.byName.get(name) : undefined;
     if (!principal) return { kind: 'done', principal: undefined };
     if (principal.password === undefined || principal.password === '') {
@@ -87,9 +98,17 @@ function permits(principal: Principal, action: 'pub' | 'sub'): string[] {
   return out;
 }
 
-function anonymousPrincipal(username: string): Principal {
+function denies(principal: Principal, action: 'pub' | 'sub'): string[] {
+  const out: string[] = [];
+  for (const p of principal.permissions) if (p.action === action && p.deny) out.push(...p.deny);
+  return out;
+}
+
+const ANONYMOUS = 'anonymous';
+
+function everythingPrincipal(username: string): Principal {
   return {
-    username: username || 'anonymous',
+    username: username || ANONYMOUS,
     permissions: [
       { action: 'pub', permit: ['#'] },
       { action: 'sub', permit: ['#'] },

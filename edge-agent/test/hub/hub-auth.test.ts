@@ -103,9 +103,33 @@ describe('HubAuthorizer', () => {
     expect(auth.canSubscribe(device, 'a')).toBe(false);
   });
 
+  it('gives clients without a username the anonymous principal, and only its permits', () => {
+    const withAnonymous = new HubAuthorizer(principals, {
+      permissions: [
+        { action: 'pub', permit: ['public/#'] },
+        { action: 'sub', permit: ['#'], deny: ['public/secret', 'private/+'] },
+      ],
+    });
+    expect(withAnonymous.open).toBe(false);
+    const anon = withAnonymous.authenticate(undefined, undefined, undefined) as Principal;
+    expect(anon.username).toBe('anonymous');
+    expect(withAnonymous.canPublish(anon, 'public/x')).toBe(true);
+    expect(withAnonymous.canPublish(anon, 'up/x')).toBe(false);
+    // deny: the filter read as a topic; `#` itself stays allowed, as in Mosquitto's dynamic security
+    expect(withAnonymous.canSubscribe(anon, 'public/secret')).toBe(false);
+    expect(withAnonymous.canSubscribe(anon, 'private/a')).toBe(false);
+    expect(withAnonymous.canSubscribe(anon, 'public/+')).toBe(true);
+    expect(withAnonymous.canSubscribe(anon, '#')).toBe(true);
+    // a username naming nobody is still refused; the principals still log in as themselves
+    expect(withAnonymous.authenticate('nobody', Buffer.from('x'), undefined)).toBeUndefined();
+    expect(withAnonymous.authenticate('test', Buffer.from('hahaha'), undefined)?.username).toBe('test');
+    // without the section, no username is refused once principals exist
+    expect(auth.authenticate(undefined, undefined, undefined)).toBeUndefined();
+  });
+
   it('allows everything when no principals are configured', () => {
     const open = new HubAuthorizer([]);
-    expect(open.anonymous).toBe(true);
+    expect(open.open).toBe(true);
     const anyone = open.authenticate(undefined, undefined, undefined);
     expect(anyone).toBeDefined();
     expect(open.canPublish(anyone as Principal, 'x/y')).toBe(true);

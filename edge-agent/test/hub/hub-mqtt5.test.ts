@@ -48,6 +48,26 @@ describe('CONNACK', () => {
   });
 });
 
+describe('Server Keep Alive (limits.keepalive)', () => {
+  it('tells a 5.0 client asking for more, or for none, the hub maximum; refuses a 3.1.1 client asking for more', async () => {
+    const hub = await res.hub(seedConfig({ limits: { keepalive: '60s' } }));
+    const over = await rawSocket(res, hub, 5);
+    expect(((await over.connect({ keepalive: 120 })) as IConnackPacket).properties?.serverKeepAlive).toBe(60);
+    const none = await rawSocket(res, hub, 5);
+    expect(((await none.connect({ keepalive: 0 })) as IConnackPacket).properties?.serverKeepAlive).toBe(60);
+    const under = await rawSocket(res, hub, 5);
+    const ok = (await under.connect({ keepalive: 30 })) as IConnackPacket;
+    expect(ok.reasonCode).toBe(0);
+    expect(ok.properties?.serverKeepAlive).toBe(undefined);
+    // 3.1.1 has no way to tell the client: refused like Mosquitto (identifier rejected)
+    const old = await rawSocket(res, hub, 4);
+    expect(((await old.connect({ keepalive: 120 })) as IConnackPacket).returnCode).toBe(2);
+    await old.closed;
+    const oldOk = await rawSocket(res, hub, 4);
+    expect(((await oldOk.connect({ keepalive: 30 })) as IConnackPacket).returnCode).toBe(0);
+  });
+});
+
 describe('session expiry', () => {
   for (const [expiry, kept] of [
     [0, false],
@@ -232,6 +252,29 @@ describe('PUBLISH properties', () => {
       ['ta/a/rather/long/topic', 'one', undefined],
       ['ta/a/rather/long/topic', 'two', undefined],
     ]);
+  });
+
+  it('sends topic aliases to a client that allows them: the first topic sets one, later ones use it alone', async () => {
+    const hub = await res.hub(seedConfig());
+    const raw = await rawSocket(res, hub, 5);
+    await raw.connect({ clientId: 'alias-sub', properties: { topicAliasMaximum: 1 } });
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ta/#', qos: 1 }] });
+    await raw.next('suback');
+    const pub = await inboxClient(res, urlOf(hub, 'tcp'), V5);
+    for (const t of ['ta/first', 'ta/second', 'ta/first']) await pub.client.publishAsync(t, t, { qos: 1 });
+    const got: IPublishPacket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = (await raw.next('publish')) as IPublishPacket;
+      got.push(p);
+      raw.send({ cmd: 'puback', messageId: p.messageId as number });
+    }
+    // only one alias allowed: `ta/second` goes by name [MQTT-3.3.2-10]
+    expect(got.map((p) => [p.topic, p.properties?.topicAlias, p.payload.toString()])).toEqual([
+      ['ta/first', 1, 'ta/first'],
+      ['ta/second', undefined, 'ta/second'],
+      ['', 1, 'ta/first'],
+    ]);
+    // a client that announces none gets none [MQTT-3.3.2-11] (the test above: `topicAlias` undefined)
   });
 
   it('carries user properties, content type, response topic and correlation data to the subscriber unchanged', async () => {

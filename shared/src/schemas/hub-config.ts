@@ -15,6 +15,8 @@ const LISTEN = /^(tcp|ssl|ws|wss|mqtt|mqtts|tls):\/\/[^\s/]*:\d+(\/.*)?$/;
 export const PermissionSchema = z.object({
   action: z.enum(['pub', 'sub']),
   permit: z.array(TopicFilterSchema).default([]),
+  /** Tether: carved out of `permit`. A topic, or a subscription's filter read as a topic, that one of these matches is refused (as Mosquitto's dynamic security does). */
+  deny: z.array(TopicFilterSchema).optional(),
 });
 export type Permission = z.infer<typeof PermissionSchema>;
 
@@ -48,6 +50,8 @@ export const HubLimitsSchema = z
     connections: z.number().int().positive().default(10_000),
     /** A socket that sends no CONNECT within this is closed. */
     connecttimeout: DurationSchema.default(10_000),
+    /** Longest keep alive a client may ask for: a 5.0 client asking for more (or for none) is told this one (Server Keep Alive); a 3.1/3.1.1 client asking for more is refused [max_keepalive]. Default 65535s. */
+    keepalive: DurationSchema.default(65_535_000),
     /** Subscriptions per client. */
     subscriptions: z.number().int().positive().default(1_000),
     /** QoS 1/2 messages in flight per session, each way: outgoing unacknowledged (an MQTT 5 client's Receive Maximum lowers it) and, announced as the hub's Receive Maximum, incoming from 5.0 clients [max_inflight_messages]. */
@@ -89,6 +93,8 @@ export const HubConfigSchema = z
       .min(1, 'the hub needs at least one listen address'),
     certificate: z.object({ ca: z.string().optional(), cert: z.string(), key: z.string() }).optional(),
     principals: z.array(PrincipalSchema).default([]),
+    /** Tether: what clients that send no username (and no certificate naming a principal) may do. Without it, such clients are refused once principals exist; with neither, anyone may do anything. */
+    anonymous: z.object({ permissions: z.array(PermissionSchema).default([]) }).optional(),
     subscriptions: z.array(HubRouteSchema).default([]),
     message: z
       .object({

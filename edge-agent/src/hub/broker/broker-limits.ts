@@ -14,7 +14,7 @@ export interface BrokerLimits {
   readonly sessionExpiryMs: number;
   /** 5.0 Topic Alias Maximum the hub accepts from clients. */
   readonly topicAliasMaximum: number;
-  /** 5.0 Server Keep Alive: a client asking for more (or none) is told this; 0 = take what the client asks. */
+  /** `limits.keepalive`: 5.0 clients asking for more (or none) are told this (Server Keep Alive), 3.1.1 ones refused; 0 = take what the client asks. */
   readonly maxKeepAliveSec: number;
   readonly retainedMessages: number;
   readonly retainedBytes: number;
@@ -38,7 +38,7 @@ export function brokerLimits(config: HubConfig): BrokerLimits {
     writeTimeoutMs: l.writetimeout,
     sessionExpiryMs: l.sessionexpiry,
     topicAliasMaximum: 64,
-    maxKeepAliveSec: 0,
+    maxKeepAliveSec: Math.min(65_535, Math.floor(l.keepalive / 1000)),
     retainedMessages: l.retained.messages,
     retainedBytes: l.retained.bytes,
   };

@@ -169,6 +169,15 @@ export class Broker {
         'bad credentials',
       );
     }
+    const maxKeepAlive = this.limits.maxKeepAliveSec;
+    if (!v5 && maxKeepAlive > 0 && packet.keepAlive > maxKeepAlive) {
+      // 3.1/3.1.1 have no Server Keep Alive to tell the client, so, like Mosquitto, refuse it
+      return refuse(
+        ConnackReturnCode.IdentifierRejected,
+        ReasonCode.UnspecifiedError,
+        `keep alive ${packet.keepAlive}s over limits.keepalive (${maxKeepAlive}s)`,
+      );
+    }
     if (packet.will) {
       const why = this.options.policy.publishRefusal(principal, packet.will.topic, packet.will.payload.length);
       if (why) return refuse(ConnackReturnCode.NotAuthorized, ReasonCode.NotAuthorized, `will refused: ${why}`);
@@ -204,7 +213,7 @@ export class Broker {
     else this.options.store?.deleteSession(clientId);
     this.connections.set(clientId, conn);
     const topicAliasMaximum = v5 ? this.limits.topicAliasMaximum : 0;
-    conn.accepted(clientId, principal, packet, topicAliasMaximum);
+    conn.accepted(clientId, principal, packet, topicAliasMaximum, effectiveKeepAlive(packet, maxKeepAlive));
     conn.write(
       conn.wire.connack(
         sessionPresent,
@@ -232,8 +241,7 @@ export class Broker {
   }
 
   private connackProperties(packet: ConnectPacket, assignedId: string | undefined) {
-    const keepAlive = packet.keepAlive;
-    const max = this.limits.maxKeepAliveSec;
+    const keepAlive = effectiveKeepAlive(packet, this.limits.maxKeepAliveSec);
     return {
       receiveMaximum: this.limits.inflight,
       maximumPacketSize: this.limits.packetSize,
@@ -244,7 +252,7 @@ export class Broker {
       sharedSubscriptionAvailable: true,
       ...(assignedId ? { assignedClientIdentifier: assignedId } : {}),
       // [MQTT-3.2.2-21]: the client must use the Server Keep Alive we send
-      ...(max > 0 && (keepAlive === 0 || keepAlive > max) ? { serverKeepAlive: max } : {}),
+      ...(keepAlive !== packet.keepAlive ? { serverKeepAlive: keepAlive } : {}),
     };
   }
 
@@ -608,6 +616,15 @@ export class Broker {
     this.lifecycle.stop();
     for (const conn of [...this.open]) conn.close('hub stopping', ReasonCode.ServerShuttingDown);
   }
+}
+
+/**
+ * The keep alive the connection runs on: a 5.0 client asking for none or more than the hub's
+ * maximum gets the maximum, sent as Server Keep Alive [MQTT-3.2.2-21] (Mosquitto's max_keepalive).
+ */
+function effectiveKeepAlive(packet: ConnectPacket, maxSec: number): number {
+  if (packet.protocolVersion !== 5 || maxSec === 0) return packet.keepAlive;
+  return packet.keepAlive === 0 || packet.keepAlive > maxSec ? maxSec : packet.keepAlive;
 }
 
 /** A will's properties as its PUBLISH carries them: Will Delay Interval is the hub's, not the message's (3.1.3.2). */

@@ -41,8 +41,14 @@ export class ClientConnection implements HubPacketSink {
   wire: Wire = new Wire(4);
   private state: State = 'awaiting-connect';
   private readonly reader: FrameReader;
+  /** Topic aliases the client set (client → hub), bounded by the Topic Alias Maximum we announced. */
   private readonly aliases = new Map<number, string>();
   private topicAliasMaximum = 0;
+  /** Topic aliases we set in the client (hub → client), up to the Topic Alias Maximum it announced. */
+  private readonly outAliases = new Map<string, number>();
+  private clientAliasMaximum = 0;
+  /** The keep alive in force: the client's, or the hub's Server Keep Alive (5.0). */
+  private keepAliveSec = 0;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private writeTimer: NodeJS.Timeout | undefined;
@@ -95,14 +101,30 @@ export class ClientConnection implements HubPacketSink {
   };
 
   /** Sends one delivery (QoS 0, or QoS 1/2 with its packet id). False if it was too large for the client. */
-  sendPublish(d: Delivery, topicForWire: string): boolean {
+  sendPublish(d: Delivery, topic: string): boolean {
     const m = d.message;
     let properties = m.properties;
-    if (this.version === 5 && (m.expiresAt > 0 || d.subscriptionIds)) {
-      properties = { ...properties };
-      // [MQTT-3.3.2-6]: the expiry sent is what is left of it
-      if (m.expiresAt > 0) properties.messageExpiryInterval = Math.max(0, Math.ceil((m.expiresAt - Date.now()) / 1000));
-      if (d.subscriptionIds) properties.subscriptionIdentifiers = d.subscriptionIds;
+    let topicForWire = topic;
+    let newAlias = 0;
+    if (this.version === 5) {
+      const alias = this.outgoingAlias(topic);
+      if (m.expiresAt > 0 || d.subscriptionIds || alias !== 0) {
+        properties = { ...properties };
+        // [MQTT-3.3.2-6]: the expiry sent is what is left of it
+        if (m.expiresAt > 0) {
+          properties.messageExpiryInterval = Math.max(0, Math.ceil((m.expiresAt - Date.now()) / 1000));
+        }
+        if (d.subscriptionIds) properties.subscriptionIdentifiers = d.subscriptionIds;
+      }
+      if (alias > 0) {
+        // a known alias: the topic name goes as zero length (MQTT 5 section 3.3.2.3.4)
+        properties = { ...properties, topicAlias: alias };
+        topicForWire = '';
+      } else if (alias < 0) {
+        // a new alias: sent with the topic name, which sets the mapping in the client
+        newAlias = -alias;
+        properties = { ...properties, topicAlias: newAlias };
+      }
     }
     const packet = this.wire.publish(
       topicForWire,
@@ -115,9 +137,23 @@ export class ClientConnection implements HubPacketSink {
     );
     // [MQTT-3.1.2-25]: a packet over the client's Maximum Packet Size is not sent, as if delivered
     if (this.clientMaxPacket > 0 && packet.length > this.clientMaxPacket) return false;
+    if (newAlias > 0) this.outAliases.set(topic, newAlias);
     d.sent = true;
     this.write(packet);
     return true;
+  }
+
+  /**
+   * The topic alias for `topic` toward this client: > 0 a mapping it already has, < 0 a new one to
+   * set (its negation), 0 none. The first Topic Alias Maximum topics get one and keep it for the
+   * connection; never more than the client allows [MQTT-3.3.2-10], and none when it allows none
+   * [MQTT-3.3.2-11]. Mappings die with the connection [MQTT-3.3.2-7].
+   */
+  private outgoingAlias(topic: string): number {
+    if (this.clientAliasMaximum === 0) return 0;
+    const known = this.outAliases.get(topic);
+    if (known !== undefined) return known;
+    return this.outAliases.size < this.clientAliasMaximum ? -(this.outAliases.size + 1) : 0;
   }
 
   /** Server-initiated close: 5.0 gets a DISCONNECT with the reason first [MQTT-3.14.2-1]. */
@@ -145,7 +181,7 @@ export class ClientConnection implements HubPacketSink {
       (accepted) => {
         if (!accepted || this.state === 'closed') return;
         this.state = 'connected';
-        this.startKeepalive(packet.keepAlive);
+        this.startKeepalive(this.keepAliveSec);
         this.broker.writable(this); // what the session kept goes out first [MQTT-4.4.0-1]
         const held = this.held;
         this.held = [];
@@ -157,13 +193,22 @@ export class ClientConnection implements HubPacketSink {
   }
 
   /** The broker accepted the CONNECT: this connection's per-client settings. */
-  accepted(clientId: string, principal: Principal, packet: ConnectPacket, topicAliasMaximum: number): void {
+  accepted(
+    clientId: string,
+    principal: Principal,
+    packet: ConnectPacket,
+    topicAliasMaximum: number,
+    keepAliveSec: number,
+  ): void {
     this.clientId = clientId;
+    this.keepAliveSec = keepAliveSec;
     this.principal = principal;
     this.topicAliasMaximum = topicAliasMaximum;
     const p = packet.properties;
     if (p?.receiveMaximum) this.receiveMaximum = p.receiveMaximum;
     if (p?.maximumPacketSize) this.clientMaxPacket = p.maximumPacketSize;
+    // bounded by ours too: a client may announce 65,535, each alias holds a topic string
+    if (p?.topicAliasMaximum) this.clientAliasMaximum = Math.min(p.topicAliasMaximum, topicAliasMaximum);
   }
 
   publish(packet: PublishPacket): void {

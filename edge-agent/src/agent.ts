@@ -80,7 +80,10 @@ export class Agent {
       await this.hub.start();
       logger.info({ listen: this.hub.addresses() }, 'embedded hub listening');
     }
-    if (!bridge) return;
+    if (!bridge) {
+      this.hub?.ready();
+      return;
+    }
     const plan = planBridge(bridge.config);
     this.plan = plan;
     for (const connection of plan.connections) {
@@ -119,6 +122,7 @@ export class Agent {
       { name: bridge.config.name, connections: plan.connections.map((c) => c.id), routes: plan.routes.length },
       'bridge started',
     );
+    this.hub?.ready();
   }
 
   /** Stops taking messages, finishes in-flight ones (bounded), disconnects, stops the hub. */

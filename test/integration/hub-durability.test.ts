@@ -93,6 +93,47 @@ describe('embedded hub durability', () => {
     });
   }
 
+  it('publishes the will of a client that was connected when the hub was killed (kill -9), once it is back', async () => {
+    const hub = await hubSite();
+    await hub.start();
+    const watcher = await connectClient(hub.url, { clientId: 'watcher', clean: false, teardown: td });
+    await watcher.subscribeAsync('status/#', { qos: 1 });
+    await closeClient(watcher);
+    const device = mqtt.connect(hub.url, {
+      clientId: 'device-will',
+      reconnectPeriod: 0,
+      will: { topic: 'status/device-will', payload: Buffer.from('offline'), qos: 1, retain: true },
+    });
+    td.add('close device', () => closeClient(device));
+    await new Promise<void>((resolve, reject) => {
+      device.once('connect', () => resolve());
+      device.once('error', reject);
+    });
+    // the CONNECT (and so the will) is committed before the next turn's commit; a QoS 1 round trip
+    // through the hub proves a later commit happened
+    await device.publishAsync('probe', 'x', { qos: 1 });
+    await hub.stop('SIGKILL');
+    device.end(true);
+    await hub.start();
+
+    // the watcher's persistent session existed when the will was due: it gets it
+    const back = mqtt.connect(hub.url, { clientId: 'watcher', clean: false, reconnectPeriod: 0 });
+    td.add('close watcher', () => closeClient(back));
+    const got: string[] = [];
+    back.on('message', (topic, payload) => got.push(`${topic}=${payload.toString()}`));
+    await waitFor(() => got.length > 0, { timeoutMs: 10_000, what: 'the will at the watcher' });
+    expect(got).toEqual(['status/device-will=offline']);
+    // and it was retained
+    const reader = await connectClient(hub.url, { clientId: 'reader', teardown: td });
+    const retained: string[] = [];
+    reader.on('message', (topic, payload, packet) => {
+      if (packet.retain) retained.push(`${topic}=${payload.toString()}`);
+    });
+    await reader.subscribeAsync('status/#', { qos: 1 });
+    await waitFor(() => retained.length > 0, { timeoutMs: 5_000, what: 'the retained will' });
+    expect(retained).toEqual(['status/device-will=offline']);
+  });
+
   it('the downlink: what the cloud had acknowledged reaches an offline device after the agent is killed (kill -9)', async () => {
     const root = await mkdtemp(join(tmpdir(), 'tether-hub-downlink-'));
     td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));

@@ -104,6 +104,14 @@ export class EmbeddedHub {
     }
   }
 
+  /**
+   * The agent is up (the bridge attached, if any): wills of clients lost in the last stop or crash
+   * may go now, to every subscriber the running agent has.
+   */
+  ready(): void {
+    this.core?.releaseRestoredWills();
+  }
+
   /** Bound listener URLs, e.g. `tcp://127.0.0.1:41234`. */
   addresses(): string[] {
     return this.listeners.map((l) => l.url);

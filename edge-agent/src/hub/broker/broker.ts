@@ -57,6 +57,8 @@ export class Broker {
   private readonly connections = new Map<string, ClientConnection>();
   private readonly open = new Set<ClientConnection>();
   private readonly lifecycle: SessionLifecycle;
+  /** Wills read back from the store, waiting for releaseRestoredWills() or their client's return. */
+  private readonly restoredWills = new Map<string, Will>();
   private nextMessageId = 1;
   private stopped = false;
 
@@ -65,21 +67,37 @@ export class Broker {
     this.refusals = new RefusalLog(options.logger);
     this.retained = new RetainedMessages(options.limits.retainedMessages, options.limits.retainedBytes, this.stats);
     this.lifecycle = new SessionLifecycle({
-      publishWill: (session, will) =>
-        this.route(
-          this.newMessage(
-            will.topic,
-            will.payload,
-            will.qos,
-            will.retain,
-            willPublishProperties(will),
-            session.clientId,
-          ),
-          undefined,
-        ),
+      publishWill: (session, will) => this.publishWill(session.clientId, will),
       endSession: (session) => this.endSession(session),
       logger: options.logger,
     });
+  }
+
+  private publishWill(clientId: string, will: Will): void {
+    this.options.store?.deleteWill(clientId);
+    this.route(
+      this.newMessage(will.topic, will.payload, will.qos, will.retain, willPublishProperties(will), clientId),
+      undefined,
+    );
+  }
+
+  /**
+   * Wills of clients the hub lost when it stopped (connected, or inside their will delay): their
+   * connections ended without a DISCONNECT, so each goes after its delay [MQTT-3.1.2-8], unless
+   * the client is back first [MQTT-3.1.3-9]. Called once the whole agent is up, so the bridge's
+   * routes see them too.
+   */
+  releaseRestoredWills(): void {
+    for (const [clientId, will] of this.restoredWills) {
+      const delayMs = (will.properties?.willDelayInterval ?? 0) * 1000;
+      const send = () => {
+        if (this.stopped || this.restoredWills.get(clientId) !== will) return;
+        this.restoredWills.delete(clientId);
+        this.publishWill(clientId, will);
+      };
+      if (delayMs === 0) send();
+      else setTimeout(send, delayMs).unref();
+    }
   }
 
   /** Rebuilds sessions and retained messages from the store (at start, before any listener). */
@@ -88,6 +106,7 @@ export class Broker {
     if (!store) return;
     const state = store.load();
     this.nextMessageId = state.nextMessageId;
+    for (const w of state.wills) this.restoredWills.set(w.clientId, w.will);
     for (const m of state.retained) this.retained.restore(m);
     const now = Date.now();
     for (const s of state.sessions) {
@@ -205,12 +224,16 @@ export class Broker {
     }
     session.expirySec = expirySec;
     session.version = packet.protocolVersion;
+    // a will kept across a restart is not sent: its client is back [MQTT-3.1.3-9]
+    const hadWill = session.will !== undefined || this.restoredWills.delete(clientId);
     session.will = packet.will;
     // the will outlives the read chunk it came in
     if (packet.will) packet.will.payload = Buffer.from(packet.will.payload);
     this.lifecycle.online(session);
     if (session.persistent) this.options.store?.saveSession(clientId, expirySec, packet.protocolVersion, Date.now());
     else this.options.store?.deleteSession(clientId);
+    if (packet.will) this.options.store?.saveWill(clientId, packet.will);
+    else if (hadWill) this.options.store?.deleteWill(clientId);
     this.connections.set(clientId, conn);
     const topicAliasMaximum = v5 ? this.limits.topicAliasMaximum : 0;
     conn.accepted(clientId, principal, packet, topicAliasMaximum, effectiveKeepAlive(packet, maxKeepAlive));
@@ -588,7 +611,10 @@ export class Broker {
     const session = this.sessions.get(conn.clientId);
     this.options.logger.debug({ clientId: forLog(conn.clientId), why }, 'client disconnected');
     if (!session) return;
-    if (conn.cleanDisconnect) session.will = undefined;
+    if (conn.cleanDisconnect && session.will) {
+      session.will = undefined;
+      this.options.store?.deleteWill(session.clientId);
+    }
     if (session.persistent) {
       this.options.store?.saveSession(session.clientId, session.expirySec, session.version, Date.now());
     }

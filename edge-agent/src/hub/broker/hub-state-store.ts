@@ -17,6 +17,8 @@ export interface StoredHubState {
     deliveries: Delivery[];
     inboundQos2: number[];
   }>;
+  /** The wills of clients that were connected (or within their will delay) when the hub stopped. */
+  readonly wills: Array<{ clientId: string; will: Will }>;
   /** The next free message id. */
   readonly nextMessageId: number;
 }
@@ -28,6 +30,7 @@ CREATE TABLE IF NOT EXISTS hub_subs (client_id TEXT NOT NULL, filter TEXT NOT NU
 CREATE TABLE IF NOT EXISTS hub_messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, props TEXT, expires_at INTEGER NOT NULL, origin TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS hub_outbox (client_id TEXT NOT NULL, msg_id INTEGER NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, sub_ids TEXT, released INTEGER NOT NULL, PRIMARY KEY (client_id, msg_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hub_qos2_in (client_id TEXT NOT NULL, packet_id INTEGER NOT NULL, PRIMARY KEY (client_id, packet_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hub_wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, props TEXT);
 `;
 
 type Op = () => void;
@@ -98,8 +101,20 @@ export class HubStateStore implements StoreParticipant {
       this.st.deleteSubs.run(clientId);
       this.st.deleteOutbox.run(clientId);
       this.st.deleteQos2All.run(clientId);
+      this.st.deleteWill.run(clientId);
       this.st.deleteUnreferenced.run();
     });
+  }
+
+  /** A connected client's will: kept until it is published or discarded, so a crash does not lose it. */
+  saveWill(clientId: string, will: Will): void {
+    this.queue(() =>
+      this.st.putWill.run(clientId, will.topic, will.payload, will.qos, will.retain ? 1 : 0, props(will.properties)),
+    );
+  }
+
+  deleteWill(clientId: string): void {
+    this.queue(() => this.st.deleteWill.run(clientId));
   }
 
   saveSubscription(clientId: string, s: SessionSubscription): void {
@@ -205,8 +220,18 @@ export class HubStateStore implements StoreParticipant {
         inboundQos2,
       });
     }
+    const wills = (this.st.allWills.all() as WillRow[]).map((r) => ({
+      clientId: r.client_id,
+      will: {
+        topic: r.topic,
+        payload: r.payload,
+        qos: r.qos as QoS,
+        retain: r.retain === 1,
+        ...(r.props ? { properties: JSON.parse(r.props, reviveBuffers) as NonNullable<Will['properties']> } : {}),
+      },
+    }));
     const max = (this.st.maxMessageId.get() as { id: number | null }).id ?? 0;
-    return { retained, sessions, nextMessageId: max + 1 };
+    return { retained, sessions, wills, nextMessageId: max + 1 };
   }
 }
 
@@ -226,6 +251,14 @@ interface SessionRow {
   expiry_sec: number;
   version: number;
   disconnected_at: number;
+}
+interface WillRow {
+  client_id: string;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  props: string | null;
 }
 interface SubRow {
   filter: string;
@@ -306,5 +339,10 @@ function statements(store: SqliteStore) {
     deleteQos2: p('DELETE FROM hub_qos2_in WHERE client_id = ? AND packet_id = ?'),
     deleteQos2All: p('DELETE FROM hub_qos2_in WHERE client_id = ?'),
     qos2Of: p('SELECT packet_id FROM hub_qos2_in WHERE client_id = ?'),
+    putWill: p(
+      'INSERT OR REPLACE INTO hub_wills (client_id, topic, payload, qos, retain, props) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    deleteWill: p('DELETE FROM hub_wills WHERE client_id = ?'),
+    allWills: p('SELECT client_id, topic, payload, qos, retain, props FROM hub_wills'),
   };
 }

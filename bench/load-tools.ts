@@ -75,8 +75,8 @@ interface Run<T> {
 }
 
 /** Runs the tool; resolves with its last stdout line, parsed; calls onReady at a line "ready". */
-function runTool<T>(args: string[], onReady?: () => void): Run<T> {
-  const child = spawn(loadToolPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function runTool<T>(args: string[], onReady?: () => void, stdin: 'ignore' | 'pipe' = 'ignore'): Run<T> {
+  const child = spawn(loadToolPath(), args, { stdio: [stdin, 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const result = new Promise<T>((resolve, reject) => {
@@ -127,5 +127,40 @@ export function startSink(a: SinkArgs): Run<SinkResult> & { ready: Promise<void>
         throw new Error('sink exited before it subscribed');
       }),
     ]),
+  };
+}
+
+/** The idle-connections tool's JSON line. */
+export interface IdleResult {
+  readonly conns: number;
+  readonly connectMs: number;
+  readonly cpuUs: number;
+}
+
+/**
+ * Opens `conns` MQTT connections that then stay idle; `ready` once all are CONNACKed, `close()`
+ * ends them (the tool exits when its stdin closes) and resolves with its report.
+ */
+export function startIdleClients(a: { host: string; port: number; conns: number; holdMs: number }): {
+  ready: Promise<void>;
+  close(): Promise<IdleResult>;
+} {
+  let connected: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    connected = resolve;
+  });
+  const run = runTool<IdleResult>(['idle', a.host, a.port, a.conns, a.holdMs].map(String), () => connected(), 'pipe');
+  run.result.catch(() => {});
+  return {
+    ready: Promise.race([
+      ready,
+      run.result.then(() => {
+        throw new Error('idle clients exited before they were connected');
+      }),
+    ]),
+    close: () => {
+      run.child.stdin?.end();
+      return run.result;
+    },
   };
 }

@@ -4,6 +4,7 @@
  *
  *   mqtt-load pub HOST PORT TOPIC COUNT QOS SIZE RATE WINDOW CONNS [USER PASS]
  *   mqtt-load sub HOST PORT FILTER COUNT QOS IDLE_MS [BATCH_BYTES]
+ *   mqtt-load idle HOST PORT CONNS HOLD_MS
  *
  * pub: CONNS connections (MQTT 3.1.1, clean session, keep alive off), COUNT messages of SIZE bytes
  * spread round robin over them, at RATE msg/s (0 = as fast as the broker takes them). QoS 1 keeps
@@ -519,9 +520,53 @@ static int run_sub(int argc, char **argv) {
   return 0;
 }
 
+/*
+ * idle: CONNS connections, each CONNECTed (clean session, keep alive off) one after the other and
+ * then left alone; prints "ready" once every CONNACK is in, holds them until stdin closes (or
+ * HOLD_MS), then one JSON line. Measures what idle clients cost a broker (its RSS, read outside).
+ */
+static int run_idle(int argc, char **argv) {
+  if (argc < 6) {
+    fprintf(stderr, "usage: mqtt-load idle HOST PORT CONNS HOLD_MS\n");
+    return 2;
+  }
+  const char *host = argv[2];
+  int port = atoi(argv[3]);
+  int conns = atoi(argv[4]);
+  int64_t hold_ns = (int64_t)atoll(argv[5]) * 1000000LL;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)conns + 16) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  int *fds = calloc((size_t)conns, sizeof(int));
+  if (!fds) die("calloc");
+  int64_t start = now_ns();
+  char id[32];
+  for (int i = 0; i < conns; i++) {
+    snprintf(id, sizeof id, "idle-%d", i);
+    fds[i] = open_conn(host, port, id, NULL, NULL);
+  }
+  int64_t connected = now_ns();
+  printf("ready\n");
+  fflush(stdout);
+  struct pollfd in = {0, POLLIN, 0};
+  int64_t deadline = connected + (hold_ns > 0 ? hold_ns : RUN_LIMIT_NS);
+  while (now_ns() < deadline) {
+    if (poll(&in, 1, 100) == 1) {
+      char b[64];
+      if (read(0, b, sizeof b) <= 0) break;
+    }
+  }
+  for (int i = 0; i < conns; i++) close(fds[i]);
+  printf("{\"conns\":%d,\"connectMs\":%.1f,\"cpuUs\":%.0f}\n", conns, (double)(connected - start) / 1e6, cpu_us());
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "pub") == 0) return run_pub(argc, argv);
   if (argc >= 2 && strcmp(argv[1], "sub") == 0) return run_sub(argc, argv);
+  if (argc >= 2 && strcmp(argv[1], "idle") == 0) return run_idle(argc, argv);
   fprintf(stderr, "usage: mqtt-load pub|sub ...\n");
   return 2;
 }

@@ -1,4 +1,5 @@
 import type { ProtocolVersion, Subscription, Will } from '../codec/types.js';
+import { Fifo } from './fifo.js';
 import { type Delivery, payloadBytes } from './hub-message.js';
 
 /** A subscription as the session keeps it: the SUBSCRIBE's options and identifier. */
@@ -20,7 +21,7 @@ export interface QueueBounds {
 export class Session {
   readonly subscriptions = new Map<string, SessionSubscription>();
   /** Waiting to be sent, in order. */
-  readonly queue: Delivery[] = [];
+  readonly queue = new Fifo<Delivery>();
   queuedBytes = 0;
   /** Sent and not yet acknowledged, by packet id. */
   readonly inflight = new Map<number, Delivery>();
@@ -73,7 +74,7 @@ export class Session {
 
   /** Puts deliveries back at the head, in order (a connection lost with them in flight). */
   requeueFront(deliveries: Delivery[]): void {
-    this.queue.unshift(...deliveries);
+    this.queue.unshiftAll(deliveries);
     for (const d of deliveries) this.queuedBytes += payloadBytes(d);
   }
 

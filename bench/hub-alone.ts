@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +28,7 @@ const FANOUT = { subscribers: 50, rate: 200, count: QUICK ? 1_000 : 2_000, fullC
 const IDLE_CONNS = 10_000;
 const BROKER_CONF = 'max_inflight_messages 1000\nmax_queued_messages 1000000\nset_tcp_nodelay true\n';
 
-type HubKind = 'mosquitto' | 'tether';
+type HubKind = 'mosquitto' | 'tether' | 'node-floor';
 interface Hub {
   readonly port: number;
   readonly pid: number;
@@ -34,6 +36,21 @@ interface Hub {
 }
 
 async function startHub(kind: HubKind, dir: string): Promise<Hub> {
+  if (kind === 'node-floor') {
+    const port = await freePort();
+    const relay = spawn(process.execPath, [new URL('./node-floor-relay.mjs', import.meta.url).pathname, String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await once(relay.stdout, 'data');
+    return {
+      port,
+      pid: relay.pid as number,
+      stop: async () => {
+        relay.kill('SIGTERM');
+        if (relay.exitCode === null) await once(relay, 'exit');
+      },
+    };
+  }
   if (kind === 'mosquitto') {
     const m = await startMosquitto({ dir, name: 'hub', extraConf: `${BROKER_CONF}max_connections -1\n` });
     return { port: m.port, pid: m.pid, stop: () => m.stop() };
@@ -129,7 +146,7 @@ async function withHub<T>(kind: HubKind, run: (hub: Hub) => Promise<T>): Promise
   }
 }
 
-const KINDS: HubKind[] = ['mosquitto', 'tether'];
+const KINDS = ['mosquitto', 'tether'] as const;
 const lines: string[] = [];
 const out = (line: string) => {
   lines.push(line);
@@ -139,20 +156,73 @@ const f1 = (n: number) => n.toFixed(1);
 const k = (n: number) => `${(n / 1000).toFixed(1)}k`;
 const ratio = (t: number, m: number) => `${(t / m).toFixed(2)}×`;
 
-out('## Publisher → hub → one subscriber');
-out('');
-out(
-  '| QoS | payload | hub | µs/msg at 5,000 msg/s | p50 / p99 µs | full speed msg/s | µs/msg full | load tools µs/msg | lost |',
-);
-out('|---|---|---|---|---|---|---|---|---|');
-for (const qos of [0, 1] as const) {
-  for (const size of [64, 1024]) {
-    const rows: Record<HubKind, { fixed: FlowResult; full: FlowResult }> = {} as never;
+const SECTIONS = process.env.TETHER_BENCH_SECTIONS?.split(',') ?? ['flow', 'floor', 'fanout', 'idle'];
+if (SECTIONS.includes('flow')) {
+  out('## Publisher → hub → one subscriber');
+  out('');
+  out(
+    '| QoS | payload | hub | µs/msg at 5,000 msg/s | p50 / p99 µs | full speed msg/s | µs/msg full | load tools µs/msg | lost |',
+  );
+  out('|---|---|---|---|---|---|---|---|---|');
+  for (const qos of [0, 1] as const) {
+    for (const size of [64, 1024]) {
+      const rows = {} as Record<(typeof KINDS)[number], { fixed: FlowResult; full: FlowResult }>;
+      for (const kind of KINDS) {
+        rows[kind] = await withHub(kind, async (hub) => {
+          await flow(hub, { qos, size, count: 2_000, rate: 5_000, subscribers: 1 }); // warm-up
+          const fixed = await flow(hub, { qos, size, ...FIXED, subscribers: 1 });
+          const full = await flow(hub, { qos, size, count: FULL[qos], rate: 0, subscribers: 1 });
+          return { fixed, full };
+        });
+      }
+      for (const kind of KINDS) {
+        const r = rows[kind];
+        const m = rows.mosquitto;
+        const vs = kind === 'tether' ? ` (${ratio(r.fixed.cpu, m.fixed.cpu)})` : '';
+        const vsFull = kind === 'tether' ? ` (${ratio(r.full.rate, m.full.rate)})` : '';
+        out(
+          `| ${qos} | ${size} B | ${kind} | ${f1(r.fixed.cpu)}${vs} | ${r.fixed.p50us.toFixed(0)} / ${r.fixed.p99us.toFixed(0)} | ${k(r.full.rate)}${vsFull} | ${f1(r.full.cpu)} | ${f1(r.full.toolsCpu)} | ${r.fixed.lost + r.full.lost} |`,
+        );
+      }
+    }
+  }
+}
+
+if (SECTIONS.includes('floor')) {
+  out('');
+  out('## The floor of a hub in Node (QoS 0, 64 B, one subscriber)');
+  out('');
+  out(
+    'node-floor = bench/node-floor-relay.mjs: answers CONNECT and SUBSCRIBE and copies each PUBLISH to the subscriber, nothing else.',
+  );
+  out('');
+  out('| hub | µs/msg at 1,000 msg/s | µs/msg at 5,000 msg/s | p50 µs at 5,000 |');
+  out('|---|---|---|---|');
+  for (const kind of ['mosquitto', 'node-floor', 'tether'] as const) {
+    await withHub(kind, async (hub) => {
+      await flow(hub, { qos: 0, size: 64, count: 2_000, rate: 5_000, subscribers: 1 }); // warm-up
+      const at1k = await flow(hub, { qos: 0, size: 64, count: QUICK ? 3_000 : 10_000, rate: 1_000, subscribers: 1 });
+      const at5k = await flow(hub, { qos: 0, size: 64, ...FIXED, subscribers: 1 });
+      out(`| ${kind} | ${f1(at1k.cpu)} | ${f1(at5k.cpu)} | ${at5k.p50us.toFixed(0)} |`);
+    });
+  }
+}
+
+if (SECTIONS.includes('fanout')) {
+  out('');
+  out(`## 1 → ${FANOUT.subscribers} fan-out (64 B)`);
+  out('');
+  out(
+    `| QoS | hub | µs per copy at ${FANOUT.rate} msg/s in (${k(FANOUT.rate * FANOUT.subscribers)} copies/s) | full speed copies/s | µs per copy full | lost |`,
+  );
+  out('|---|---|---|---|---|---|');
+  for (const qos of [0, 1] as const) {
+    const rows = {} as Record<(typeof KINDS)[number], { fixed: FlowResult; full: FlowResult }>;
     for (const kind of KINDS) {
       rows[kind] = await withHub(kind, async (hub) => {
-        await flow(hub, { qos, size, count: 2_000, rate: 5_000, subscribers: 1 }); // warm-up
-        const fixed = await flow(hub, { qos, size, ...FIXED, subscribers: 1 });
-        const full = await flow(hub, { qos, size, count: FULL[qos], rate: 0, subscribers: 1 });
+        const base = { qos, size: 64, subscribers: FANOUT.subscribers };
+        const fixed = await flow(hub, { ...base, count: FANOUT.count, rate: FANOUT.rate });
+        const full = await flow(hub, { ...base, count: FANOUT.fullCount, rate: 0 });
         return { fixed, full };
       });
     }
@@ -162,58 +232,32 @@ for (const qos of [0, 1] as const) {
       const vs = kind === 'tether' ? ` (${ratio(r.fixed.cpu, m.fixed.cpu)})` : '';
       const vsFull = kind === 'tether' ? ` (${ratio(r.full.rate, m.full.rate)})` : '';
       out(
-        `| ${qos} | ${size} B | ${kind} | ${f1(r.fixed.cpu)}${vs} | ${r.fixed.p50us.toFixed(0)} / ${r.fixed.p99us.toFixed(0)} | ${k(r.full.rate)}${vsFull} | ${f1(r.full.cpu)} | ${f1(r.full.toolsCpu)} | ${r.fixed.lost + r.full.lost} |`,
+        `| ${qos} | ${kind} | ${f1(r.fixed.cpu)}${vs} | ${k(r.full.rate)}${vsFull} | ${f1(r.full.cpu)} | ${r.fixed.lost + r.full.lost} |`,
       );
     }
   }
 }
 
-out('');
-out(`## 1 → ${FANOUT.subscribers} fan-out (64 B)`);
-out('');
-out(
-  `| QoS | hub | µs per copy at ${FANOUT.rate} msg/s in (${k(FANOUT.rate * FANOUT.subscribers)} copies/s) | full speed copies/s | µs per copy full | lost |`,
-);
-out('|---|---|---|---|---|---|');
-for (const qos of [0, 1] as const) {
-  const rows: Record<HubKind, { fixed: FlowResult; full: FlowResult }> = {} as never;
+if (SECTIONS.includes('idle')) {
+  out('');
+  out(`## ${IDLE_CONNS.toLocaleString('en')} idle connections`);
+  out('');
+  out('| hub | RSS MB before | RSS MB with them | private + file-backed MB | KB per connection | seconds to connect |');
+  out('|---|---|---|---|---|---|');
   for (const kind of KINDS) {
-    rows[kind] = await withHub(kind, async (hub) => {
-      const base = { qos, size: 64, subscribers: FANOUT.subscribers };
-      const fixed = await flow(hub, { ...base, count: FANOUT.count, rate: FANOUT.rate });
-      const full = await flow(hub, { ...base, count: FANOUT.fullCount, rate: 0 });
-      return { fixed, full };
+    await withHub(kind, async (hub) => {
+      const before = currentRssMb(hub.pid);
+      const idle = startIdleClients({ host: '127.0.0.1', port: hub.port, conns: IDLE_CONNS, holdMs: 120_000 });
+      await idle.ready;
+      await new Promise((r) => setTimeout(r, 2_000)); // let the hub settle (GC) before reading
+      const rss = currentRssMb(hub.pid);
+      const split = rssSplitMb(hub.pid);
+      const report = await idle.close();
+      out(
+        `| ${kind} | ${f1(before)} | ${f1(rss)} | ${f1(split.privateMb)} + ${f1(split.fileMb)} | ${f1(((rss - before) * 1024) / IDLE_CONNS)} | ${(report.connectMs / 1000).toFixed(1)} |`,
+      );
     });
   }
-  for (const kind of KINDS) {
-    const r = rows[kind];
-    const m = rows.mosquitto;
-    const vs = kind === 'tether' ? ` (${ratio(r.fixed.cpu, m.fixed.cpu)})` : '';
-    const vsFull = kind === 'tether' ? ` (${ratio(r.full.rate, m.full.rate)})` : '';
-    out(
-      `| ${qos} | ${kind} | ${f1(r.fixed.cpu)}${vs} | ${k(r.full.rate)}${vsFull} | ${f1(r.full.cpu)} | ${r.fixed.lost + r.full.lost} |`,
-    );
-  }
-}
-
-out('');
-out(`## ${IDLE_CONNS.toLocaleString('en')} idle connections`);
-out('');
-out('| hub | RSS MB before | RSS MB with them | private + file-backed MB | KB per connection | seconds to connect |');
-out('|---|---|---|---|---|---|');
-for (const kind of KINDS) {
-  await withHub(kind, async (hub) => {
-    const before = currentRssMb(hub.pid);
-    const idle = startIdleClients({ host: '127.0.0.1', port: hub.port, conns: IDLE_CONNS, holdMs: 120_000 });
-    await idle.ready;
-    await new Promise((r) => setTimeout(r, 2_000)); // let the hub settle (GC) before reading
-    const rss = currentRssMb(hub.pid);
-    const split = rssSplitMb(hub.pid);
-    const report = await idle.close();
-    out(
-      `| ${kind} | ${f1(before)} | ${f1(rss)} | ${f1(split.privateMb)} + ${f1(split.fileMb)} | ${f1(((rss - before) * 1024) / IDLE_CONNS)} | ${(report.connectMs / 1000).toFixed(1)} |`,
-    );
-  });
 }
 
 await writeFile(

@@ -244,7 +244,7 @@ if (SECTIONS.includes('idle')) {
   out('');
   out('| hub | RSS MB before | RSS MB with them | private + file-backed MB | KB per connection | seconds to connect |');
   out('|---|---|---|---|---|---|');
-  for (const kind of KINDS) {
+  for (const kind of ['mosquitto', 'node-floor', 'tether'] as const) {
     await withHub(kind, async (hub) => {
       const before = currentRssMb(hub.pid);
       const idle = startIdleClients({ host: '127.0.0.1', port: hub.port, conns: IDLE_CONNS, holdMs: 120_000 });

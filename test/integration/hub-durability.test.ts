@@ -109,9 +109,9 @@ describe('embedded hub durability', () => {
       device.once('connect', () => resolve());
       device.once('error', reject);
     });
-    // the CONNECT (and so the will) is committed before the next turn's commit; a QoS 1 round trip
-    // through the hub proves a later commit happened
-    await device.publishAsync('probe', 'x', { qos: 1 });
+    // a retained QoS 1 message is acknowledged once its commit is durable, and commits keep their
+    // order: its PUBACK proves the will saved at CONNECT is on disk
+    await device.publishAsync('probe', 'x', { qos: 1, retain: true });
     await hub.stop('SIGKILL');
     device.end(true);
     await hub.start();

@@ -213,6 +213,8 @@ export class Broker {
         ? 0
         : Math.round(this.limits.sessionExpiryMs / 1000);
     let session = this.sessions.get(clientId);
+    // every stored session is in memory (restore()), so only one that was persistent has rows
+    const wasPersistent = session?.persistent ?? false;
     if (session && packet.cleanStart) {
       this.endSession(session);
       session = undefined;
@@ -231,7 +233,7 @@ export class Broker {
     if (packet.will) packet.will.payload = Buffer.from(packet.will.payload);
     this.lifecycle.online(session);
     if (session.persistent) this.options.store?.saveSession(clientId, expirySec, packet.protocolVersion, Date.now());
-    else this.options.store?.deleteSession(clientId);
+    else if (wasPersistent && sessionPresent) this.options.store?.deleteSession(clientId);
     if (packet.will) this.options.store?.saveWill(clientId, packet.will);
     else if (hadWill) this.options.store?.deleteWill(clientId);
     this.connections.set(clientId, conn);

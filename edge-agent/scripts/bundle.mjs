@@ -1,12 +1,12 @@
 // Bundles the agent into one file for edge nodes: `npm run bundle -w edge-agent` writes
 // bundle/tether-agent.mjs. Native modules stay outside the bundle and are installed on the
-// node beside it (better-sqlite3; aws-crt only for `provider: aws-iot`).
+// node beside it (only aws-crt, for `provider: aws-iot`; the store is node:sqlite, built into Node).
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const NATIVE = ['better-sqlite3', 'aws-crt', 'aws-iot-device-sdk-v2'];
+const NATIVE = ['aws-crt', 'aws-iot-device-sdk-v2'];
 
 mkdirSync(here('../bundle'), { recursive: true });
 const result = await build({
@@ -14,7 +14,7 @@ const result = await build({
   outfile: here('../bundle/tether-agent.mjs'),
   bundle: true,
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   format: 'esm',
   external: NATIVE,
   // No comments and ASCII only: V8 keeps the whole bundle's source text in memory, and one
@@ -40,7 +40,7 @@ copyFileSync(here('../certs/AmazonRootCA1.pem'), here('../bundle/certs/AmazonRoo
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 writeFileSync(
   here('../bundle/package.json'),
-  `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', dependencies: { 'better-sqlite3': '^12' }, optionalDependencies: { 'aws-iot-device-sdk-v2': '^1.28.0' } }, null, 2)}\n`,
+  `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', optionalDependencies: { 'aws-iot-device-sdk-v2': '^1.28.0' } }, null, 2)}\n`,
 );
 console.log(
   `bundle/tether-agent.mjs: ${(bytes / 1024).toFixed(0)} KiB; native modules to install beside it: ${NATIVE.join(', ')}`,

@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { silentLogger } from '../../src/logging/logger.js';
+import type { SqliteStore } from '../../src/queue/sqlite-store.js';
 
 /** Shared set-up for the hub tests: real hub on 127.0.0.1 port 0, real MQTT.js clients. */
 
@@ -32,8 +33,13 @@ export class Resources {
     return value;
   }
 
-  async hub(config: HubConfig, logger: Logger = silentLogger(), configDir = process.cwd()): Promise<EmbeddedHub> {
-    const hub = this.add(new EmbeddedHub(config, { logger, configDir }), (h) => h.stop());
+  async hub(
+    config: HubConfig,
+    logger: Logger = silentLogger(),
+    configDir = process.cwd(),
+    store?: SqliteStore,
+  ): Promise<EmbeddedHub> {
+    const hub = this.add(new EmbeddedHub(config, { logger, configDir, ...(store ? { store } : {}) }), (h) => h.stop());
     await hub.start();
     return hub;
   }

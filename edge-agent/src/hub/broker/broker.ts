@@ -133,6 +133,7 @@ export class Broker {
       retained: this.retained.size,
       queued,
       stats: this.stats,
+      deliveriesNeverWritten: this.options.store?.stats.deliveriesNeverWritten ?? 0,
     };
   }
 

@@ -20,6 +20,8 @@ export interface HubMessage {
   /** The client id of the publisher (No Local), or '' for the hub's own publishes. */
   readonly origin: string;
   refs: number;
+  /** Its row is in the store's message log (HubStateStore's business; absent = not written). */
+  rowWritten?: boolean;
 }
 
 /** Copies the payload out of its read chunk once, so a waiting message does not pin a 64 KiB chunk. */

@@ -47,6 +47,9 @@ type Op = () => void;
  */
 export class HubStateStore implements StoreParticipant {
   private ops: Op[] = [];
+  /** Deliveries whose rows wait for the next transaction: removed before it, they are never written. */
+  private readonly pendingAdds = new Map<Delivery, { cancelled: boolean }>();
+  readonly stats = { deliveriesNeverWritten: 0 };
   private callbacks: Array<(error: TetherError | undefined) => void> = [];
   private readonly st: ReturnType<typeof statements>;
 
@@ -126,15 +129,22 @@ export class HubStateStore implements StoreParticipant {
     this.queue(() => this.st.deleteSub.run(clientId, filter));
   }
 
-  /** A persistent session's delivery: the message row once, then the session's pointer to it. */
+  /**
+   * A persistent session's delivery: the message row once, then the session's pointer to it. The
+   * rows are written with the next transaction; a delivery acknowledged before that (an online
+   * subscriber is often faster than the group commit) is never written at all.
+   */
   addDelivery(clientId: string, d: Delivery): void {
     const m = d.message;
-    const first = m.refs === 0;
     m.refs++;
     d.stored = true;
+    const pending = { cancelled: false };
+    this.pendingAdds.set(d, pending);
     const subIds = d.subscriptionIds ? d.subscriptionIds.join(',') : null;
     this.queue(() => {
-      if (first)
+      if (pending.cancelled) return;
+      this.pendingAdds.delete(d);
+      if (!m.rowWritten) {
         this.st.putMessage.run(
           m.id,
           m.topic,
@@ -145,6 +155,8 @@ export class HubStateStore implements StoreParticipant {
           m.expiresAt,
           m.origin,
         );
+        m.rowWritten = true;
+      }
       this.st.putOutbox.run(clientId, m.id, d.qos, d.retain ? 1 : 0, subIds, 0);
     });
   }
@@ -160,9 +172,27 @@ export class HubStateStore implements StoreParticipant {
     d.stored = false;
     const m = d.message;
     const last = --m.refs === 0;
+    const pending = this.pendingAdds.get(d);
+    if (pending) {
+      // not written yet: nothing to delete either (a row of the message written for another
+      // session goes with its own last pointer, or below when this was the last)
+      pending.cancelled = true;
+      this.pendingAdds.delete(d);
+      this.stats.deliveriesNeverWritten++;
+      if (last) {
+        this.queue(() => {
+          if (m.rowWritten) this.st.deleteMessage.run(m.id);
+          m.rowWritten = false;
+        });
+      }
+      return;
+    }
     this.queue(() => {
       this.st.deleteOutboxRow.run(clientId, m.id);
-      if (last) this.st.deleteMessage.run(m.id);
+      if (last) {
+        this.st.deleteMessage.run(m.id);
+        m.rowWritten = false;
+      }
     });
   }
 
@@ -279,6 +309,7 @@ interface OutboxRow {
 
 function rowToMessage(r: Omit<MessageRow, 'retain'>, retain: boolean): HubMessage {
   return {
+    rowWritten: r.id !== 0,
     id: r.id,
     topic: r.topic,
     payload: asBuffer(r.payload),

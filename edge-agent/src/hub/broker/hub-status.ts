@@ -8,4 +8,6 @@ export interface HubStatus {
   /** Messages waiting in sessions' queues and in flight. */
   readonly queued: number;
   readonly stats: BrokerStats;
+  /** Persistent sessions' deliveries acknowledged before their commit, so never written. */
+  readonly deliveriesNeverWritten: number;
 }

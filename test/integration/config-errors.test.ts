@@ -47,7 +47,7 @@ const cases: Array<[string, (bridge: Record<string, any>) => void, RegExp]> = [
     (b) => {
       b.rules[0].remote.name = 'aws';
     },
-    /rules\[0\]\.remote\.name: unknown remote "aws"/,
+    /rules\[0\]\.remote\.name: no remote "aws" \(remotes: iothub\)/,
   ],
   [
     'an unreadable cert file',

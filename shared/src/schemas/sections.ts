@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * Whose a section of a config file is decides what an unknown key in it means. Baetyl ignored keys
+ * it did not know, so in a section Baetyl defined an unknown key is a warning (a Baetyl file keeps
+ * running); in a section only Tether has, no older file can carry one, so it is a typo: an error.
+ */
+export type Severity = 'error' | 'warning';
+
+/** `params` of a config issue that does not stop the file from loading. */
+export interface ConfigIssueParams {
+  readonly severity: Severity;
+}
+
+/** A section Baetyl defined (Tether may add keys to it): an unknown key is a warning. */
+export function baetylSection<T extends z.core.$ZodLooseShape>(shape: T) {
+  return section(shape, 'warning');
+}
+
+/** A section only Tether has: an unknown key is an error. */
+export function tetherSection<T extends z.core.$ZodLooseShape>(shape: T) {
+  return section(shape, 'error');
+}
+
+function section<T extends z.core.$ZodLooseShape>(shape: T, severity: Severity) {
+  const object = z.object(shape);
+  // the catchall only reports; the typed object keeps its exact keys (an index signature would let
+  // `config.queue.durabilty` compile), so the cast hides the catchall from the output type
+  return object.catchall(unknownKey(Object.keys(shape), severity)) as unknown as typeof object;
+}
+
+function unknownKey(known: readonly string[], severity: Severity) {
+  const params: ConfigIssueParams = { severity };
+  return z.custom<never>(() => false, {
+    // not aborting: the section's own checks (and every check above it) still run, so one run
+    // reports every problem
+    abort: false,
+    params,
+    error: (issue) => unknownKeyMessage(String(issue.path?.at(-1) ?? ''), known, severity),
+  });
+}
+
+export function unknownKeyMessage(key: string, known: readonly string[], severity: Severity): string {
+  const what = severity === 'warning' ? 'unknown key, ignored' : 'unknown key';
+  const close = closestMatch(key, known);
+  if (close !== undefined) return `${what} (did you mean "${close}"?)`;
+  return `${what} (known here: ${known.join(', ')})`;
+}
+
+/**
+ * The candidate a typo most likely meant: the smallest Levenshtein distance (case-insensitive),
+ * within a third of the word's length (at least 1, at most 3), or undefined when none is that close.
+ */
+export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const candidate of candidates) {
+    const distance = levenshtein(word.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Edits (insert, delete, substitute) from `a` to `b`; two rows of the table at a time. */
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitute = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitute));
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/** A value as far as it parsed, read defensively by checks that run even when a field failed. */
+export type Partly = Readonly<Record<string, unknown>>;
+
+export function partly(value: unknown): Partly {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Partly) : {};
+}
+
+export function partlyList(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+type Issue = (path: readonly PropertyKey[], message: string) => void;
+
+/**
+ * A check across fields (a rule naming a remote, a duplicate name) that runs even when some field
+ * failed to parse: zod skips refinements then, and the problem would show only on a second run.
+ * It sees the value as far as it parsed, so it reads it with `partly`.
+ */
+export function crossCheck(check: (value: Partly, issue: Issue) => void) {
+  return z.superRefine<unknown>(
+    (value, ctx) => {
+      check(partly(value), (path, message) => ctx.addIssue({ code: 'custom', path: [...path], message }));
+    },
+    { when: () => true },
+  );
+}

@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import {
   type BridgeConfig,
   BridgeConfigSchema,
-  type ConfigProblems,
   ConfigError,
+  type ConfigProblems,
   checkConfig,
   type HubConfig,
   HubConfigSchema,

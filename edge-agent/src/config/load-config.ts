@@ -15,7 +15,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { passwordHashProblem } from '../hub/password-hash.js';
 import { bundleServicePath } from './load-bundle.js';
-import { readTlsFiles } from './tls-files.js';
+import { tlsFileProblems } from './tls-files.js';
 
 export interface LoadedConfig<T> {
   readonly config: T;
@@ -124,5 +124,5 @@ function check<S extends z.ZodType>(
 function tlsProblems(block: unknown, field: string, dir: string): string[] {
   const { ca, cert, key } = partly(block);
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return readTlsFiles({ ca: text(ca), cert: text(cert), key: text(key) }, field, dir).problems;
+  return tlsFileProblems({ ca: text(ca), cert: text(cert), key: text(key) }, field, dir);
 }

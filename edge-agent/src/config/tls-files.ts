@@ -27,16 +27,12 @@ export function readConfigFile(field: string, path: string, configDir: string): 
     return readFileSync(file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'EISDIR' ? 'it is a folder, not a file' : `(${code ?? (error as Error).message})`;
-    throw new TetherError('TETHER_ERR_CONFIG_FILE', `${field}: cannot read ${file} ${why}`, { cause: error });
+    const why = code === 'EISDIR' ? ': it is a folder, not a file' : ` (${code ?? (error as Error).message})`;
+    throw new TetherError('TETHER_ERR_CONFIG_FILE', `${field}: cannot read ${file}${why}`, { cause: error });
   }
 }
 
-/**
- * Reads a block's TLS files and checks them as the TLS stack will use them (PEM that parses, a
- * key that belongs to its certificate), so a bad file is named now and not at the first handshake.
- * Returns every problem, each as `field.name: why`.
- */
+/** Reads a block's TLS files (each problem as `field.name: why`): what the start does with them. */
 export function readTlsFiles(
   block: TlsFileFields,
   field: string,
@@ -55,19 +51,38 @@ export function readTlsFiles(
   }
   if (block.cert && !block.key) problems.push(`${field}.key: a client certificate (${field}.cert) needs its key`);
   if (block.key && !block.cert) problems.push(`${field}.cert: a key (${field}.key) needs its certificate`);
+  return { material, problems };
+}
+
+/**
+ * Every problem of a block's TLS files as the TLS stack will meet them: unreadable (missing, a
+ * folder), no PEM in them, a key that is not the certificate's. Run when a config is loaded
+ * (`validate` and the start alike), so a bad file is named then, not at the first handshake.
+ */
+export function tlsFileProblems(block: TlsFileFields, field: string, configDir: string): string[] {
+  const { material, problems } = readTlsFiles(block, field, configDir);
+  const at = (name: 'ca' | 'cert' | 'key') => resolveConfigPath(block[name] as string, configDir);
   // OpenSSL takes a CA file without a certificate in it silently; every handshake would then fail
-  if (material.ca && !holdsCertificate(material.ca)) {
-    problems.push(`${field}.ca: ${resolveConfigPath(block.ca as string, configDir)} holds no PEM certificate`);
+  if (material.ca && !holdsCertificate(material.ca)) problems.push(`${field}.ca: ${at('ca')} holds no PEM certificate`);
+  if (material.cert && !holdsCertificate(material.cert)) {
+    problems.push(`${field}.cert: ${at('cert')} holds no PEM certificate`);
   }
-  if (problems.length === 0 && (material.ca || material.cert)) {
+  if (material.key && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(material.key.toString('latin1'))) {
+    problems.push(`${field}.key: ${at('key')} holds no PEM private key`);
+  }
+  if (problems.length === 0 && material.cert && material.key) {
     try {
-      createSecureContext({ ...material });
+      createSecureContext({ cert: material.cert, key: material.key });
     } catch (error) {
-      const names = (['ca', 'cert', 'key'] as const).filter((n) => block[n]).map((n) => `${field}.${n}`);
-      problems.push(`${names.join(', ')}: not usable for TLS (${(error as Error).message})`);
+      const why = (error as Error).message;
+      problems.push(
+        /key values mismatch/.test(why)
+          ? `${field}.key: ${at('key')} is not the key of the certificate ${at('cert')}`
+          : `${field}.cert, ${field}.key: not usable for TLS (${why})`,
+      );
     }
   }
-  return { material, problems };
+  return problems;
 }
 
 function holdsCertificate(pem: Buffer): boolean {

@@ -307,12 +307,15 @@ export const BridgeConfigSchema = baetylSection({
 }).check(
   crossCheck((config, issue) => {
     const names: string[] = [];
-    partlyList(config.remotes).forEach((remote, i) => {
+    const remotes = partlyList(config.remotes);
+    remotes.forEach((remote, i) => {
       const { name } = partly(remote);
       if (typeof name !== 'string' || name === '') return;
       if (names.includes(name)) issue(['remotes', i, 'name'], `duplicate remote name "${name}"`);
       else names.push(name);
     });
+    // a remote without a readable name is reported already; every rule would be reported with it
+    if (remotes.length === 0 || remotes.some((r) => typeof partly(r).name !== 'string')) return;
     partlyList(config.rules).forEach((rule, i) => {
       const { name } = partly(partly(rule).remote);
       if (typeof name === 'string' && name !== '' && !names.includes(name)) {

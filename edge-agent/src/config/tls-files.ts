@@ -64,13 +64,12 @@ export function tlsFileProblems(block: TlsFileFields, field: string, configDir: 
   const at = (name: 'ca' | 'cert' | 'key') => resolveConfigPath(block[name] as string, configDir);
   // OpenSSL takes a CA file without a certificate in it silently; every handshake would then fail
   if (material.ca && !holdsCertificate(material.ca)) problems.push(`${field}.ca: ${at('ca')} holds no PEM certificate`);
-  if (material.cert && !holdsCertificate(material.cert)) {
-    problems.push(`${field}.cert: ${at('cert')} holds no PEM certificate`);
-  }
-  if (material.key && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(material.key.toString('latin1'))) {
-    problems.push(`${field}.key: ${at('key')} holds no PEM private key`);
-  }
-  if (problems.length === 0 && material.cert && material.key) {
+  const certOk = material.cert !== undefined && holdsCertificate(material.cert);
+  const keyOk =
+    material.key !== undefined && /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(material.key.toString('latin1'));
+  if (material.cert && !certOk) problems.push(`${field}.cert: ${at('cert')} holds no PEM certificate`);
+  if (material.key && !keyOk) problems.push(`${field}.key: ${at('key')} holds no PEM private key`);
+  if (material.cert && material.key && certOk && keyOk) {
     try {
       createSecureContext({ cert: material.cert, key: material.key });
     } catch (error) {

@@ -1,30 +1,33 @@
 import { z } from 'zod';
 import { BrokerAddressSchema, HostPortSchema } from './addresses.js';
 import { ByteSizeSchema, DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema } from './common.js';
-import { baetylSection, crossCheck, partly, partlyList, tetherSection } from './sections.js';
+import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys, tetherSection } from './sections.js';
 
 /**
  * Baetyl-Remote-MQTT's `service.yml`, accepted unchanged, plus Tether's additive extensions.
  * Field names keep Baetyl's lowercase spelling so a Baetyl file means the same thing here.
- * Sections Baetyl defined are `baetylSection`s (an unknown key warns), Tether's own are
- * `tetherSection`s (an unknown key is an error).
+ * A section Baetyl defined warns on an unknown key (`baetylSection`, `baetylKeys`); a section
+ * only Tether has refuses one (`tetherSection`, `tetherKeys`).
  */
 
 /** Topic mapping on the target side (Tether extension; Baetyl forwarded topics unchanged). */
-export const TopicTargetSchema = tetherSection({
-  /** Remove this prefix from the source topic (when present) before adding `prefix`. */
-  strip: z.string().optional(),
-  /** Add this prefix to the topic. */
-  prefix: z.string().optional(),
-  /**
-   * A template for the whole target topic: `{topic}` is the source topic (after `strip`),
-   * `{0}`, `{1}`… its levels. Used instead of `prefix` when both are set.
-   */
-  topic: z.string().min(1).optional(),
-}).refine((t) => !t.topic?.includes('+') && !t.topic?.includes('#'), {
-  message: 'a target topic template cannot contain wildcards',
-  path: ['topic'],
-});
+export const TopicTargetSchema = z
+  .object({
+    /** Remove this prefix from the source topic (when present) before adding `prefix`. */
+    strip: z.string().optional(),
+    /** Add this prefix to the topic. */
+    prefix: z.string().optional(),
+    /**
+     * A template for the whole target topic: `{topic}` is the source topic (after `strip`),
+     * `{0}`, `{1}`… its levels. Used instead of `prefix` when both are set.
+     */
+    topic: z.string().min(1).optional(),
+  })
+  .apply(tetherKeys)
+  .refine((t) => !t.topic?.includes('+') && !t.topic?.includes('#'), {
+    message: 'a target topic template cannot contain wildcards',
+    path: ['topic'],
+  });
 export type TopicTarget = z.infer<typeof TopicTargetSchema>;
 
 export const SubscriptionSchema = baetylSection({
@@ -129,24 +132,26 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
  * from `endpoint`, `region` and `thing` when not given; messages over its limits are refused
  * before sending (`maxpayload`, 32 KiB unless Baidu raised the instance's quota).
  */
-export const BaiduIotHubRemoteSchema = tetherSection({
-  name: remoteName,
-  provider: z.literal('baidu-iothub'),
-  ...clientShape,
-  address: BrokerAddressSchema.optional(),
-  /** The IoT Hub endpoint (project) name: the first label of `<endpoint>.mqtt.iot.<region>.baidubce.com`. */
-  endpoint: z.string().regex(DNS_LABEL, 'expected the endpoint name, e.g. "myproject"').optional(),
-  /** Baidu Cloud region of the endpoint, e.g. `bj` or `gz`. */
-  region: z.string().regex(DNS_LABEL, 'expected a region such as bj or gz').optional(),
-  /** The thing (device) name; the MQTT username is `<endpoint>/<thing>`. */
-  thing: z.string().min(1).optional(),
-  /** How a derived address connects: `ssl` (1884), `wss` (8884) or `tcp` (1883). */
-  transport: z.enum(['ssl', 'wss', 'tcp']).default('ssl'),
-  /** Baidu IoT Hub has no QoS 2. */
-  maxqos: QosSchema.default(1),
-  /** Largest payload Baidu accepts: 32 KiB by default, up to 128 KiB on request. */
-  maxpayload: ByteSizeSchema.default(32 * 1024),
-})
+export const BaiduIotHubRemoteSchema = z
+  .object({
+    name: remoteName,
+    provider: z.literal('baidu-iothub'),
+    ...clientShape,
+    address: BrokerAddressSchema.optional(),
+    /** The IoT Hub endpoint (project) name: the first label of `<endpoint>.mqtt.iot.<region>.baidubce.com`. */
+    endpoint: z.string().regex(DNS_LABEL, 'expected the endpoint name, e.g. "myproject"').optional(),
+    /** Baidu Cloud region of the endpoint, e.g. `bj` or `gz`. */
+    region: z.string().regex(DNS_LABEL, 'expected a region such as bj or gz').optional(),
+    /** The thing (device) name; the MQTT username is `<endpoint>/<thing>`. */
+    thing: z.string().min(1).optional(),
+    /** How a derived address connects: `ssl` (1884), `wss` (8884) or `tcp` (1883). */
+    transport: z.enum(['ssl', 'wss', 'tcp']).default('ssl'),
+    /** Baidu IoT Hub has no QoS 2. */
+    maxqos: QosSchema.default(1),
+    /** Largest payload Baidu accepts: 32 KiB by default, up to 128 KiB on request. */
+    maxpayload: ByteSizeSchema.default(32 * 1024),
+  })
+  .apply(tetherKeys)
   .check(
     crossCheck((remote, issue) => {
       if (remote.address === undefined && (remote.endpoint === undefined || remote.region === undefined)) {
@@ -184,48 +189,54 @@ export const AWS_IOT_PORT = 8883;
  * `address` is derived from `endpoint` and `port`; the client id defaults to `thing`; without
  * `ca` the Amazon Root CA 1 shipped with the agent is trusted.
  */
-export const AwsIotRemoteSchema = tetherSection({
-  name: remoteName,
-  provider: z.literal('aws-iot'),
-  ...clientShape,
-  address: BrokerAddressSchema.optional(),
-  /** The account's device data endpoint, e.g. `abc123-ats.iot.eu-west-1.amazonaws.com`. */
-  endpoint: z
-    .string()
-    .regex(/^[a-z0-9.-]+$/i, 'expected a host name such as abc123-ats.iot.eu-west-1.amazonaws.com')
-    .optional(),
-  /** 8883 (default) or 443 (the agent offers ALPN x-amzn-mqtt-ca, as AWS IoT requires there). */
-  port: z.number().int().min(1).max(65535).default(AWS_IOT_PORT),
-  /** The thing name; the MQTT client id unless `clientid` says otherwise. */
-  thing: z.string().min(1).max(128).optional(),
-  /** The SDK's client speaks MQTT 5 only. */
-  protocol: z
-    .union([z.literal('5'), z.literal(5)], { error: 'aws-iot connects with MQTT 5 (the AWS IoT Device SDK client)' })
-    .transform(() => 5 as const)
-    .default(5),
-  /** AWS IoT Core and the SDK have no QoS 2. */
-  maxqos: QosSchema.default(1),
-})
+export const AwsIotRemoteSchema = z
+  .object({
+    name: remoteName,
+    provider: z.literal('aws-iot'),
+    ...clientShape,
+    address: BrokerAddressSchema.optional(),
+    /** The account's device data endpoint, e.g. `abc123-ats.iot.eu-west-1.amazonaws.com`. */
+    endpoint: z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'expected a host name such as abc123-ats.iot.eu-west-1.amazonaws.com')
+      .optional(),
+    /** 8883 (default) or 443 (the agent offers ALPN x-amzn-mqtt-ca, as AWS IoT requires there). */
+    port: z.number().int().min(1).max(65535).default(AWS_IOT_PORT),
+    /** The thing name; the MQTT client id unless `clientid` says otherwise. */
+    thing: z.string().min(1).max(128).optional(),
+    /** The SDK's client speaks MQTT 5 only. */
+    protocol: z
+      .union([z.literal('5'), z.literal(5)], { error: 'aws-iot connects with MQTT 5 (the AWS IoT Device SDK client)' })
+      .transform(() => 5 as const)
+      .default(5),
+    /** AWS IoT Core and the SDK have no QoS 2. */
+    maxqos: QosSchema.default(1),
+  })
+  .apply(tetherKeys)
   .check(
-    crossCheck((remote, issue) => {
+    // runs even when a field failed, so one run reports every problem (a partly parsed remote)
+    crossCheck((remote, report) => {
+      const issue = (path: string, message: string) => report([path], message);
       if (remote.address === undefined && remote.endpoint === undefined) {
-        issue(['endpoint'], 'give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)');
+        issue('endpoint', 'give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)');
       }
       if (typeof remote.address === 'string' && !/^(ssl|mqtts|tls):\/\//.test(remote.address)) {
-        issue(['address'], 'aws-iot connects over mutual TLS: expected ssl://HOST:8883 or ssl://HOST:443');
+        issue('address', 'aws-iot connects over mutual TLS: expected ssl://HOST:8883 or ssl://HOST:443');
       }
-      if (remote.cert === undefined) issue(['cert'], 'aws-iot needs the thing certificate (cert) and its key (key)');
-      if (remote.key === undefined) issue(['key'], 'aws-iot needs the private key (key) of the thing certificate');
+      if (remote.cert === undefined) issue('cert', 'aws-iot needs the thing certificate (cert) and its key (key)');
+      if (remote.key === undefined) issue('key', 'aws-iot needs the private key (key) of the thing certificate');
       if (remote.clientid === undefined && remote.thing === undefined) {
-        issue(['thing'], 'give thing (the client id defaults to it) or clientid');
+        issue('thing', 'give thing (the client id defaults to it) or clientid');
       }
       if (remote.username !== undefined || remote.password !== undefined) {
-        const field = remote.password !== undefined ? 'password' : 'username';
-        issue([field], 'aws-iot authenticates with the certificate only');
+        issue(
+          remote.password !== undefined ? 'password' : 'username',
+          'aws-iot authenticates with the certificate only',
+        );
       }
-      if (remote.insecure === true) issue(['insecure'], 'aws-iot always verifies the server certificate');
-      if (remote.alpn !== undefined) issue(['alpn'], 'aws-iot offers ALPN x-amzn-mqtt-ca itself');
-      if (remote.servername !== undefined) issue(['servername'], 'aws-iot uses the endpoint host as TLS server name');
+      if (remote.insecure === true) issue('insecure', 'aws-iot always verifies the server certificate');
+      if (remote.alpn !== undefined) issue('alpn', 'aws-iot offers ALPN x-amzn-mqtt-ca itself');
+      if (remote.servername !== undefined) issue('servername', 'aws-iot uses the endpoint host as TLS server name');
     }),
   )
   .transform((remote) => ({
@@ -278,10 +289,13 @@ export const QueueConfigSchema = tetherSection({
 export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 
 export const RuleSchema = baetylSection({
-  hub: baetylSection({
-    clientid: z.string().optional(),
-    subscriptions: z.array(SubscriptionSchema).default([]),
-  }).default({ subscriptions: [] }),
+  hub: z
+    .object({
+      clientid: z.string().optional(),
+      subscriptions: z.array(SubscriptionSchema).default([]),
+    })
+    .apply(baetylKeys)
+    .default({ subscriptions: [] }),
   remote: baetylSection({
     name: z.string().min(1, 'a rule must name its remote'),
     clientid: z.string().optional(),
@@ -290,39 +304,38 @@ export const RuleSchema = baetylSection({
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
-/** (Tether) Prometheus metrics at http://LISTEN/metrics. */
-export const BridgeMetricsSchema = tetherSection({
-  /** HOST:PORT, e.g. `127.0.0.1:9464`. */
-  listen: HostPortSchema,
-});
-
-export const BridgeConfigSchema = baetylSection({
-  name: z.string().default('tether'),
-  hub: HubClientSchema,
-  remotes: z.array(RemoteSchema).min(1, 'at least one remote is needed'),
-  rules: z.array(RuleSchema).min(1, 'at least one rule is needed'),
-  queue: QueueConfigSchema.default(QueueConfigSchema.parse({})),
-  metrics: BridgeMetricsSchema.optional(),
-  logger: LoggerSchema,
-}).check(
-  crossCheck((config, issue) => {
-    const names: string[] = [];
-    const remotes = partlyList(config.remotes);
-    remotes.forEach((remote, i) => {
-      const { name } = partly(remote);
-      if (typeof name !== 'string' || name === '') return;
-      if (names.includes(name)) issue(['remotes', i, 'name'], `duplicate remote name "${name}"`);
-      else names.push(name);
-    });
-    // a remote without a readable name is reported already; every rule would be reported with it
-    if (remotes.length === 0 || remotes.some((r) => typeof partly(r).name !== 'string')) return;
-    partlyList(config.rules).forEach((rule, i) => {
-      const { name } = partly(partly(rule).remote);
-      if (typeof name === 'string' && name !== '' && !names.includes(name)) {
-        issue(['rules', i, 'remote', 'name'], `no remote "${name}" (remotes: ${names.join(', ') || 'none'})`);
-      }
-    });
-  }),
-);
+export const BridgeConfigSchema = z
+  .object({
+    name: z.string().default('tether'),
+    hub: HubClientSchema,
+    remotes: z.array(RemoteSchema).min(1, 'at least one remote is needed'),
+    rules: z.array(RuleSchema).min(1, 'at least one rule is needed'),
+    queue: QueueConfigSchema.default(QueueConfigSchema.parse({})),
+    /** (Tether) Prometheus metrics at http://LISTEN/metrics, e.g. `127.0.0.1:9464`. */
+    metrics: tetherSection({ listen: HostPortSchema }).optional(),
+    logger: LoggerSchema,
+  })
+  .apply(baetylKeys)
+  .check(
+    // runs even when a field failed: a rule naming no remote shows in the same run as a bad qos
+    crossCheck((config, issue) => {
+      const names: string[] = [];
+      const remotes = partlyList(config.remotes);
+      remotes.forEach((remote, i) => {
+        const { name } = partly(remote);
+        if (typeof name !== 'string' || name === '') return;
+        if (names.includes(name)) issue(['remotes', i, 'name'], `duplicate remote name "${name}"`);
+        else names.push(name);
+      });
+      // a remote without a readable name is reported already; every rule would be reported with it
+      if (remotes.length === 0 || remotes.some((r) => typeof partly(r).name !== 'string')) return;
+      partlyList(config.rules).forEach((rule, i) => {
+        const { name } = partly(partly(rule).remote);
+        if (typeof name === 'string' && name !== '' && !names.includes(name)) {
+          issue(['rules', i, 'remote', 'name'], `no remote "${name}" (remotes: ${names.join(', ') || 'none'})`);
+        }
+      });
+    }),
+  );
 export type BridgeConfig = z.infer<typeof BridgeConfigSchema>;
 export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;

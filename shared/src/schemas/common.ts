@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baetylSection } from './sections.js';
+import { baetylKeys } from './sections.js';
 
 /** Go-style duration ("500ms", "30s", "1m", "1h30m") or a number of milliseconds. */
 const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
@@ -95,19 +95,28 @@ export const TopicNameSchema = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/** Baetyl's `age.max`, `size.max` and `backup.max`. */
-const maxBlock = (fallback: number) =>
-  baetylSection({ max: z.number().int().nonnegative().default(fallback) })
-    .partial()
-    .optional();
-
 /** Baetyl's logger block, shared by the hub and the bridge config. */
-export const LoggerSchema = baetylSection({
-  path: z.string().optional(),
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent']).default('info'),
-  format: z.enum(['text', 'json']).default('json'),
-  age: maxBlock(15),
-  size: maxBlock(50),
-  backup: maxBlock(15),
-}).default({ level: 'info', format: 'json' });
+export const LoggerSchema = z
+  .object({
+    path: z.string().optional(),
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'panic', 'silent']).default('info'),
+    format: z.enum(['text', 'json']).default('json'),
+    age: z
+      .object({ max: z.number().int().nonnegative().default(15) })
+      .apply(baetylKeys)
+      .partial()
+      .optional(),
+    size: z
+      .object({ max: z.number().int().nonnegative().default(50) })
+      .apply(baetylKeys)
+      .partial()
+      .optional(),
+    backup: z
+      .object({ max: z.number().int().nonnegative().default(15) })
+      .apply(baetylKeys)
+      .partial()
+      .optional(),
+  })
+  .apply(baetylKeys)
+  .default({ level: 'info', format: 'json' });
 export type LoggerConfig = z.infer<typeof LoggerSchema>;

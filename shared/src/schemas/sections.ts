@@ -14,19 +14,29 @@ export interface ConfigIssueParams {
 
 /** A section Baetyl defined (Tether may add keys to it): an unknown key is a warning. */
 export function baetylSection<T extends z.core.$ZodLooseShape>(shape: T) {
-  return section(shape, 'warning');
+  return baetylKeys(z.object(shape));
 }
 
 /** A section only Tether has: an unknown key is an error. */
 export function tetherSection<T extends z.core.$ZodLooseShape>(shape: T) {
-  return section(shape, 'error');
+  return tetherKeys(z.object(shape));
 }
 
-function section<T extends z.core.$ZodLooseShape>(shape: T, severity: Severity) {
-  const object = z.object(shape);
+/** The same for an object built in a chain: `z.object({...}).apply(baetylKeys)`. */
+export function baetylKeys<T extends z.ZodObject>(object: T): T {
+  return withUnknownKeys(object, 'warning');
+}
+
+/** The same for an object built in a chain: `z.object({...}).apply(tetherKeys)`. */
+export function tetherKeys<T extends z.ZodObject>(object: T): T {
+  return withUnknownKeys(object, 'error');
+}
+
+function withUnknownKeys<T extends z.ZodObject>(object: T, severity: Severity): T {
   // the catchall only reports; the typed object keeps its exact keys (an index signature would let
-  // `config.queue.durabilty` compile), so the cast hides the catchall from the output type
-  return object.catchall(unknownKey(Object.keys(shape), severity)) as unknown as typeof object;
+  // `config.queue.durabilty` compile), so the cast hides the catchall from the output type. Apply
+  // it to the whole shape: the did-you-mean knows the keys it had then.
+  return object.catchall(unknownKey(Object.keys(object.shape), severity)) as unknown as T;
 }
 
 function unknownKey(known: readonly string[], severity: Severity) {

@@ -4,6 +4,7 @@ export * from './parse-config.js';
 export * from './schemas/addresses.js';
 export * from './schemas/bridge-config.js';
 export * from './schemas/bundle.js';
+export * from './schemas/closest-match.js';
 export * from './schemas/common.js';
 export * from './schemas/hub-config.js';
 export * from './schemas/policy.js';

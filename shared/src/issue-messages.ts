@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { closestMatch, unknownKeyMessage } from './schemas/sections.js';
+import { closestMatch } from './schemas/closest-match.js';
+import { unknownKeyMessage } from './schemas/sections.js';
 
 /**
  * Messages that say what is valid, for every issue zod raises without one of ours (zod's own

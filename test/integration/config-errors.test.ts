@@ -139,6 +139,7 @@ describe('good config files and the command line', () => {
 });
 
 describe('strict configs: every problem of every file, errors and warnings', () => {
+  // the files as a user in the Baetyl root names them: validate's lines name them so
   const bridgeName = 'var/db/baetyl/remote-iothub-conf/service.yml';
   const hubName = 'var/db/baetyl/localhub-conf/service.yml';
   const lines = (output: string, kind: 'error' | 'warning') =>
@@ -153,7 +154,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
 
   it('the seed files validate with no warning', async () => {
     const { root, seed } = await seedWith(() => {});
-    const result = await runCli(['validate', '--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], root);
+    const result = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
     expect(result.code).toBe(0);
     expect(result.output).not.toMatch(/warning/);
   });
@@ -168,7 +169,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
       h.listen.push('tcp://127.0.0.1:70000');
       h.limits = { conections: 10 };
     });
-    const result = await runCli(['validate', '--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], root);
+    const result = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
     expect(result.code).toBe(2);
     expect(lines(result.output, 'error')).toEqual([
       `${bridgeName}: error: rules[0].hub.subscriptions[0].qos: must be 0, 1 or 2 (got 7)`,
@@ -185,7 +186,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
       b.remotes[0].cleansesion = true;
       b.hub.keepalve = '1m';
     });
-    const result = await runCli(['validate', '--config', seed.bridgeConfig], root);
+    const result = await runCli(['validate', '--config', bridgeName], root);
     expect(result.code).toBe(0);
     expect(lines(result.output, 'warning')).toEqual([
       `${bridgeName}: warning: hub.keepalve: unknown key, ignored (did you mean "keepalive"?)`,
@@ -246,7 +247,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
   it.each(startFailures)('%s: refused by validate and by the start alike', async (_label, bridge, hub, expected) => {
     const { root, seed } = await seedWith(bridge);
     await withHub(root, seed.hubConfig, hub);
-    const validate = await runCli(['validate', '--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], root);
+    const validate = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
     expect(validate.code).toBe(2);
     expect(validate.output).toContain(expected);
     const start = await runCli(['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], root);

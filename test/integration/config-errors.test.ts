@@ -153,7 +153,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
   }
 
   it('the seed files validate with no warning', async () => {
-    const { root, seed } = await seedWith(() => {});
+    const { root } = await seedWith(() => {});
     const result = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
     expect(result.code).toBe(0);
     expect(result.output).not.toMatch(/warning/);
@@ -182,7 +182,7 @@ describe('strict configs: every problem of every file, errors and warnings', () 
   });
 
   it("typos in Baetyl's optional fields: warnings with a did-you-mean, exit 0", async () => {
-    const { root, seed } = await seedWith((b) => {
+    const { root } = await seedWith((b) => {
       b.remotes[0].cleansesion = true;
       b.hub.keepalve = '1m';
     });

@@ -35,11 +35,14 @@ export class TetherError extends Error {
 
 /** A config problem: every issue at once, each as `path: message`. */
 export class ConfigError extends TetherError {
+  /** The file the problems are in. */
+  readonly file: string;
   readonly problems: readonly string[];
 
   constructor(file: string, problems: readonly string[], options?: { cause?: unknown }) {
     super('TETHER_ERR_CONFIG', `${file}: invalid config\n  ${problems.join('\n  ')}`, options);
     this.name = 'ConfigError';
+    this.file = file;
     this.problems = problems;
   }
 }

@@ -77,7 +77,7 @@ describe('bad bridge configs name the field', () => {
   it('an unknown remote name in a rule', () => {
     const data = base();
     data.rules[0].remote.name = 'nowhere';
-    expect(problems(data)).toEqual(['rules[0].remote.name: unknown remote "nowhere" (remotes: iothub)']);
+    expect(problems(data)).toEqual(['rules[0].remote.name: no remote "nowhere" (remotes: iothub)']);
   });
 
   it('a duplicate remote name', () => {
@@ -92,7 +92,7 @@ describe('bad bridge configs name the field', () => {
     data.hub.address = 'http://localhub:1883';
     const found = problems(data);
     expect(found).toContainEqual(expect.stringMatching(/^rules\[0\]\.hub\.subscriptions\[0\]\.topic: '#' must be/));
-    expect(found).toContainEqual(expect.stringMatching(/^hub\.address: expected tcp:/));
+    expect(found).toContainEqual(expect.stringMatching(/^hub\.address: unknown scheme "http": expected tcp, ssl, ws/));
   });
 
   it('a bad duration', () => {

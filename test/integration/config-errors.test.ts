@@ -47,7 +47,7 @@ const cases: Array<[string, (bridge: Record<string, any>) => void, RegExp]> = [
     (b) => {
       b.rules[0].remote.name = 'aws';
     },
-    /rules\[0\]\.remote\.name: unknown remote "aws"/,
+    /rules\[0\]\.remote\.name: no remote "aws" \(remotes: iothub\)/,
   ],
   [
     'an unreadable cert file',
@@ -135,5 +135,127 @@ describe('good config files and the command line', () => {
     const help = await runCli(['--help'], root);
     expect(help.code).toBe(0);
     expect(help.output).toMatch(/tether-agent validate --config FILE/);
+  });
+});
+
+describe('strict configs: every problem of every file, errors and warnings', () => {
+  // the files as a user in the Baetyl root names them: validate's lines name them so
+  const bridgeName = 'var/db/baetyl/remote-iothub-conf/service.yml';
+  const hubName = 'var/db/baetyl/localhub-conf/service.yml';
+  const lines = (output: string, kind: 'error' | 'warning') =>
+    output.split('\n').filter((line) => line.includes(`: ${kind}: `));
+
+  async function withHub(root: string, hubConfig: string, change: (hub: Record<string, any>) => void) {
+    const hub = parse(await readFile(hubConfig, 'utf8'));
+    change(hub);
+    await writeFile(hubConfig, stringify(hub));
+    return root;
+  }
+
+  it('the seed files validate with no warning', async () => {
+    const { root } = await seedWith(() => {});
+    const result = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
+    expect(result.code).toBe(0);
+    expect(result.output).not.toMatch(/warning/);
+  });
+
+  it('three mistakes in the bridge and two in the hub: five lines, each naming its file, exit 2', async () => {
+    const { root, seed } = await seedWith((b) => {
+      b.rules[0].hub.subscriptions[0].qos = 7;
+      b.rules[0].remote.name = 'nosuchremote';
+      b.queue = { durabilty: 'fsync' };
+    });
+    await withHub(root, seed.hubConfig, (h) => {
+      h.listen.push('tcp://127.0.0.1:70000');
+      h.limits = { conections: 10 };
+    });
+    const result = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
+    expect(result.code).toBe(2);
+    expect(lines(result.output, 'error')).toEqual([
+      `${bridgeName}: error: rules[0].hub.subscriptions[0].qos: must be 0, 1 or 2 (got 7)`,
+      `${bridgeName}: error: queue.durabilty: unknown key (did you mean "durability"?)`,
+      `${bridgeName}: error: rules[0].remote.name: no remote "nosuchremote" (remotes: iothub)`,
+      `${hubName}: error: listen[1]: port must be 0 to 65535 (got 70000)`,
+      `${hubName}: error: limits.conections: unknown key (did you mean "connections"?)`,
+    ]);
+    expect(result.output).not.toMatch(/Invalid input/);
+  });
+
+  it("typos in Baetyl's optional fields: warnings with a did-you-mean, exit 0", async () => {
+    const { root } = await seedWith((b) => {
+      b.remotes[0].cleansesion = true;
+      b.hub.keepalve = '1m';
+    });
+    const result = await runCli(['validate', '--config', bridgeName], root);
+    expect(result.code).toBe(0);
+    expect(lines(result.output, 'warning')).toEqual([
+      `${bridgeName}: warning: hub.keepalve: unknown key, ignored (did you mean "keepalive"?)`,
+      `${bridgeName}: warning: remotes[0].cleansesion: unknown key, ignored (did you mean "cleansession"?)`,
+    ]);
+    expect(result.output).toContain(`${bridgeName}: ok (bridge config, 2 warnings)`);
+  });
+
+  it('the agent starts with a warning and logs it', async () => {
+    const { root, seed } = await seedWith((b) => {
+      b.remotes[0].keepalve = '1m';
+    });
+    const agent = await startAgent({
+      args: ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig, '--data-dir', join(root, 'data')],
+      cwd: root,
+      teardown: td,
+    });
+    await agent.waitForLog(/bridge started/, 20_000);
+    const warning = await agent.waitForLog(/remotes\[0\]\.keepalve: unknown key, ignored/);
+    expect(JSON.parse(warning)).toMatchObject({ level: 'warn', file: seed.bridgeConfig });
+    expect(await agent.stop()).toBe(0);
+  });
+
+  // each passed `validate` before and then failed at start (or, for the hash, ran as a plain-text password)
+  const startFailures: Array<[string, (b: Record<string, any>) => void, (h: Record<string, any>) => void, string]> = [
+    [
+      'a remote port of 99999',
+      (b) => (b.remotes[0].address = 'ssl://127.0.0.1:99999'),
+      () => {},
+      `${bridgeName}: error: remotes[0].address: port must be 1 to 65535 (got 99999)`,
+    ],
+    [
+      'a listen port of 70000',
+      () => {},
+      (h) => (h.listen = ['tcp://127.0.0.1:70000']),
+      `${hubName}: error: listen[0]: port must be 0 to 65535 (got 70000)`,
+    ],
+    [
+      'a CA path that is a folder',
+      (b) => (b.remotes[0].ca = 'var/db/baetyl/cert'),
+      () => {},
+      'error: remotes[0].ca: cannot read ', // the absolute path follows
+    ],
+    [
+      'a malformed password hash',
+      () => {},
+      (h) => (h.principals[0].password = 'scrypt$bad'),
+      `${hubName}: error: principals[0].password: starts like a hash but is not one`,
+    ],
+    [
+      'a password inside an address',
+      (b) => (b.remotes[0].address = 'ssl://user:secret@127.0.0.1:8883'),
+      () => {},
+      `${bridgeName}: error: remotes[0].address: credentials in the address are not used: put them in username and password`,
+    ],
+  ];
+
+  it.each(startFailures)('%s: refused by validate and by the start alike', async (_label, bridge, hub, expected) => {
+    const { root, seed } = await seedWith(bridge);
+    await withHub(root, seed.hubConfig, hub);
+    const validate = await runCli(['validate', '--config', bridgeName, '--hub-config', hubName], root);
+    expect(validate.code).toBe(2);
+    expect(validate.output).toContain(expected);
+    const start = await runCli(['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig], root);
+    expect(start.code).toBe(2);
+    // the start names the same field, without a stack trace and without the password
+    const field = expected.split(': error: ')[1]?.split(':')[0] ?? '';
+    expect(start.output).toContain(field);
+    expect(start.output).not.toMatch(/TypeError| {4}at |secret|embedded hub listening/);
+    expect(validate.output).not.toMatch(/secret/);
   });
 });

@@ -20,6 +20,7 @@ export async function runAgent(options: RunOptions): Promise<number> {
   const bridge = loadBridgeConfig(options.config);
   const hub = options.hubConfig ? loadHubConfig(options.hubConfig) : undefined;
   const logger = loggerFor(bridge);
+  logWarnings(logger, bridge, hub);
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   const agent = new Agent({ bridge, ...(hub ? { hub } : {}), logger, dataDir });
@@ -30,10 +31,18 @@ export async function runAgent(options: RunOptions): Promise<number> {
 export async function runHubOnly(file: string): Promise<number> {
   const hub = loadHubConfig(file);
   const logger = loggerFor(hub);
+  logWarnings(logger, hub);
   // Baetyl-Hub's storage.dir (relative to the working directory, as Baetyl's paths were)
   const dataDir = resolve(hub.config.storage?.dir ?? DEFAULT_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   return runUntilSignal(new Agent({ hub, logger, dataDir }), logger);
+}
+
+/** What `validate` prints as warnings (keys Baetyl ignored, left out), once at start. */
+function logWarnings(logger: Logger, ...loaded: Array<LoadedConfig<unknown> | undefined>): void {
+  for (const file of loaded) {
+    for (const warning of file?.warnings ?? []) logger.warn({ file: file?.file }, `config: ${warning}`);
+  }
 }
 
 function loggerFor(loaded: LoadedConfig<{ logger: Parameters<typeof createLogger>[0] }>): Logger {

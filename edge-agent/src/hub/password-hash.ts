@@ -20,8 +20,26 @@ interface ParsedHash {
   readonly key: Buffer;
 }
 
+/** What `tether-agent hash-password` writes starts so; a password that does is never taken as plain text. */
+const HASH_PREFIX = 'scrypt$';
+
 export function isHashedPassword(stored: string): boolean {
   return HASHED.test(stored);
+}
+
+/**
+ * Why a principal's password that starts like a hash is not a usable one (a truncated or
+ * hand-edited hash), or undefined. Such a password is refused by `validate` and at start, and a
+ * login against it fails: it is never compared as a plain-text password.
+ */
+export function passwordHashProblem(stored: string): string | undefined {
+  if (!stored.startsWith(HASH_PREFIX)) return undefined;
+  if (!HASHED.test(stored)) {
+    return 'starts like a hash but is not one: expected scrypt$N$r$p$SALT$HASH as tether-agent hash-password writes it';
+  }
+  return parseHash(stored) === undefined
+    ? 'a hash with unusable parameters: N a power of two up to 2^20, r 1 to 32, p 1 to 16, a key of 16 bytes or more'
+    : undefined;
 }
 
 export function hashPassword(plain: string): string {
@@ -62,7 +80,7 @@ function plainEquals(stored: string, given: Buffer | string): boolean {
 /** `'plain'` for a Baetyl plain-text password, undefined for a malformed or absurd hash. */
 function parseHash(stored: string): ParsedHash | 'plain' | undefined {
   const m = HASHED.exec(stored);
-  if (!m) return 'plain';
+  if (!m) return stored.startsWith(HASH_PREFIX) ? undefined : 'plain';
   const n = Number(m[1]);
   const r = Number(m[2]);
   const p = Number(m[3]);

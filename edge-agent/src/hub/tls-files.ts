@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createSecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
 import { type HubConfig, TetherError } from '@tether/shared';
-import { resolveConfigPath } from '../config/resolve-path.js';
+import { readConfigFile } from '../config/tls-files.js';
 
 type Certificate = NonNullable<HubConfig['certificate']>;
 
@@ -57,14 +56,4 @@ export function verifiedCommonName(socket: TLSSocket): string | undefined {
   const cn = socket.getPeerCertificate()?.subject?.CN;
   // a certificate may carry several CNs (node gives an array); refuse the ambiguity
   return typeof cn === 'string' && cn.length > 0 ? cn : undefined;
-}
-
-function readConfigFile(field: string, path: string, configDir: string): Buffer {
-  const resolved = resolveConfigPath(path, configDir);
-  try {
-    return readFileSync(resolved);
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new TetherError('TETHER_ERR_CONFIG_FILE', `${field}: cannot read ${resolved} (${reason})`, { cause: err });
-  }
 }

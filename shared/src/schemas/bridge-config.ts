@@ -1,15 +1,14 @@
 import { z } from 'zod';
+import { BrokerAddressSchema, HostPortSchema } from './addresses.js';
 import { ByteSizeSchema, DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema } from './common.js';
+import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys, tetherSection } from './sections.js';
 
 /**
  * Baetyl-Remote-MQTT's `service.yml`, accepted unchanged, plus Tether's additive extensions.
  * Field names keep Baetyl's lowercase spelling so a Baetyl file means the same thing here.
+ * A section Baetyl defined warns on an unknown key (`baetylSection`, `baetylKeys`); a section
+ * only Tether has refuses one (`tetherSection`, `tetherKeys`).
  */
-
-const ADDRESS = /^(tcp|ssl|ws|wss|mqtt|mqtts|tls):\/\/[^\s/]+(:\d+)?(\/.*)?$/;
-export const BrokerAddressSchema = z
-  .string()
-  .regex(ADDRESS, 'expected tcp://HOST:PORT, ssl://HOST:PORT, ws://HOST:PORT/PATH or wss://HOST:PORT/PATH');
 
 /** Topic mapping on the target side (Tether extension; Baetyl forwarded topics unchanged). */
 export const TopicTargetSchema = z
@@ -24,13 +23,14 @@ export const TopicTargetSchema = z
      */
     topic: z.string().min(1).optional(),
   })
+  .apply(tetherKeys)
   .refine((t) => !t.topic?.includes('+') && !t.topic?.includes('#'), {
     message: 'a target topic template cannot contain wildcards',
     path: ['topic'],
   });
 export type TopicTarget = z.infer<typeof TopicTargetSchema>;
 
-export const SubscriptionSchema = z.object({
+export const SubscriptionSchema = baetylSection({
   topic: TopicFilterSchema,
   qos: QosSchema.default(0),
   /** Tether: map the topic on the other side. */
@@ -40,7 +40,7 @@ export const SubscriptionSchema = z.object({
 });
 export type Subscription = z.infer<typeof SubscriptionSchema>;
 
-export const BackoffSchema = z.object({
+export const BackoffSchema = tetherSection({
   /** First delay; Baetyl starts at 500ms. */
   min: DurationSchema.default(500),
   /** Cap; defaults to the connection's `interval`. */
@@ -77,7 +77,7 @@ const clientShape = {
   // --- Tether extensions ---
   /** MQTT protocol version of this connection. */
   protocol: z
-    .union([z.literal('3.1.1'), z.literal('5'), z.literal(4), z.literal(5)])
+    .literal(['3.1.1', '5', 4, 5])
     .transform((v) => (v === '5' || v === 5 ? 5 : 4) as 4 | 5)
     .default(4),
   backoff: BackoffSchema.optional(),
@@ -99,7 +99,7 @@ const clientShape = {
   }).default(1),
 };
 
-export const HubClientSchema = z.object(clientShape);
+export const HubClientSchema = baetylSection(clientShape);
 export type HubClientConfig = z.infer<typeof HubClientSchema>;
 
 // --- remotes: one schema per `provider:` (a discriminated union; absent means `mqtt`) ---
@@ -107,7 +107,7 @@ export type HubClientConfig = z.infer<typeof HubClientSchema>;
 const remoteName = z.string().min(1, 'a remote needs a name');
 
 /** `provider: mqtt` (the default, and every Baetyl config): any MQTT 3.1.1/5 broker. */
-export const MqttRemoteSchema = z.object({
+export const MqttRemoteSchema = baetylSection({
   name: remoteName,
   provider: z.literal('mqtt').default('mqtt'),
   ...clientShape,
@@ -151,30 +151,26 @@ export const BaiduIotHubRemoteSchema = z
     /** Largest payload Baidu accepts: 32 KiB by default, up to 128 KiB on request. */
     maxpayload: ByteSizeSchema.default(32 * 1024),
   })
-  .superRefine((remote, ctx) => {
-    if (remote.address === undefined && (remote.endpoint === undefined || remote.region === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['address'],
-        message:
+  .apply(tetherKeys)
+  .check(
+    crossCheck((remote, issue) => {
+      if (remote.address === undefined && (remote.endpoint === undefined || remote.region === undefined)) {
+        issue(
+          ['address'],
           'give address, or endpoint and region (address becomes ssl://<endpoint>.mqtt.iot.<region>.baidubce.com:1884)',
-      });
-    }
-    if (remote.username === undefined && (remote.endpoint === undefined || remote.thing === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['username'],
-        message: 'give username, or endpoint and thing (Baidu IoT Hub expects the username <endpoint>/<thing>)',
-      });
-    }
-    if (remote.password === undefined && remote.cert === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['password'],
-        message: 'Baidu IoT Hub needs a password, or a client certificate (cert and key)',
-      });
-    }
-  })
+        );
+      }
+      if (remote.username === undefined && (remote.endpoint === undefined || remote.thing === undefined)) {
+        issue(
+          ['username'],
+          'give username, or endpoint and thing (Baidu IoT Hub expects the username <endpoint>/<thing>)',
+        );
+      }
+      if (remote.password === undefined && remote.cert === undefined) {
+        issue(['password'], 'Baidu IoT Hub needs a password, or a client certificate (cert and key)');
+      }
+    }),
+  )
   .transform((remote) => {
     const { endpoint, region, thing } = remote;
     return {
@@ -216,26 +212,33 @@ export const AwsIotRemoteSchema = z
     /** AWS IoT Core and the SDK have no QoS 2. */
     maxqos: QosSchema.default(1),
   })
-  .superRefine((remote, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (remote.address === undefined && remote.endpoint === undefined) {
-      issue('endpoint', 'give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)');
-    }
-    if (remote.address !== undefined && !/^(ssl|mqtts|tls):\/\//.test(remote.address)) {
-      issue('address', 'aws-iot connects over mutual TLS: expected ssl://HOST:8883 or ssl://HOST:443');
-    }
-    if (remote.cert === undefined) issue('cert', 'aws-iot needs the thing certificate (cert) and its key (key)');
-    if (remote.key === undefined) issue('key', 'aws-iot needs the private key (key) of the thing certificate');
-    if (remote.clientid === undefined && remote.thing === undefined) {
-      issue('thing', 'give thing (the client id defaults to it) or clientid');
-    }
-    if (remote.username !== undefined || remote.password !== undefined) {
-      issue(remote.password !== undefined ? 'password' : 'username', 'aws-iot authenticates with the certificate only');
-    }
-    if (remote.insecure) issue('insecure', 'aws-iot always verifies the server certificate');
-    if (remote.alpn !== undefined) issue('alpn', 'aws-iot offers ALPN x-amzn-mqtt-ca itself');
-    if (remote.servername !== undefined) issue('servername', 'aws-iot uses the endpoint host as TLS server name');
-  })
+  .apply(tetherKeys)
+  .check(
+    // runs even when a field failed, so one run reports every problem (a partly parsed remote)
+    crossCheck((remote, report) => {
+      const issue = (path: string, message: string) => report([path], message);
+      if (remote.address === undefined && remote.endpoint === undefined) {
+        issue('endpoint', 'give endpoint (your AWS IoT data endpoint) or address (ssl://HOST:8883)');
+      }
+      if (typeof remote.address === 'string' && !/^(ssl|mqtts|tls):\/\//.test(remote.address)) {
+        issue('address', 'aws-iot connects over mutual TLS: expected ssl://HOST:8883 or ssl://HOST:443');
+      }
+      if (remote.cert === undefined) issue('cert', 'aws-iot needs the thing certificate (cert) and its key (key)');
+      if (remote.key === undefined) issue('key', 'aws-iot needs the private key (key) of the thing certificate');
+      if (remote.clientid === undefined && remote.thing === undefined) {
+        issue('thing', 'give thing (the client id defaults to it) or clientid');
+      }
+      if (remote.username !== undefined || remote.password !== undefined) {
+        issue(
+          remote.password !== undefined ? 'password' : 'username',
+          'aws-iot authenticates with the certificate only',
+        );
+      }
+      if (remote.insecure === true) issue('insecure', 'aws-iot always verifies the server certificate');
+      if (remote.alpn !== undefined) issue('alpn', 'aws-iot offers ALPN x-amzn-mqtt-ca itself');
+      if (remote.servername !== undefined) issue('servername', 'aws-iot uses the endpoint host as TLS server name');
+    }),
+  )
   .transform((remote) => ({
     ...remote,
     address: remote.address ?? `ssl://${remote.endpoint}:${remote.port}`,
@@ -264,7 +267,7 @@ export type RemoteProvider = RemoteConfig['provider'];
  * `process` survives the agent being killed; `fsync` survives power loss (group commit keeps
  * it fast); `memory` keeps nothing across a crash.
  */
-export const QueueConfigSchema = z.object({
+export const QueueConfigSchema = tetherSection({
   durability: z.enum(['memory', 'process', 'fsync']).default('process'),
   maxmessages: z.number().int().positive().default(1_000_000),
   maxbytes: ByteSizeSchema.default(1024 ** 3),
@@ -285,14 +288,15 @@ export const QueueConfigSchema = z.object({
 });
 export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 
-export const RuleSchema = z.object({
+export const RuleSchema = baetylSection({
   hub: z
     .object({
       clientid: z.string().optional(),
       subscriptions: z.array(SubscriptionSchema).default([]),
     })
+    .apply(baetylKeys)
     .default({ subscriptions: [] }),
-  remote: z.object({
+  remote: baetylSection({
     name: z.string().min(1, 'a rule must name its remote'),
     clientid: z.string().optional(),
     subscriptions: z.array(SubscriptionSchema).default([]),
@@ -308,32 +312,30 @@ export const BridgeConfigSchema = z
     rules: z.array(RuleSchema).min(1, 'at least one rule is needed'),
     queue: QueueConfigSchema.default(QueueConfigSchema.parse({})),
     /** (Tether) Prometheus metrics at http://LISTEN/metrics, e.g. `127.0.0.1:9464`. */
-    metrics: z
-      .object({ listen: z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d+$/, 'expected HOST:PORT, e.g. 127.0.0.1:9464') })
-      .optional(),
+    metrics: tetherSection({ listen: HostPortSchema }).optional(),
     logger: LoggerSchema,
   })
-  .superRefine((config, ctx) => {
-    const names = new Set<string>();
-    config.remotes.forEach((remote, i) => {
-      if (names.has(remote.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['remotes', i, 'name'],
-          message: `duplicate remote name "${remote.name}"`,
-        });
-      }
-      names.add(remote.name);
-    });
-    config.rules.forEach((rule, i) => {
-      if (!names.has(rule.remote.name)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', i, 'remote', 'name'],
-          message: `unknown remote "${rule.remote.name}" (remotes: ${[...names].join(', ') || 'none'})`,
-        });
-      }
-    });
-  });
+  .apply(baetylKeys)
+  .check(
+    // runs even when a field failed: a rule naming no remote shows in the same run as a bad qos
+    crossCheck((config, issue) => {
+      const names: string[] = [];
+      const remotes = partlyList(config.remotes);
+      remotes.forEach((remote, i) => {
+        const { name } = partly(remote);
+        if (typeof name !== 'string' || name === '') return;
+        if (names.includes(name)) issue(['remotes', i, 'name'], `duplicate remote name "${name}"`);
+        else names.push(name);
+      });
+      // a remote without a readable name is reported already; every rule would be reported with it
+      if (remotes.length === 0 || remotes.some((r) => typeof partly(r).name !== 'string')) return;
+      partlyList(config.rules).forEach((rule, i) => {
+        const { name } = partly(partly(rule).remote);
+        if (typeof name === 'string' && name !== '' && !names.includes(name)) {
+          issue(['rules', i, 'remote', 'name'], `no remote "${name}" (remotes: ${names.join(', ') || 'none'})`);
+        }
+      });
+    }),
+  );
 export type BridgeConfig = z.infer<typeof BridgeConfigSchema>;
 export type BridgeConfigInput = z.input<typeof BridgeConfigSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { baetylKeys } from './sections.js';
 
 /** Go-style duration ("500ms", "30s", "1m", "1h30m") or a number of milliseconds. */
 const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
@@ -42,17 +43,20 @@ export function parseByteSize(value: number | string): number | undefined {
   return bytes >= 1 ? bytes : undefined;
 }
 
-export const ByteSizeSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
+const SIZE_HINT = 'expected a size such as 32k, 1m, 256MB or a number of bytes';
+
+export const ByteSizeSchema = z.union([z.number(), z.string()], { error: SIZE_HINT }).transform((value, ctx) => {
   const bytes = parseByteSize(value);
   if (bytes !== undefined) return bytes;
   ctx.addIssue({
     code: 'custom',
-    message: `expected a size such as 32k, 1m, 256MB or a number of bytes, got ${JSON.stringify(value)}`,
+    message: `${SIZE_HINT}, got ${JSON.stringify(value)}`,
   });
   return z.NEVER;
 });
 
-export const QosSchema = z.union([z.literal(0), z.literal(1), z.literal(2)]);
+/** Reports `must be 0, 1 or 2 (got 7)` through the config error map. */
+export const QosSchema = z.literal([0, 1, 2]);
 export type QoS = z.infer<typeof QosSchema>;
 
 /** Where a validated topic filter is required: `+` and `#` only as whole levels, `#` last. */
@@ -99,16 +103,20 @@ export const LoggerSchema = z
     format: z.enum(['text', 'json']).default('json'),
     age: z
       .object({ max: z.number().int().nonnegative().default(15) })
+      .apply(baetylKeys)
       .partial()
       .optional(),
     size: z
       .object({ max: z.number().int().nonnegative().default(50) })
+      .apply(baetylKeys)
       .partial()
       .optional(),
     backup: z
       .object({ max: z.number().int().nonnegative().default(15) })
+      .apply(baetylKeys)
       .partial()
       .optional(),
   })
+  .apply(baetylKeys)
   .default({ level: 'info', format: 'json' });
 export type LoggerConfig = z.infer<typeof LoggerSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ListenAddressSchema } from './addresses.js';
 import {
   ByteSizeSchema,
   DurationSchema,
@@ -7,12 +8,15 @@ import {
   TopicFilterSchema,
   TopicNameSchema,
 } from './common.js';
+import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys } from './sections.js';
 
-/** Baetyl-Hub's `service.yml`, accepted unchanged, plus documented Tether extensions. */
+/**
+ * Baetyl-Hub's `service.yml`, accepted unchanged, plus documented Tether extensions. Sections
+ * Baetyl defined warn on an unknown key (`baetylSection`, `baetylKeys`); Tether's own (`limits`)
+ * refuse one.
+ */
 
-const LISTEN = /^(tcp|ssl|ws|wss|mqtt|mqtts|tls):\/\/[^\s/]*:\d+(\/.*)?$/;
-
-export const PermissionSchema = z.object({
+export const PermissionSchema = baetylSection({
   action: z.enum(['pub', 'sub']),
   permit: z.array(TopicFilterSchema).default([]),
   /** Tether: carved out of `permit`. A topic, or a subscription's filter read as a topic, that one of these matches is refused (as Mosquitto's dynamic security does). */
@@ -25,16 +29,16 @@ export type Permission = z.infer<typeof PermissionSchema>;
  * see `tether-agent hash-password`). Without a password the principal is a certificate
  * login whose username is the client certificate's common name.
  */
-export const PrincipalSchema = z.object({
+export const PrincipalSchema = baetylSection({
   username: z.string().min(1),
   password: z.string().optional(),
   permissions: z.array(PermissionSchema).default([]),
 });
 export type Principal = z.infer<typeof PrincipalSchema>;
 
-export const HubRouteSchema = z.object({
-  source: z.object({ topic: TopicFilterSchema, qos: QosSchema.default(0) }),
-  target: z.object({ topic: TopicNameSchema, qos: QosSchema.default(0) }),
+export const HubRouteSchema = baetylSection({
+  source: baetylSection({ topic: TopicFilterSchema, qos: QosSchema.default(0) }),
+  target: baetylSection({ topic: TopicNameSchema, qos: QosSchema.default(0) }),
 });
 export type HubRoute = z.infer<typeof HubRouteSchema>;
 
@@ -64,6 +68,7 @@ export const HubLimitsSchema = z
         /** At the bound: drop the oldest waiting message, or the new one [Mosquitto drops the new one]. */
         policy: z.enum(['drop-oldest', 'drop-new']).default('drop-oldest'),
       })
+      .apply(tetherKeys)
       .prefault({}),
     /** Bytes waiting in a connection's socket buffer beyond which QoS 0 to it is dropped and QoS 1/2 waits in its session. */
     outbuffer: ByteSizeSchema.default(1024 * 1024),
@@ -77,73 +82,83 @@ export const HubLimitsSchema = z
         messages: z.number().int().positive().default(100_000),
         bytes: ByteSizeSchema.default(256 * 1024 * 1024),
       })
+      .apply(tetherKeys)
       .prefault({}),
   })
+  .apply(tetherKeys)
   .prefault({});
 export type HubLimits = z.infer<typeof HubLimitsSchema>;
 
+/** Baetyl-Hub's message buffers and batches: accepted, not used (Tether's bounds are `limits`). */
+const BaetylBuffers = baetylSection({
+  buffer: baetylSection({ size: z.number().int().nonnegative() }).partial(),
+  batch: baetylSection({ max: z.number().int().nonnegative() }).partial(),
+  cleanup: baetylSection({ retention: DurationSchema, interval: DurationSchema }).partial(),
+  retry: baetylSection({ interval: DurationSchema }).partial(),
+}).partial();
+const BaetylQosBuffers = baetylSection({ qos0: BaetylBuffers, qos1: BaetylBuffers }).partial();
+
 export const HubConfigSchema = z
   .object({
-    listen: z
-      .array(
-        z
-          .string()
-          .regex(LISTEN, 'expected tcp://HOST:PORT, ssl://HOST:PORT, ws://HOST:PORT[/PATH] or wss://HOST:PORT[/PATH]'),
-      )
-      .min(1, 'the hub needs at least one listen address'),
-    certificate: z.object({ ca: z.string().optional(), cert: z.string(), key: z.string() }).optional(),
+    listen: z.array(ListenAddressSchema).min(1, 'the hub needs at least one listen address'),
+    certificate: baetylSection({ ca: z.string().optional(), cert: z.string(), key: z.string() }).optional(),
     principals: z.array(PrincipalSchema).default([]),
     /** Tether: what clients that send no username (and no certificate naming a principal) may do. Without it, such clients are refused once principals exist; with neither, anyone may do anything. */
     anonymous: z.object({ permissions: z.array(PermissionSchema).default([]) }).optional(),
     subscriptions: z.array(HubRouteSchema).default([]),
     message: z
       .object({
-        length: z.object({ max: ByteSizeSchema.optional() }).partial().optional(),
+        length: baetylSection({ max: ByteSizeSchema.optional() }).partial().optional(),
+        ingress: BaetylQosBuffers.optional(),
+        egress: BaetylQosBuffers.optional(),
+        offset: baetylSection({ buffer: BaetylBuffers.shape.buffer, batch: BaetylBuffers.shape.batch })
+          .partial()
+          .optional(),
       })
-      .passthrough()
+      .apply(baetylKeys)
       .optional(),
     storage: z
       .object({ dir: z.string().default('var/db/baetyl/data') })
+      .apply(baetylKeys)
       .partial()
       .optional(),
     shutdown: z
       .object({ timeout: DurationSchema.default(600_000) })
+      .apply(baetylKeys)
       .partial()
       .optional(),
     metrics: z
-      .object({ report: z.object({ interval: DurationSchema.optional() }).partial().optional() })
+      .object({ report: baetylSection({ interval: DurationSchema.optional() }).partial().optional() })
+      .apply(baetylKeys)
       .partial()
       .optional(),
     limits: HubLimitsSchema,
     logger: LoggerSchema,
   })
-  .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.principals.forEach((p, i) => {
-      if (seen.has(p.username)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['principals', i, 'username'],
-          message: `duplicate username "${p.username}"`,
-        });
-      }
-      seen.add(p.username);
-    });
-    const routes = new Set<string>();
-    config.subscriptions.forEach((s, i) => {
-      const key = `${s.source.topic}\u0000${s.target.topic}`;
-      if (routes.has(key)) {
-        ctx.addIssue({ code: 'custom', path: ['subscriptions', i], message: 'duplicate source and target' });
-      }
-      routes.add(key);
-    });
-    const needsTls = config.listen.some((l) => /^(ssl|wss|mqtts|tls):/.test(l));
-    if (needsTls && !config.certificate) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['certificate'],
-        message: 'ssl:// and wss:// listeners need certificate.cert and certificate.key',
+  .apply(baetylKeys)
+  .check(
+    // runs even when a field failed, so one run reports every problem
+    crossCheck((config, issue) => {
+      const seen = new Set<string>();
+      partlyList(config.principals).forEach((principal, i) => {
+        const { username } = partly(principal);
+        if (typeof username !== 'string') return;
+        if (seen.has(username)) issue(['principals', i, 'username'], `duplicate username "${username}"`);
+        seen.add(username);
       });
-    }
-  });
+      const routes = new Set<string>();
+      partlyList(config.subscriptions).forEach((route, i) => {
+        const source = partly(partly(route).source).topic;
+        const target = partly(partly(route).target).topic;
+        if (typeof source !== 'string' || typeof target !== 'string') return;
+        const key = `${source}\u0000${target}`;
+        if (routes.has(key)) issue(['subscriptions', i], 'duplicate source and target');
+        routes.add(key);
+      });
+      const tls = partlyList(config.listen).some((l) => typeof l === 'string' && /^(ssl|wss|mqtts|tls):/i.test(l));
+      if (tls && config.certificate === undefined) {
+        issue(['certificate'], 'ssl:// and wss:// listeners need certificate.cert and certificate.key');
+      }
+    }),
+  );
 export type HubConfig = z.infer<typeof HubConfigSchema>;

@@ -8,7 +8,7 @@ import {
   TopicFilterSchema,
   TopicNameSchema,
 } from './common.js';
-import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys } from './sections.js';
+import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys, tetherSection } from './sections.js';
 
 /**
  * Baetyl-Hub's `service.yml`, accepted unchanged, plus documented Tether extensions. Sections
@@ -104,7 +104,7 @@ export const HubConfigSchema = z
     certificate: baetylSection({ ca: z.string().optional(), cert: z.string(), key: z.string() }).optional(),
     principals: z.array(PrincipalSchema).default([]),
     /** Tether: what clients that send no username (and no certificate naming a principal) may do. Without it, such clients are refused once principals exist; with neither, anyone may do anything. */
-    anonymous: z.object({ permissions: z.array(PermissionSchema).default([]) }).optional(),
+    anonymous: tetherSection({ permissions: z.array(PermissionSchema).default([]) }).optional(),
     subscriptions: z.array(HubRouteSchema).default([]),
     message: z
       .object({

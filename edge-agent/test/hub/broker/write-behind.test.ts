@@ -7,9 +7,11 @@ import { Resources, seedConfig, urlOf } from '../hub-fixtures.js';
 const res = new Resources();
 afterEach(() => res.close());
 const AUTH = { username: 'test', password: 'hahaha' };
+/** A group commit this slow leaves the in-process subscriber all the time it needs to acknowledge first. */
+const COMMIT_DELAY_MS = 1_000;
 
 async function hubOn(dir: string, r: Resources = res): Promise<EmbeddedHub> {
-  const store = r.add(SqliteStore.open(dir, { durability: 'process', commitDelayMs: 20 }, silentLogger()), (s) =>
+  const store = r.add(SqliteStore.open(dir, { durability: 'process', commitDelayMs: COMMIT_DELAY_MS }, silentLogger()), (s) =>
     s.close(),
   );
   return r.hub(seedConfig(), silentLogger(), process.cwd(), store);

@@ -25,6 +25,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readFileSync,
   readSync,
   renameSync,
@@ -170,9 +171,14 @@ function packageRoot(file) {
   return parts.slice(0, start + len).join('/');
 }
 
-/** The unpacked npm package node-linux-<arch>@NODE_VERSION, packed once into the cache. */
+/**
+ * The unpacked npm package node-linux-<arch>@NODE_VERSION: the copy in node_modules when the tests'
+ * runtime is that package and version (no download), else packed once into the cache.
+ */
 function nodeRuntime(arch) {
   const pkg = `node-linux-${arch}`;
+  const installed = installedPackage(pkg, NODE_VERSION);
+  if (installed) return installed;
   const unpacked = join(cacheDir, `${pkg}-${NODE_VERSION}`);
   if (existsSync(join(unpacked, 'bin/node'))) return unpacked;
   const tarball = join(cacheDir, `${pkg}-${NODE_VERSION}.tgz`);
@@ -199,6 +205,18 @@ function nodeRuntime(arch) {
   renameSync(join(tmp, 'package'), unpacked);
   rmSync(tmp, { recursive: true, force: true });
   return unpacked;
+}
+
+/** A top-level node_modules folder holding `name@version` (under any alias), or undefined. */
+function installedPackage(name, version) {
+  const modules = join(REPO, 'node_modules');
+  for (const dir of readdirSync(modules)) {
+    const manifest = join(modules, dir, 'package.json');
+    if (dir.startsWith('.') || dir.startsWith('@') || !existsSync(manifest)) continue;
+    const { name: n, version: v } = JSON.parse(readFileSync(manifest, 'utf8'));
+    if (n === name && v === version && existsSync(join(modules, dir, 'bin/node'))) return join(modules, dir);
+  }
+  return undefined;
 }
 
 function elfMachine(file) {

@@ -1,0 +1,242 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/agent-process.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { closeClient, collectMessages, connectClient } from '../helpers/mqtt-clients.js';
+import { freePort } from '../helpers/ports.js';
+import { findExecutable, ManagedProcess } from '../helpers/process.js';
+import { Teardown } from '../helpers/teardown.js';
+
+const run = promisify(execFile);
+const td = new Teardown();
+afterEach(() => td.run());
+
+const VERSION = (JSON.parse(await readFile(join(REPO_ROOT, 'edge-agent/package.json'), 'utf8')) as { version: string })
+  .version;
+const ELF_X64 = 0x3e;
+const ELF_ARM64 = 0xb7;
+/** Debian's `systemd` package; scripts/test.sh installs it. */
+const SYSTEMD_ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
+
+let work: string;
+/** The unpacked archives: `<work>/<arch>/tether-agent-<version>-linux-<arch>/`. */
+const root = (arch: 'x64' | 'arm64') => join(work, arch, `tether-agent-${VERSION}-linux-${arch}`);
+/** A PATH with only what the launcher calls (readlink, dirname): no node anywhere on it. */
+let barePath: string;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tether-release-'));
+  // the real `npm run release` (minus its tsc -b: npm test has built dist/), into a folder of its own;
+  // the npm-packed Node runtimes stay cached in release/cache between runs
+  await run(process.execPath, [join(REPO_ROOT, 'edge-agent/scripts/release.mjs'), '--out', join(work, 'out')], {
+    cwd: REPO_ROOT,
+    timeout: 240_000,
+  });
+  for (const arch of ['x64', 'arm64'] as const) {
+    await mkdir(join(work, arch));
+    await run('tar', [
+      '-xzf',
+      join(work, 'out', `tether-agent-${VERSION}-linux-${arch}.tar.gz`),
+      '-C',
+      join(work, arch),
+    ]);
+  }
+  barePath = join(work, 'bare-path');
+  await mkdir(barePath);
+  for (const tool of ['readlink', 'dirname']) await symlink(findExecutable(tool), join(barePath, tool));
+}, 300_000);
+afterAll(() => rm(work, { recursive: true, force: true }));
+
+/** e_machine of each ELF file under `dir` (executables and .node modules), by path relative to it. */
+async function elfFiles(dir: string): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const file = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await file.read(Buffer.alloc(20), 0, 20, 0);
+      if (bytesRead === 20 && buffer.readUInt32BE(0) === 0x7f454c46) {
+        found.set(path.slice(dir.length + 1), buffer.readUInt16LE(18));
+      }
+    } finally {
+      await file.close();
+    }
+  }
+  return found;
+}
+
+/** A cloud (Mosquitto), and the configs of an agent with its embedded hub bridging `up/#` and `down/#`. */
+async function edgeSite(dir: string) {
+  const cloud = await startMosquitto({ dir: join(dir, 'cloud'), teardown: td });
+  const hubPort = await freePort();
+  const config = join(dir, 'etc');
+  await mkdir(config, { recursive: true });
+  await writeFile(
+    join(config, 'hub.yml'),
+    [
+      `listen: ["tcp://127.0.0.1:${hubPort}"]`,
+      'principals:',
+      '  - { username: bridge, password: bridge-pw, permissions: [{ action: pub, permit: ["#"] }, { action: sub, permit: ["#"] }] }',
+      '  - { username: device, password: device-pw, permissions: [{ action: pub, permit: ["up/#"] }, { action: sub, permit: ["down/#"] }] }',
+    ].join('\n'),
+  );
+  await writeFile(
+    join(config, 'service.yml'),
+    [
+      'name: release-test',
+      'hub: { address: "tcp://127.0.0.1:1", username: bridge, password: bridge-pw }',
+      `remotes: [{ name: cloud, address: "${cloud.url}", clientid: edge-1 }]`,
+      'rules:',
+      '  - hub: { subscriptions: [{ topic: "up/#", qos: 1 }] }',
+      '    remote: { name: cloud, subscriptions: [{ topic: "down/#", qos: 1 }] }',
+    ].join('\n'),
+  );
+  return { cloud, hubUrl: `mqtt://127.0.0.1:${hubPort}`, config, data: join(dir, 'data') };
+}
+
+/** Device → hub → cloud and cloud → hub → device, QoS 1, through the running agent. */
+async function expectMessagesBothWays(hubUrl: string, cloudUrl: string): Promise<void> {
+  const device = await connectClient(hubUrl, { username: 'device', password: 'device-pw', clientId: 'device-1' });
+  td.add('device client', () => closeClient(device));
+  const app = await connectClient(cloudUrl, { clientId: 'cloud-app' });
+  td.add('cloud client', () => closeClient(app));
+  const atCloud = await collectMessages(app, 'up/#', { qos: 1 });
+  const atDevice = await collectMessages(device, 'down/#', { qos: 1 });
+
+  await device.publishAsync('up/temperature', '21.5', { qos: 1 });
+  const [up] = await atCloud.waitForCount(1, 15_000);
+  expect(up?.topic).toBe('up/temperature');
+  expect(up?.text).toBe('21.5');
+
+  await app.publishAsync('down/reboot', 'now', { qos: 1 });
+  const [down] = await atDevice.waitForCount(1, 15_000);
+  expect(down?.topic).toBe('down/reboot');
+  expect(down?.text).toBe('now');
+}
+
+describe('the x64 release archive', () => {
+  it('runs from the untarred folder with no node on PATH, end to end', async () => {
+    const dir = join(work, 'site-launcher');
+    const site = await edgeSite(dir);
+    const agent = await ManagedProcess.spawn(
+      join(root('x64'), 'bin/tether-agent'),
+      [
+        '--config',
+        join(site.config, 'service.yml'),
+        '--hub-config',
+        join(site.config, 'hub.yml'),
+        '--data-dir',
+        site.data,
+      ],
+      { name: 'archive agent', cwd: dir, env: { PATH: barePath, HOME: dir } },
+    );
+    td.add('archive agent', () => agent.terminate('SIGTERM', 15_000));
+    await agent.waitForLine(/"msg":"bridge started"/, 20_000);
+    // logged once subscribed at the cloud: from here on nothing published there is missed
+    await agent.waitForLine(/"endpoint":"cloud".*"msg":"connected"/, 20_000);
+
+    await expectMessagesBothWays(site.hubUrl, site.cloud.url);
+
+    // SIGTERM drains and exits 0; the queue stays in the data dir for the next version
+    const exit = await agent.terminate('SIGTERM', 15_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect((await readdir(site.data)).length).toBeGreaterThan(0);
+  });
+
+  it('prints its version and validates the sample config without node on PATH', async () => {
+    const env = { PATH: barePath };
+    const version = await run(join(root('x64'), 'bin/tether-agent'), ['--version'], { env, timeout: 20_000 });
+    expect(version.stdout.trim()).toBe(VERSION);
+    // the sample needs the user's certificates: validate names exactly those, nothing else
+    const sample = join(root('x64'), 'config');
+    const validate = await run(
+      join(root('x64'), 'bin/tether-agent'),
+      ['validate', '--config', join(sample, 'service.yml'), '--hub-config', join(sample, 'hub.yml')],
+      { env, timeout: 20_000 },
+    ).then(
+      () => ({ code: 0, stdout: '', stderr: '' }),
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    const output = `${validate.stdout}\n${validate.stderr}`;
+    expect(output).toContain('hub.yml: ok');
+    expect(output.match(/remotes\[0\]\.(ca|cert|key): cannot read/g)).toHaveLength(3);
+    expect(validate.code).toBe(2);
+  });
+
+  it('holds an x64 runtime and no arm64 native file', async () => {
+    const elves = await elfFiles(root('x64'));
+    expect(elves.get('node/bin/node')).toBe(ELF_X64);
+    expect([...elves].filter(([, machine]) => machine !== ELF_X64)).toEqual([]);
+  });
+});
+
+describe('the arm64 release archive', () => {
+  it('holds an arm64 runtime, arm64 aws-crt, and no x64 native file', async () => {
+    const elves = await elfFiles(root('arm64'));
+    expect(elves.get('node/bin/node')).toBe(ELF_ARM64);
+    expect(elves.get('lib/node_modules/aws-crt/dist/bin/linux-arm64-glibc/aws-crt-nodejs.node')).toBe(ELF_ARM64);
+    expect([...elves].filter(([, machine]) => machine !== ELF_ARM64)).toEqual([]);
+  });
+});
+
+describe('the systemd unit', () => {
+  /** The archive's unit with its install paths moved into the untarred folder and a test site. */
+  async function unitFor(site: { config: string; data: string }, dir: string): Promise<{ unit: string; text: string }> {
+    const original = await readFile(join(root('x64'), 'packaging/tether-agent.service'), 'utf8');
+    const text = original
+      .replaceAll('/opt/tether-agent', root('x64'))
+      .replaceAll('/etc/tether', site.config)
+      .replaceAll('/var/lib/tether', site.data);
+    const unit = join(dir, 'tether-agent.service');
+    await writeFile(unit, text);
+    return { unit, text };
+  }
+
+  it.skipIf(!SYSTEMD_ANALYZE)(
+    'passes systemd-analyze verify (skipped when systemd-analyze is absent: apt-get install systemd)',
+    async () => {
+      const dir = join(work, 'unit-verify');
+      await mkdir(dir, { recursive: true });
+      const { unit } = await unitFor({ config: join(dir, 'etc'), data: join(dir, 'data') }, dir);
+      // verify exits non-zero and prints the problem for an unknown key, a bad value or a missing binary
+      const result = await run(SYSTEMD_ANALYZE as string, ['verify', unit], { timeout: 30_000 }).then(
+        (r) => ({ code: 0, output: r.stdout + r.stderr }),
+        (err: { code: number; stdout: string; stderr: string }) => ({
+          code: err.code,
+          output: err.stdout + err.stderr,
+        }),
+      );
+      expect(result.output.split('\n').filter((line) => line.includes('tether-agent.service'))).toEqual([]);
+      expect(result.code).toBe(0);
+    },
+  );
+
+  it('its ExecStart line starts the agent from the archive', async () => {
+    const dir = join(work, 'unit-exec');
+    const site = await edgeSite(dir);
+    const { text } = await unitFor(site, dir);
+    const execStart = text.split('\n').find((line) => line.startsWith('ExecStart='));
+    expect(execStart).toBeDefined();
+    const [command, ...args] = (execStart as string).slice('ExecStart='.length).trim().split(/\s+/);
+    // systemd creates StateDirectory= itself; here the test does
+    await mkdir(site.data, { recursive: true });
+    await chmod(site.data, 0o700);
+    const agent = await ManagedProcess.spawn(command as string, args, {
+      name: 'unit ExecStart',
+      cwd: site.data,
+      env: { PATH: barePath },
+    });
+    td.add('unit agent', () => agent.terminate('SIGTERM', 15_000));
+    await agent.waitForLine(/"msg":"bridge started"/, 20_000);
+    // logged once subscribed at the cloud: from here on nothing published there is missed
+    await agent.waitForLine(/"endpoint":"cloud".*"msg":"connected"/, 20_000);
+    await expectMessagesBothWays(site.hubUrl, site.cloud.url);
+    expect(await agent.terminate('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
+  });
+});

@@ -6,9 +6,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
+import { CLOUD_CONNECTED, DEVICE_LOGIN, startEdgeSite } from '../helpers/edge-site.js';
 import { closeClient, collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
 import { findExecutable, ManagedProcess } from '../helpers/process.js';
 import { Teardown } from '../helpers/teardown.js';
 
@@ -71,38 +70,9 @@ async function elfFiles(dir: string): Promise<Map<string, number>> {
   return found;
 }
 
-/** A cloud (Mosquitto), and the configs of an agent with its embedded hub bridging `up/#` and `down/#`. */
-async function edgeSite(dir: string) {
-  const cloud = await startMosquitto({ dir: join(dir, 'cloud'), teardown: td });
-  const hubPort = await freePort();
-  const config = join(dir, 'etc');
-  await mkdir(config, { recursive: true });
-  await writeFile(
-    join(config, 'hub.yml'),
-    [
-      `listen: ["tcp://127.0.0.1:${hubPort}"]`,
-      'principals:',
-      '  - { username: bridge, password: bridge-pw, permissions: [{ action: pub, permit: ["#"] }, { action: sub, permit: ["#"] }] }',
-      '  - { username: device, password: device-pw, permissions: [{ action: pub, permit: ["up/#"] }, { action: sub, permit: ["down/#"] }] }',
-    ].join('\n'),
-  );
-  await writeFile(
-    join(config, 'service.yml'),
-    [
-      'name: release-test',
-      'hub: { address: "tcp://127.0.0.1:1", username: bridge, password: bridge-pw }',
-      `remotes: [{ name: cloud, address: "${cloud.url}", clientid: edge-1 }]`,
-      'rules:',
-      '  - hub: { subscriptions: [{ topic: "up/#", qos: 1 }] }',
-      '    remote: { name: cloud, subscriptions: [{ topic: "down/#", qos: 1 }] }',
-    ].join('\n'),
-  );
-  return { cloud, hubUrl: `mqtt://127.0.0.1:${hubPort}`, config, data: join(dir, 'data') };
-}
-
 /** Device → hub → cloud and cloud → hub → device, QoS 1, through the running agent. */
 async function expectMessagesBothWays(hubUrl: string, cloudUrl: string): Promise<void> {
-  const device = await connectClient(hubUrl, { username: 'device', password: 'device-pw', clientId: 'device-1' });
+  const device = await connectClient(hubUrl, { ...DEVICE_LOGIN, clientId: 'device-1' });
   td.add('device client', () => closeClient(device));
   const app = await connectClient(cloudUrl, { clientId: 'cloud-app' });
   td.add('cloud client', () => closeClient(app));
@@ -123,23 +93,16 @@ async function expectMessagesBothWays(hubUrl: string, cloudUrl: string): Promise
 describe('the x64 release archive', () => {
   it('runs from the untarred folder with no node on PATH, end to end', async () => {
     const dir = join(work, 'site-launcher');
-    const site = await edgeSite(dir);
-    const agent = await ManagedProcess.spawn(
-      join(root('x64'), 'bin/tether-agent'),
-      [
-        '--config',
-        join(site.config, 'service.yml'),
-        '--hub-config',
-        join(site.config, 'hub.yml'),
-        '--data-dir',
-        site.data,
-      ],
-      { name: 'archive agent', cwd: dir, env: { PATH: barePath, HOME: dir } },
-    );
+    const site = await startEdgeSite(dir, td);
+    const agent = await ManagedProcess.spawn(join(root('x64'), 'bin/tether-agent'), site.args, {
+      name: 'archive agent',
+      cwd: dir,
+      env: { PATH: barePath, HOME: dir },
+    });
     td.add('archive agent', () => agent.terminate('SIGTERM', 15_000));
     await agent.waitForLine(/"msg":"bridge started"/, 20_000);
     // logged once subscribed at the cloud: from here on nothing published there is missed
-    await agent.waitForLine(/"endpoint":"cloud".*"msg":"connected"/, 20_000);
+    await agent.waitForLine(CLOUD_CONNECTED, 20_000);
 
     await expectMessagesBothWays(site.hubUrl, site.cloud.url);
 
@@ -219,7 +182,7 @@ describe('the systemd unit', () => {
 
   it('its ExecStart line starts the agent from the archive', async () => {
     const dir = join(work, 'unit-exec');
-    const site = await edgeSite(dir);
+    const site = await startEdgeSite(dir, td);
     const { text } = await unitFor(site, dir);
     const execStart = text.split('\n').find((line) => line.startsWith('ExecStart='));
     expect(execStart).toBeDefined();
@@ -235,7 +198,7 @@ describe('the systemd unit', () => {
     td.add('unit agent', () => agent.terminate('SIGTERM', 15_000));
     await agent.waitForLine(/"msg":"bridge started"/, 20_000);
     // logged once subscribed at the cloud: from here on nothing published there is missed
-    await agent.waitForLine(/"endpoint":"cloud".*"msg":"connected"/, 20_000);
+    await agent.waitForLine(CLOUD_CONNECTED, 20_000);
     await expectMessagesBothWays(site.hubUrl, site.cloud.url);
     expect(await agent.terminate('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
   });

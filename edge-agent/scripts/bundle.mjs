@@ -1,8 +1,7 @@
 // Bundles the agent into one file for edge nodes: `npm run bundle -w edge-agent` writes
-// bundle/tether-agent.mjs; `npm run release` (release.mjs) puts the same bundle into the archives.
+// bundle/tether-agent.mjs and its chunks; `npm run release` (release.mjs) puts the same bundle into the archives.
 // Native modules stay outside the bundle (aws-crt only for `provider: aws-iot`, loaded on use).
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -16,26 +15,54 @@ export const NATIVE = ['better-sqlite3', 'aws-crt', 'aws-iot-device-sdk-v2'].fil
 export const AGENT_VERSION = manifest.version;
 export const AMAZON_ROOT_CA_1 = here('../certs/AmazonRootCA1.pem');
 
-/** Writes the bundle to `outfile` (from the compiled dist/, so run `tsc -b` first); returns its size. */
-export async function bundleAgent(outfile) {
-  mkdirSync(dirname(outfile), { recursive: true });
+/**
+ * zod's `z` namespace re-exports `z.locales`, every error-message language (about 400 KB once
+ * bundled, parsed at each start), which esbuild cannot drop from a namespace object. The agent
+ * uses zod's default English messages only (set by zod itself from locales/en.js), so the
+ * locales index keeps `en` alone.
+ */
+const englishOnlyZod = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, () => ({
+      contents: 'export { default as en } from "./en.js";\n',
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Writes the bundle into `outdir` (from the compiled dist/, so run `tsc -b` first): the entry
+ * tether-agent.mjs and one chunk per part the agent imports on use (the embedded hub, metrics,
+ * enroll and its AWS SDK, the demo and its PKI), so a start parses only what it runs. Returns the
+ * total size in bytes.
+ */
+export async function bundleAgent(outdir) {
+  mkdirSync(outdir, { recursive: true });
   const result = await build({
-    entryPoints: [here('../dist/cli/main.js')],
-    outfile,
+    entryPoints: { 'tether-agent': here('../dist/cli/main.js') },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    // dynamic import() stays lazy: without splitting esbuild inlines every imported module, and
+    // the whole 3 MB is parsed and run at start
+    splitting: true,
+    // beside the entry: import.meta.url-relative files (certs/) resolve the same from any chunk
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     // the supported LTS lines are Node 22 and 24 (the archives ship 24)
     target: 'node22',
     format: 'esm',
     external: NATIVE,
+    plugins: [englishOnlyZod],
     // No comments and ASCII only: V8 keeps the whole bundle's source text in memory, and one
     // character above U+00FF (an em dash in a comment) makes it a two-byte string. Identifiers stay,
     // so stack traces keep their function names. Idle agent RSS 83.5 → 77.9 MB.
     minifyWhitespace: true,
     charset: 'ascii',
-    // some dependencies are CommonJS that call require(): give the ESM bundle one
+    // some dependencies are CommonJS that call require(): give each ESM chunk one
     banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __tetherCreateRequire } from 'node:module';\nconst require = __tetherCreateRequire(import.meta.url);",
+      js: "import { createRequire as __tetherCreateRequire } from 'node:module';\nconst require = __tetherCreateRequire(import.meta.url);",
     },
     define: { 'process.env.TETHER_AGENT_VERSION': JSON.stringify(AGENT_VERSION) },
     metafile: true,
@@ -45,7 +72,8 @@ export async function bundleAgent(outfile) {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const bytes = await bundleAgent(here('../bundle/tether-agent.mjs'));
+  rmSync(here('../bundle'), { recursive: true, force: true });
+  const bytes = await bundleAgent(here('../bundle'));
   // provider: aws-iot trusts Amazon Root CA 1 when no `ca` is given; the adapter looks beside the bundle
   mkdirSync(here('../bundle/certs'), { recursive: true });
   copyFileSync(AMAZON_ROOT_CA_1, here('../bundle/certs/AmazonRootCA1.pem'));
@@ -57,6 +85,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', dependencies, optionalDependencies: { 'aws-iot-device-sdk-v2': manifest.dependencies['aws-iot-device-sdk-v2'] } }, null, 2)}\n`,
   );
   console.log(
-    `bundle/tether-agent.mjs: ${(bytes / 1024).toFixed(0)} KiB; native modules to install beside it: ${NATIVE.join(', ')}`,
+    `bundle/ (tether-agent.mjs + chunks): ${(bytes / 1024).toFixed(0)} KiB; native modules to install beside it: ${NATIVE.join(', ')}`,
   );
 }

@@ -3,7 +3,8 @@
 //
 //   tether-agent-<version>-linux-<arch>/
 //     bin/tether-agent          sh launcher: node/bin/node lib/tether-agent.mjs "$@"
-//     lib/tether-agent.mjs      the bundled agent (bundle.mjs); lib/certs/ Amazon Root CA 1
+//     lib/tether-agent.mjs      the bundled agent and its lazily loaded chunks (bundle.mjs);
+//     lib/certs/                Amazon Root CA 1
 //     lib/node_modules/         aws-iot-device-sdk-v2 + aws-crt (JS and this arch's .node only),
 //                               loaded only for `provider: aws-iot`
 //     node/bin/node, LICENSE    the official Node.js runtime for that arch (npm package node-linux-<arch>)
@@ -71,7 +72,7 @@ mkdirSync(outDir, { recursive: true });
 mkdirSync(cacheDir, { recursive: true });
 const work = mkdtempSync(join(outDir, '.stage-'));
 try {
-  const bundle = join(work, 'tether-agent.mjs');
+  const bundle = join(work, 'bundle');
   const bundleBytes = await bundleAgent(bundle);
   const optional = await optionalModuleFiles();
   const sums = [];
@@ -98,7 +99,7 @@ function dependsOnBetterSqlite3() {
 
 /** Lays out one archive's folder. */
 function stage(root, arch, bundle, optional) {
-  copy(bundle, join(root, 'lib/tether-agent.mjs'));
+  copy(bundle, join(root, 'lib')); // tether-agent.mjs and its chunks
   // the aws-iot adapter looks for certs/ beside the bundle when a remote names no `ca`
   copy(AMAZON_ROOT_CA_1, join(root, 'lib/certs/AmazonRootCA1.pem'));
   for (const file of optional.files) copy(join(REPO, 'node_modules', file), join(root, 'lib/node_modules', file));

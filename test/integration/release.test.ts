@@ -25,7 +25,7 @@ const SYSTEMD_ANALYZE = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].fin
 let work: string;
 /** The unpacked archives: `<work>/<arch>/tether-agent-<version>-linux-<arch>/`. */
 const root = (arch: 'x64' | 'arm64') => join(work, arch, `tether-agent-${VERSION}-linux-${arch}`);
-/** A PATH with only what the launcher calls (readlink, dirname): no node anywhere on it. */
+/** A PATH with only what the launcher calls (readlink): no node anywhere on it. */
 let barePath: string;
 
 beforeAll(async () => {
@@ -47,7 +47,7 @@ beforeAll(async () => {
   }
   barePath = join(work, 'bare-path');
   await mkdir(barePath);
-  for (const tool of ['readlink', 'dirname']) await symlink(findExecutable(tool), join(barePath, tool));
+  for (const tool of ['readlink']) await symlink(findExecutable(tool), join(barePath, tool));
 }, 300_000);
 afterAll(() => rm(work, { recursive: true, force: true }));
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: makes sure the system tools the tests use are there, builds, runs every Vitest project and
 # ends with one summary line: `tests: N passed, M failed[, K skipped]`. Extra arguments go to vitest.
+# The suite runs on Node 24 (the shipped runtime), fetched by `npm ci` as the `node24` devDependency, whatever
+# Node is on the machine; TETHER_TEST_NODE=22 runs it on the `node22` one instead (.ci/run does both).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -44,18 +46,32 @@ if [ ! -d node_modules ]; then
   exit 1
 fi
 
+# (b2) The runtime. Its bin folder goes first on PATH so that every child process the tests spawn (by
+# `process.execPath` or by `node`) runs on it too. The tools are started through `node <script>`, not npx:
+# npx puts node_modules/.bin first on PATH, and node_modules/.bin/node belongs to whichever of node22/node24
+# npm linked first (both packages declare the same bin, npm keeps one, not always the same).
+node_line="${TETHER_TEST_NODE:-24}"
+node_bin="$PWD/node_modules/node${node_line}/bin"
+if [ ! -x "$node_bin/node" ]; then
+  echo "Node ${node_line} for the tests is missing ($node_bin/node): run \`npm ci\` (devDependency node${node_line})." >&2
+  exit 1
+fi
+export PATH="$node_bin:$PATH"
+echo "tests on Node $(node --version)"
+tool() { node "node_modules/$1" "${@:2}"; }
+
 # (c) Lint and build: one style for the repo; the process tests spawn the compiled dist/. Then type-check
 # the tests and the bench too: vitest and tsx only strip types, so a stale type would otherwise pass.
-npx biome check .
-npx tsc -b
-npx tsc -p tsconfig.tests.json
+tool @biomejs/biome/bin/biome check .
+tool typescript/bin/tsc -b
+tool typescript/bin/tsc -p tsconfig.tests.json
 
 # (d) Run, then summarise from the JSON report.
 report="$(mktemp "${TMPDIR:-/tmp}/tether-vitest.XXXXXX")"
 trap 'rm -f "$report"' EXIT
 
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+tool vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
 
 # Failed = failed tests + test files that failed outside any test (import error, failing hook).
 node -e '

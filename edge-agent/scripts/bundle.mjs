@@ -1,6 +1,7 @@
 // Bundles the agent into one file for edge nodes: `npm run bundle -w edge-agent` writes
 // bundle/tether-agent.mjs and its chunks; `npm run release` (release.mjs) puts the same bundle into the archives.
-// Native modules stay outside the bundle (aws-crt only for `provider: aws-iot`, loaded on use).
+// Native modules stay outside the bundle: only aws-crt, for `provider: aws-iot`, loaded on use (the
+// store is node:sqlite, built into Node).
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';

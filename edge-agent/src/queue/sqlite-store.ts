@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { TetherError } from '@tether/shared';
-import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { BridgeMessage } from '../transport/message-endpoint.js';
 
@@ -53,14 +53,14 @@ export interface StoreStats {
 export class QueueTable {
   inserts: PendingWrite[] = [];
   deletes: number[] = [];
-  private readonly insertStmt: Database.Statement;
-  private readonly deleteRangeStmt: Database.Statement;
-  private readonly loadStmt: Database.Statement;
-  private readonly statsStmt: Database.Statement;
+  private readonly insertStmt: StatementSync;
+  private readonly deleteRangeStmt: StatementSync;
+  private readonly loadStmt: StatementSync;
+  private readonly statsStmt: StatementSync;
 
   constructor(
     private readonly store: SqliteStore,
-    db: Database.Database,
+    db: DatabaseSync,
     table: string,
   ) {
     this.insertStmt = db.prepare(`INSERT INTO ${table} (topic, payload, qos, retain) VALUES (?, ?, ?, ?)`);
@@ -86,21 +86,21 @@ export class QueueTable {
   }
 
   loadAfter(id: number, limit: number): StoredRow[] {
-    const rows = this.loadStmt.all(id, limit) as Array<{
+    const rows = this.loadStmt.all(id, limit) as unknown as Array<{
       id: number;
       topic: string;
-      payload: Buffer;
+      payload: Uint8Array;
       qos: number;
       retain: number;
     }>;
     return rows.map((r) => ({
       id: r.id,
-      message: { topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 },
+      message: { topic: r.topic, payload: asBuffer(r.payload), qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 },
     }));
   }
 
   stats(): { count: number; bytes: number } {
-    return this.statsStmt.get() as { count: number; bytes: number };
+    return this.statsStmt.get() as unknown as { count: number; bytes: number };
   }
 
   /** Inside the store's transaction: the writes not cancelled, each with its new row id. */
@@ -171,7 +171,7 @@ export class SqliteStore {
   private closed = false;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: DatabaseSync,
     path: string,
     private readonly logger: Logger,
     commitDelayMs: number,
@@ -183,17 +183,20 @@ export class SqliteStore {
   static open(dataDir: string, options: StoreOptions, logger: Logger): SqliteStore {
     const { durability, commitDelayMs = 0 } = options;
     const path = join(dataDir, 'queue.db');
-    let db: Database.Database | undefined;
+    let db: DatabaseSync | undefined;
     try {
       mkdirSync(dataDir, { recursive: true });
-      db = new Database(path, { timeout: 200 });
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+      const { DatabaseSync } = loadSqlite();
+      db = new DatabaseSync(path);
+      // (a pragma, not the `timeout` option: that one came in Node 22.16)
+      db.exec('PRAGMA busy_timeout = 200');
+      db.exec('PRAGMA locking_mode = EXCLUSIVE');
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
       // take the exclusive lock now, not at the first message
       db.exec('BEGIN EXCLUSIVE; COMMIT');
       db.exec('CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE)');
-      db.pragma('quick_check(1)');
+      db.exec('PRAGMA quick_check(1)');
     } catch (error) {
       db?.close();
       throw storeError(error, path, dataDir);
@@ -208,7 +211,7 @@ export class SqliteStore {
     const row = this.db.prepare('SELECT tbl FROM queues WHERE name = ?').get(name) as { tbl: string } | undefined;
     let tbl = row?.tbl;
     if (!tbl) {
-      const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as { n: number }).n;
+      const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as unknown as { n: number }).n;
       tbl = `q${count + 1}`;
       this.db.prepare('INSERT INTO queues (name, tbl) VALUES (?, ?)').run(name, tbl);
     }
@@ -230,7 +233,7 @@ export class SqliteStore {
     this.db.exec(sql);
   }
 
-  prepare(sql: string): Database.Statement {
+  prepare(sql: string): StatementSync {
     return this.db.prepare(sql);
   }
 
@@ -278,13 +281,13 @@ export class SqliteStore {
     }
     const written: Array<PendingWrite | number> = [];
     try {
-      this.db.transaction(() => {
+      this.transaction(() => {
         for (const table of this.tables.values()) {
           table.runInserts(written);
           table.runDeletes();
         }
         for (const p of joined) p.write();
-      })();
+      });
       // counted once it is durable: a rolled-back transaction wrote nothing
       this.stats.commits++;
       this.stats.writes += written.length / 2;
@@ -318,10 +321,72 @@ export class SqliteStore {
   }
 
   private readonly commitNow = (): void => this.flush();
+
+  /** BEGIN … COMMIT, or ROLLBACK and rethrow (node:sqlite has no transaction helper). */
+  private transaction(body: () => void): void {
+    this.db.exec('BEGIN');
+    try {
+      body();
+      this.db.exec('COMMIT');
+    } catch (error) {
+      // SQLite may have rolled back already (SQLITE_FULL, SQLITE_IOERR): then there is nothing to undo
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {}
+      throw error;
+    }
+  }
+}
+
+/** A BLOB column as a Buffer: node:sqlite returns a plain Uint8Array; this is a view, not a copy. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * node:sqlite, loaded on first use. Node 22 prints "ExperimentalWarning: SQLite is an experimental
+ * feature" once, on the module's load, to every agent's stderr; the module is what the store is built
+ * on, so that one warning is dropped here, while it loads, and every other warning goes through.
+ * (Not --no-warnings in the bin shim: that would hide every warning, and miss `node dist/cli/main.js`,
+ * the bundle and the tests.) Node 24 does not print it.
+ */
+function loadSqlite(): typeof import('node:sqlite') {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function filtered(this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    const text = typeof warning === 'string' ? warning : warning.message;
+    if (type === 'ExperimentalWarning' && text.startsWith('SQLite is an experimental feature')) return;
+    return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+  } as typeof process.emitWarning;
+  try {
+    return process.getBuiltinModule('node:sqlite');
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
+/** SQLite's primary result codes (node:sqlite reports the extended code as a number in `errcode`). */
+const SQLITE_CODES: Record<number, string> = {
+  5: 'SQLITE_BUSY',
+  6: 'SQLITE_LOCKED',
+  8: 'SQLITE_READONLY',
+  10: 'SQLITE_IOERR',
+  11: 'SQLITE_CORRUPT',
+  13: 'SQLITE_FULL',
+  14: 'SQLITE_CANTOPEN',
+  26: 'SQLITE_NOTADB',
+};
+
+/** `SQLITE_FULL`, `EACCES`, …: the SQLite result or the system error code of a failure. */
+function errorCode(error: unknown): string {
+  const e = error as { code?: string; errcode?: number };
+  if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number')
+    return SQLITE_CODES[e.errcode & 0xff] ?? `SQLITE_ERROR(${e.errcode})`;
+  return e.code ?? '';
 }
 
 function storeError(error: unknown, path: string, dataDir?: string): TetherError {
-  const code = (error as { code?: string }).code ?? '';
+  const code = errorCode(error);
   const where = dataDir ?? path;
   let reason: string;
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')

@@ -1,5 +1,5 @@
 import type { TetherError } from '@tether/shared';
-import type { SqliteStore, StoreParticipant } from '../../queue/sqlite-store.js';
+import { asBuffer, type SqliteStore, type StoreParticipant } from '../../queue/sqlite-store.js';
 import type { ProtocolVersion, PublishProperties, QoS, Will } from '../codec/types.js';
 import type { Delivery, HubMessage } from './hub-message.js';
 import type { SessionSubscription } from './session.js';
@@ -162,13 +162,14 @@ export class HubStateStore implements StoreParticipant {
   /** Everything kept, as the hub rebuilds it at start. */
   load(): StoredHubState {
     const messages = new Map<number, HubMessage>();
-    for (const r of this.st.allMessages.all() as MessageRow[]) messages.set(r.id, rowToMessage(r, r.retain === 1));
-    const retained = (this.st.allRetained.all() as RetainedRow[]).map((r) =>
+    for (const r of this.st.allMessages.all() as unknown as MessageRow[])
+      messages.set(r.id, rowToMessage(r, r.retain === 1));
+    const retained = (this.st.allRetained.all() as unknown as RetainedRow[]).map((r) =>
       rowToMessage({ ...r, id: 0, origin: '' }, true),
     );
     const sessions: StoredHubState['sessions'] = [];
-    for (const s of this.st.allSessions.all() as SessionRow[]) {
-      const subscriptions = (this.st.subsOf.all(s.client_id) as SubRow[]).map(
+    for (const s of this.st.allSessions.all() as unknown as SessionRow[]) {
+      const subscriptions = (this.st.subsOf.all(s.client_id) as unknown as SubRow[]).map(
         (r): SessionSubscription => ({
           filter: r.filter,
           qos: r.qos as QoS,
@@ -179,7 +180,7 @@ export class HubStateStore implements StoreParticipant {
         }),
       );
       const deliveries: Delivery[] = [];
-      for (const o of this.st.outboxOf.all(s.client_id) as OutboxRow[]) {
+      for (const o of this.st.outboxOf.all(s.client_id) as unknown as OutboxRow[]) {
         const message = messages.get(o.msg_id);
         if (!message) continue;
         message.refs++;
@@ -194,7 +195,9 @@ export class HubStateStore implements StoreParticipant {
           packetId: 0,
         });
       }
-      const inboundQos2 = (this.st.qos2Of.all(s.client_id) as Array<{ packet_id: number }>).map((r) => r.packet_id);
+      const inboundQos2 = (this.st.qos2Of.all(s.client_id) as unknown as Array<{ packet_id: number }>).map(
+        (r) => r.packet_id,
+      );
       sessions.push({
         clientId: s.client_id,
         expirySec: s.expiry_sec,
@@ -205,7 +208,7 @@ export class HubStateStore implements StoreParticipant {
         inboundQos2,
       });
     }
-    const max = (this.st.maxMessageId.get() as { id: number | null }).id ?? 0;
+    const max = (this.st.maxMessageId.get() as unknown as { id: number | null }).id ?? 0;
     return { retained, sessions, nextMessageId: max + 1 };
   }
 }
@@ -213,7 +216,7 @@ export class HubStateStore implements StoreParticipant {
 interface MessageRow {
   id: number;
   topic: string;
-  payload: Buffer;
+  payload: Uint8Array;
   qos: number;
   retain: number;
   props: string | null;
@@ -245,7 +248,7 @@ function rowToMessage(r: Omit<MessageRow, 'retain'>, retain: boolean): HubMessag
   return {
     id: r.id,
     topic: r.topic,
-    payload: r.payload,
+    payload: asBuffer(r.payload),
     qos: r.qos as QoS,
     retain,
     properties: r.props ? (JSON.parse(r.props, reviveBuffers) as PublishProperties) : undefined,

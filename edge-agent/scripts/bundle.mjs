@@ -10,9 +10,7 @@ const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const manifest = JSON.parse(readFileSync(here('../package.json'), 'utf8'));
 
 /** Packages left out of the bundle: native code, resolved at run time from node_modules beside it. */
-export const NATIVE = ['better-sqlite3', 'aws-crt', 'aws-iot-device-sdk-v2'].filter(
-  (name) => name in { ...manifest.dependencies, ...manifest.optionalDependencies } || name === 'aws-crt',
-);
+export const NATIVE = ['aws-crt', 'aws-iot-device-sdk-v2'];
 export const AGENT_VERSION = manifest.version;
 export const AMAZON_ROOT_CA_1 = here('../certs/AmazonRootCA1.pem');
 
@@ -78,12 +76,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   // provider: aws-iot trusts Amazon Root CA 1 when no `ca` is given; the adapter looks beside the bundle
   mkdirSync(here('../bundle/certs'), { recursive: true });
   copyFileSync(AMAZON_ROOT_CA_1, here('../bundle/certs/AmazonRootCA1.pem'));
-  const dependencies = NATIVE.includes('better-sqlite3')
-    ? { 'better-sqlite3': manifest.dependencies['better-sqlite3'] }
-    : {};
   writeFileSync(
     here('../bundle/package.json'),
-    `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', dependencies, optionalDependencies: { 'aws-iot-device-sdk-v2': manifest.dependencies['aws-iot-device-sdk-v2'] } }, null, 2)}\n`,
+    `${JSON.stringify({ name: 'tether-agent-bundle', private: true, type: 'module', optionalDependencies: { 'aws-iot-device-sdk-v2': manifest.dependencies['aws-iot-device-sdk-v2'] } }, null, 2)}\n`,
   );
   console.log(
     `bundle/ (tether-agent.mjs + chunks): ${(bytes / 1024).toFixed(0)} KiB; native modules to install beside it: ${NATIVE.join(', ')}`,

@@ -62,11 +62,6 @@ const epoch = Number(
   process.env.SOURCE_DATE_EPOCH ?? execFileSync('git', ['log', '-1', '--format=%ct'], { cwd: REPO, encoding: 'utf8' }),
 );
 if (!existsSync(here('../dist/cli/main.js'))) fail('edge-agent/dist is missing: run `npx tsc -b` first');
-if (dependsOnBetterSqlite3()) {
-  console.warn(
-    'release: WARNING edge-agent still depends on better-sqlite3 (native, built for the Node running npm): the archives will not start',
-  );
-}
 
 mkdirSync(outDir, { recursive: true });
 mkdirSync(cacheDir, { recursive: true });
@@ -90,11 +85,6 @@ try {
   writeFileSync(join(outDir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
-}
-
-function dependsOnBetterSqlite3() {
-  const manifest = JSON.parse(readFileSync(here('../package.json'), 'utf8'));
-  return 'better-sqlite3' in (manifest.dependencies ?? {});
 }
 
 /** Lays out one archive's folder. */

@@ -20,6 +20,28 @@ export const AMAZON_ROOT_CA_1 = here('../certs/AmazonRootCA1.pem');
  * uses zod's default English messages only (set by zod itself from locales/en.js), so the
  * locales index keeps `en` alone.
  */
+/**
+ * On Node 24 an ESM `import … from 'node:http'` builds the module's namespace, which reads every
+ * export, among them the lazy `WebSocket`/`CloseEvent`/`MessageEvent` getters that load Node's
+ * bundled undici (about 750 KB of source, ~3 MB of heap) into an agent that never uses them.
+ * require('node:http') does not read them: the bundle takes these built-ins through require().
+ */
+const LAZY_EXPORT_BUILTINS = /^(node:)?https?$/;
+const builtinsThroughRequire = {
+  name: 'builtins-through-require',
+  setup(b) {
+    b.onResolve({ filter: LAZY_EXPORT_BUILTINS }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-require' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require('node:${args.path}');`,
+      loader: 'js',
+    }));
+  },
+};
+
 const englishOnlyZod = {
   name: 'zod-english-only',
   setup(b) {
@@ -53,7 +75,7 @@ export async function bundleAgent(outdir) {
     target: 'node22',
     format: 'esm',
     external: NATIVE,
-    plugins: [englishOnlyZod],
+    plugins: [englishOnlyZod, builtinsThroughRequire],
     // No comments and ASCII only: V8 keeps the whole bundle's source text in memory, and one
     // character above U+00FF (an em dash in a comment) makes it a two-byte string. Identifiers stay,
     // so stack traces keep their function names. Idle agent RSS 83.5 → 77.9 MB.

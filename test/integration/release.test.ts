@@ -5,11 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { REPO_ROOT } from '../helpers/agent-process.js';
 import { CLOUD_CONNECTED, DEVICE_LOGIN, startEdgeSite } from '../helpers/edge-site.js';
+import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
 import { closeClient, collectMessages, connectClient } from '../helpers/mqtt-clients.js';
 import { findExecutable, ManagedProcess } from '../helpers/process.js';
 import { Teardown } from '../helpers/teardown.js';
+import { writeSeedLayout } from './seed-setup.js';
 
 const run = promisify(execFile);
 const td = new Teardown();
@@ -132,10 +135,78 @@ describe('the x64 release archive', () => {
     expect(validate.code).toBe(2);
   });
 
+  it('runs an aws-iot remote on its own aws-crt (mutual TLS, MQTT 5)', async () => {
+    // the seed's layout (t1 hub → cloud, t2 cloud → hub) with remotes[0] an aws-iot remote at a
+    // Mosquitto with mutual TLS standing in for AWS IoT Core
+    const dir = join(work, 'site-aws-iot');
+    const seed = await writeSeedLayout(dir);
+    const broker = await startMosquitto({
+      dir: join(dir, 'cloud'),
+      port: seed.remotePort,
+      tls: mutualTls(seed.certs),
+      teardown: td,
+    });
+    const client = seed.certs.client;
+    const bridge = parse(await readFile(seed.bridgeConfig, 'utf8'));
+    bridge.remotes[0] = {
+      name: 'iothub',
+      provider: 'aws-iot',
+      endpoint: '127.0.0.1',
+      port: broker.port,
+      thing: client.commonName,
+      ca: seed.certs.ca,
+      cert: client.cert,
+      key: client.key,
+    };
+    await writeFile(seed.bridgeConfig, stringify(bridge));
+    const agent = await ManagedProcess.spawn(
+      join(root('x64'), 'bin/tether-agent'),
+      ['--config', seed.bridgeConfig, '--hub-config', seed.hubConfig, '--data-dir', join(dir, 'data')],
+      { name: 'archive agent (aws-iot)', cwd: dir, env: { PATH: barePath, HOME: dir } },
+    );
+    td.add('archive agent (aws-iot)', () => agent.terminate('SIGTERM', 15_000));
+    await agent.waitForLine(/"endpoint":"iothub".*"msg":"connected"/, 30_000);
+
+    const app = await connectClient(broker.url, {
+      clientId: 'cloud-app',
+      protocolVersion: 5,
+      tlsFiles: { ca: seed.certs.ca, cert: client.cert, key: client.key },
+      teardown: td,
+    });
+    const atCloud = await collectMessages(app, 't1', { qos: 1 });
+    const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
+      clientId: 'device',
+      username: 'test',
+      password: 'hahaha',
+      teardown: td,
+    });
+    await device.publishAsync('t1', 'through aws-crt', { qos: 1 });
+    const [up] = await atCloud.waitForCount(1, 15_000);
+    expect(up?.text).toBe('through aws-crt');
+    expect(await agent.terminate('SIGTERM', 15_000)).toEqual({ code: 0, signal: null });
+  });
+
   it('holds an x64 runtime and no arm64 native file', async () => {
     const elves = await elfFiles(root('x64'));
     expect(elves.get('node/bin/node')).toBe(ELF_X64);
     expect([...elves].filter(([, machine]) => machine !== ELF_X64)).toEqual([]);
+  });
+});
+
+describe('the Dockerfile in the archive', () => {
+  it('copies only what the archive holds, and its ENTRYPOINT runs', async () => {
+    const dockerfile = await readFile(join(root('x64'), 'Dockerfile'), 'utf8');
+    // stage 1 copies the build context (the untarred folder) to /src and picks files from it
+    const picked = [...new Set([...dockerfile.matchAll(/\/src\/([\w./-]+)/g)].map((m) => m[1] as string))];
+    expect(picked.length).toBeGreaterThan(0);
+    expect(picked.filter((path) => !existsSync(join(root('x64'), path)))).toEqual([]);
+    const entrypoint = /^ENTRYPOINT \["\/opt\/tether-agent\/([^"]+)"\]/m.exec(dockerfile)?.[1];
+    expect(entrypoint).toBe('bin/tether-agent');
+    const version = await run(join(root('x64'), entrypoint as string), ['--version'], {
+      env: { PATH: barePath },
+      timeout: 20_000,
+    });
+    expect(version.stdout.trim()).toBe(VERSION);
   });
 });
 

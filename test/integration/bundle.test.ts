@@ -13,8 +13,8 @@ const td = new Teardown();
 afterEach(() => td.run());
 
 /**
- * Edge nodes get one bundled file: the bundle, copied alone into an empty folder (no node_modules:
- * the store is node:sqlite), runs the quick start end to end.
+ * Edge nodes get the bundle (one entry file and its chunks): copied alone into an empty folder (no
+ * node_modules: the store is node:sqlite), it runs the quick start end to end.
  */
 describe('the one-file bundle', () => {
   it('runs on its own, with no node_modules beside it', async () => {
@@ -24,7 +24,8 @@ describe('the one-file bundle', () => {
     });
     const node = await mkdtemp(join(tmpdir(), 'tether-edge-node-'));
     td.add('remove temp dir', () => rm(node, { recursive: true, force: true }));
-    await cp(join(REPO_ROOT, 'edge-agent/bundle/tether-agent.mjs'), join(node, 'tether-agent.mjs'));
+    // the entry and its chunks (the parts it imports on use)
+    await cp(join(REPO_ROOT, 'edge-agent/bundle'), node, { recursive: true });
 
     const version = await run(process.execPath, [join(node, 'tether-agent.mjs'), '--version'], {
       cwd: node,

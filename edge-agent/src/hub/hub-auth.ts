@@ -9,12 +9,23 @@ import { verifyPassword, verifyPasswordAsync } from './password-hash.js';
  */
 export class HubAuthorizer {
   /** No principals configured: anyone may connect and do anything (Baetyl refused; Tether warns). */
-  readonly anonymous: boolean;
-  private readonly byName = new Map<string, Principal>();
+  anonymous = false;
+  private byName = new Map<string, Principal>();
 
   constructor(principals: readonly Principal[]) {
+    this.replace(principals);
+  }
+
+  /**
+   * New principals (reload). Connected clients keep their session; their publishes and new
+   * subscriptions are checked against the permits their username has now, and a username no
+   * longer configured is permitted nothing.
+   */
+  replace(principals: readonly Principal[]): void {
+    const byName = new Map<string, Principal>();
+    for (const p of principals) byName.set(p.username, p);
+    this.byName = byName;
     this.anonymous = principals.length === 0;
-    for (const p of principals) this.byName.set(p.username, p);
   }
 
   /**
@@ -44,12 +55,19 @@ export class HubAuthorizer {
 
   canPublish(principal: Principal, topic: string): boolean {
     if (this.anonymous) return true;
-    return permits(principal, 'pub').some((permit) => topicMatches(permit, topic));
+    return permits(this.current(principal), 'pub').some((permit) => topicMatches(permit, topic));
   }
 
   canSubscribe(principal: Principal, filter: string): boolean {
     if (this.anonymous) return true;
-    return permits(principal, 'sub').some((permit) => filterCovers(permit, filter));
+    return permits(this.current(principal), 'sub').some((permit) => filterCovers(permit, filter));
+  }
+
+  /** The principal as configured now (a reload may have changed its permits or removed it). */
+  private current(principal: Principal): Principal {
+    const now = this.byName.get(principal.username);
+    if (now === principal) return principal;
+    return now ?? NO_PERMITS;
   }
 
   private lookup(
@@ -80,6 +98,8 @@ export class HubAuthorizer {
     return { kind: 'password', principal, stored: principal.password, given: password };
   }
 }
+
+const NO_PERMITS: Principal = { username: '', permissions: [] };
 
 function permits(principal: Principal, action: 'pub' | 'sub'): string[] {
   const out: string[] = [];

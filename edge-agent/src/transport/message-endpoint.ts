@@ -43,7 +43,9 @@ export type InboundHandler = (message: BridgeMessage, hold: MessageHold) => void
 export type EndpointEvent =
   | { readonly type: 'connected'; readonly sessionPresent: boolean }
   | { readonly type: 'disconnected'; readonly reason: string }
-  | { readonly type: 'error'; readonly error: TetherError };
+  | { readonly type: 'error'; readonly error: TetherError }
+  /** Every failed connect attempt (`error` is reported once per reason; this one each time). */
+  | { readonly type: 'retrying'; readonly error: TetherError; readonly delayMs: number };
 
 /**
  * One side of the bridge: the local hub (over a socket or in process) or a remote.

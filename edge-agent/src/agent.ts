@@ -2,6 +2,7 @@ import type { BridgeConfig, HubConfig } from '@tether/shared';
 import type { Logger } from 'pino';
 import { createCloudAdapter } from './adapters/registry.js';
 import { Bridge } from './bridge/bridge.js';
+import { ConnectionStateTopics, externalHubPublisher, type StateTopic } from './bridge/connection-state-topics.js';
 import type { Dispatcher } from './bridge/dispatcher.js';
 import type { LoadedConfig } from './config/load-config.js';
 import type { EmbeddedHub } from './hub/embedded-hub.js';
@@ -64,6 +65,7 @@ export class Agent {
   private reloading: Promise<unknown> = Promise.resolve();
   private metricsUrl: string | undefined;
   private monitor: ConnectionMonitor | undefined;
+  private stateTopics: ConnectionStateTopics | undefined;
   private statusReport: AgentStatus | undefined;
   private readonly startedAtMs = Date.now();
   /** The last reload, undefined before the first. */
@@ -135,6 +137,17 @@ export class Agent {
       (id) => this.dispatchers.get(id)?.queue.size ?? 0,
     );
     this.monitor.follow(this.endpoints);
+    this.stateTopics = new ConnectionStateTopics(
+      this.hub
+        ? (topic, payload) => {
+            // as the hub itself: $SYS/... is the broker's, closed to clients and the link
+            if (this.hub?.running) this.hub.broker.publishAsHub(topic, payload, 1, true, undefined, '');
+            return Promise.resolve();
+          }
+        : externalHubPublisher(() => [...this.endpoints].find(([id]) => id.startsWith('hub/'))?.[1]),
+      logger.child({ module: 'state-topics' }),
+    );
+    this.stateTopics.follow(this.hubStateTopics(plan, bridge.config));
     this.bridge = new Bridge({
       plan,
       endpoints: this.endpoints,
@@ -238,6 +251,7 @@ export class Agent {
     for (const [id, e] of endpoints) this.endpoints.set(id, e);
     this.plan = plan;
     this.monitor?.follow(this.endpoints);
+    this.stateTopics?.follow(this.hubStateTopics(plan, next.config));
     for (const endpoint of created.values()) await endpoint.start(this.abort.signal);
     this.options.logger.info(
       { kept: [...kept.keys()], reconnected: [...created.keys()], routes: plan.routes.length },
@@ -270,6 +284,22 @@ export class Agent {
     }
   }
 
+  /** Each remote connection's state topic on the hub (`notifications.hub`). */
+  private hubStateTopics(plan: BridgePlan, config: BridgeConfig): StateTopic[] {
+    const topics: StateTopic[] = [];
+    for (const connection of plan.connections) {
+      const remote = config.remotes.find((r) => r.name === connection.remote);
+      const endpoint = this.endpoints.get(connection.id);
+      if (!remote || !endpoint || !remote.notifications.hub) continue;
+      topics.push({
+        id: connection.id,
+        endpoint,
+        topic: stateTopic(remote.notifications.hubtopic, connection.clientId),
+      });
+    }
+    return topics;
+  }
+
   /** What /status says about the embedded hub. */
   private hubState() {
     const hub = this.hub;
@@ -291,6 +321,8 @@ export class Agent {
   private async doStop(): Promise<void> {
     const drainMs = this.options.drainMs ?? 10_000;
     await this.bridge?.drain(drainMs);
+    // before the hub and the hub connections go: local clients see every remote down
+    await this.stateTopics?.allDown();
     // the hub goes before the bridge's connections: from the drain on, a device's message is
     // refused unacknowledged (it sends it again later), never acked and then dropped
     await this.hub?.stop();
@@ -323,7 +355,14 @@ export class Agent {
     const index = config.remotes.findIndex((r) => r.name === remote);
     const remoteConfig = config.remotes[index];
     if (!remoteConfig) throw new Error(`unknown remote ${remote}`);
-    return createCloudAdapter(remoteConfig, { clientId, configDir: dir, logger, field: `remotes[${index}]` });
+    const { notifications } = remoteConfig;
+    return createCloudAdapter(remoteConfig, {
+      clientId,
+      configDir: dir,
+      logger,
+      field: `remotes[${index}]`,
+      ...(notifications.remote ? { stateTopic: stateTopic(notifications.remotetopic, clientId) } : {}),
+    });
   }
 }
 
@@ -336,4 +375,9 @@ function endpointSettings(connection: ConnectionPlan, bridge: LoadedConfig<Bridg
   const { config, dir } = bridge;
   const block = connection.remote === undefined ? config.hub : config.remotes.find((r) => r.name === connection.remote);
   return { clientId: connection.clientId, block, dir };
+}
+
+/** A state topic with the connection's client id in place of `{clientid}`. */
+function stateTopic(template: string, clientId: string): string {
+  return template.replaceAll('{clientid}', clientId);
 }

@@ -27,7 +27,10 @@ async function tempRoot(): Promise<string> {
   return root;
 }
 
-async function startSite(root: string, remoteUrl: string): Promise<{ agent: AgentProcess; base: string; dataDir: string }> {
+async function startSite(
+  root: string,
+  remoteUrl: string,
+): Promise<{ agent: AgentProcess; base: string; dataDir: string }> {
   const hubPort = await freePort();
   const metricsPort = await freePort();
   await writeFile(join(root, 'hub.yml'), stringify({ listen: [`tcp://127.0.0.1:${hubPort}`] }));

@@ -193,4 +193,63 @@ describe('reload', () => {
     expect(rotated).toContain('bridge started');
     expect(rotated).not.toContain('reload applied');
   }, 60_000);
+
+  it('applies new hub permits to connected clients; the hub writes its own logger.path in combined mode', async () => {
+    const root = await tempRoot();
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
+    const s = await site(cloud.url);
+    const hubFile = join(s.root, 'hub.yml');
+    const hubPort = Number(new URL(s.hubUrl).port);
+    const hubConfig = (devicePermit: string) => ({
+      listen: [`tcp://127.0.0.1:${hubPort}`],
+      principals: [
+        {
+          username: 'bridge',
+          password: 'bridge-pw',
+          permissions: [
+            { action: 'pub', permit: ['#'] },
+            { action: 'sub', permit: ['#'] },
+          ],
+        },
+        { username: 'dev', password: 'dev-pw', permissions: [{ action: 'pub', permit: [devicePermit] }] },
+      ],
+      logger: { path: 'log/hub.log', level: 'info' },
+    });
+    await writeFile(hubFile, stringify(hubConfig('up/seq')));
+    const bridge = structuredClone(s.bridge) as {
+      hub: Record<string, unknown>;
+      rules: Array<{ hub: { subscriptions: object[] } }>;
+    };
+    bridge.hub.username = 'bridge';
+    bridge.hub.password = 'bridge-pw';
+    (bridge.rules[0] as { hub: { subscriptions: object[] } }).hub.subscriptions = [{ topic: 'up/#', qos: 1 }];
+    await writeFile(s.bridgeFile, stringify(bridge));
+    const agent = await runSite(s);
+    const app = await connectClient(cloud.url, { clientId: 'app', teardown: td });
+    const atCloud = await collectMessages(app, 'up/#', { qos: 1 });
+    await agent.waitForLog(/"endpoint":"cloud".*"msg":"connected"/, 10_000);
+
+    const device = await connectClient(s.hubUrl, {
+      clientId: 'device',
+      username: 'dev',
+      password: 'dev-pw',
+      teardown: td,
+    });
+    let closes = 0;
+    device.on('close', () => closes++);
+    await device.publishAsync('up/other', 'refused-before', { qos: 1 });
+    await device.publishAsync('up/seq', 'allowed', { qos: 1 });
+    expect((await atCloud.waitForCount(1, 10_000)).map((m) => m.text)).toEqual(['allowed']);
+
+    await writeFile(hubFile, stringify(hubConfig('up/#')));
+    expect((await reloadCommand(s)).code).toBe(0);
+    await device.publishAsync('up/other', 'allowed-after', { qos: 1 });
+    expect((await atCloud.waitForCount(2, 10_000)).map((m) => m.text)).toEqual(['allowed', 'allowed-after']);
+    expect(closes).toBe(0);
+
+    const hubLog = await readFile(join(s.root, 'log/hub.log'), 'utf8');
+    expect(hubLog).toMatch(/hub principals reloaded/);
+    expect(hubLog).toMatch(/up\/other is outside the pub permits of dev/);
+    expect(agent.output()).not.toMatch(/hub principals reloaded/);
+  }, 60_000);
 });

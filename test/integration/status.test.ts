@@ -6,8 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { connectClient } from '../helpers/mqtt-clients.js';
 import { freePort } from '../helpers/ports.js';
 import { ManagedProcess } from '../helpers/process.js';
+import { readMetric } from '../helpers/sequence.js';
 import { Teardown } from '../helpers/teardown.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -30,6 +32,7 @@ async function tempRoot(): Promise<string> {
 async function startSite(
   root: string,
   remoteUrl: string,
+  qos = 1,
 ): Promise<{ agent: AgentProcess; base: string; dataDir: string }> {
   const hubPort = await freePort();
   const metricsPort = await freePort();
@@ -47,7 +50,7 @@ async function startSite(
           backoff: { min: '100ms', max: '300ms' },
         },
       ],
-      rules: [{ hub: { subscriptions: [{ topic: 'up/#', qos: 1 }] }, remote: { name: 'cloud' } }],
+      rules: [{ hub: { subscriptions: [{ topic: 'up/#', qos }] }, remote: { name: 'cloud' } }],
       metrics: { listen: `127.0.0.1:${metricsPort}` },
     }),
   );
@@ -59,6 +62,12 @@ async function startSite(
   });
   await agent.waitForLog(/bridge started/, 15_000);
   return { agent, base: `http://127.0.0.1:${metricsPort}`, dataDir };
+}
+
+/** The embedded hub's port, from /status. */
+async function hubPortOf(base: string): Promise<number> {
+  const status = (await (await fetch(`${base}/status`)).json()) as { hub: { listening: string[] } };
+  return Number(new URL(status.hub.listening[0] as string).port);
 }
 
 async function readyz(base: string): Promise<{ code: number; body: { ready: boolean; notReady: string[] } }> {
@@ -133,6 +142,30 @@ describe('health and status', () => {
 
     await cloud.restart();
     await waitFor(async () => (await readyz(base)).code === 200, { what: '/readyz 200 again', timeoutMs: 10_000 });
+  }, 60_000);
+
+  it('logs the first QoS 0 drop of an outage at warn with its rule, and counts the others', async () => {
+    const root = await tempRoot();
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
+    const { agent, base } = await startSite(root, cloud.url, 0);
+    await waitFor(async () => (await readyz(base)).code === 200, { what: '/readyz 200', timeoutMs: 10_000 });
+    await cloud.kill();
+    await agent.waitForLog(/connection lost: outage started/, 10_000);
+    const device = await connectClient(`mqtt://${new URL(base).hostname}:${await hubPortOf(base)}`, {
+      clientId: 'device',
+      teardown: td,
+    });
+    for (let i = 0; i < 3; i++) await device.publishAsync('up/t1', `m${i}`, { qos: 0 });
+    await waitFor(async () => (await readMetric(`${base}/metrics`, 'tether_qos0_dropped_total')) === 3, {
+      what: 'three QoS 0 drops counted',
+      timeoutMs: 10_000,
+    });
+    const warnings = agent
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('QoS 0 messages of this rule are dropped'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0] as string)).toMatchObject({ level: 'warn', rule: 'rules[0]', topic: 'up/t1' });
   }, 60_000);
 
   it.skipIf(!HAVE_CHROMIUM)(

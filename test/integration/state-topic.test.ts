@@ -18,15 +18,17 @@ import { waitFor } from '../helpers/wait-for.js';
 const td = new Teardown();
 afterEach(() => td.run());
 
-const TOPIC = '$SYS/broker/connection/edge-1/state';
+/** Mosquitto's topic on the hub; outside `$SYS/` on the remote. */
+const HUB_TOPIC = '$SYS/broker/connection/edge-1/state';
+const REMOTE_TOPIC = 'tether/edge-1/state';
 
-/** Every value `client` receives on TOPIC, in order (retained ones included). */
-async function watchState(client: MqttClient): Promise<string[]> {
+/** Every value `client` receives on `watched`, in order (retained ones included). */
+async function watchState(client: MqttClient, watched: string): Promise<string[]> {
   const seen: string[] = [];
   client.on('message', (topic, payload) => {
-    if (topic === TOPIC) seen.push(payload.toString());
+    if (topic === watched) seen.push(payload.toString());
   });
-  await client.subscribeAsync(TOPIC, { qos: 1 });
+  await client.subscribeAsync(watched, { qos: 1 });
   return seen;
 }
 
@@ -62,30 +64,39 @@ describe('state topics', () => {
     await agent.waitForLog(/bridge started/, 15_000);
 
     const local = await connectClient(`mqtt://127.0.0.1:${hubPort}`, { clientId: 'local-app', teardown: td });
-    const atHub = await watchState(local);
-    await waitFor(() => last(atHub) === '1', { what: `${TOPIC} = 1 on the hub`, timeoutMs: 10_000 });
+    const atHub = await watchState(local, HUB_TOPIC);
+    await waitFor(() => last(atHub) === '1', { what: `${HUB_TOPIC} = 1 on the hub`, timeoutMs: 10_000 });
     let app = await connectClient(cloud.url, { clientId: 'cloud-app', teardown: td });
-    let atCloud = await watchState(app);
-    await waitFor(() => last(atCloud) === '1', { what: `${TOPIC} = 1 (retained) at the cloud`, timeoutMs: 10_000 });
+    let atCloud = await watchState(app, REMOTE_TOPIC);
+    await waitFor(() => last(atCloud) === '1', {
+      what: `${REMOTE_TOPIC} = 1 (retained) at the cloud`,
+      timeoutMs: 10_000,
+    });
 
     await cloud.kill();
     await waitFor(() => last(atHub) === '0', {
-      what: `${TOPIC} = 0 on the hub after the remote died`,
+      what: `${HUB_TOPIC} = 0 on the hub after the remote died`,
       timeoutMs: 10_000,
     });
 
     await cloud.restart();
     await waitFor(() => last(atHub) === '1', {
-      what: `${TOPIC} = 1 on the hub once the remote is back`,
+      what: `${HUB_TOPIC} = 1 on the hub once the remote is back`,
       timeoutMs: 10_000,
     });
     app = await connectClient(cloud.url, { clientId: 'cloud-app-2', teardown: td });
-    atCloud = await watchState(app);
-    await waitFor(() => last(atCloud) === '1', { what: `${TOPIC} = 1 at the restarted cloud`, timeoutMs: 10_000 });
+    atCloud = await watchState(app, REMOTE_TOPIC);
+    await waitFor(() => last(atCloud) === '1', {
+      what: `${REMOTE_TOPIC} = 1 at the restarted cloud`,
+      timeoutMs: 10_000,
+    });
 
     // a crash sends no DISCONNECT: the cloud broker publishes the agent's Last Will
     await agent.kill();
-    await waitFor(() => last(atCloud) === '0', { what: `the Will (${TOPIC} = 0) at the cloud`, timeoutMs: 10_000 });
+    await waitFor(() => last(atCloud) === '0', {
+      what: `the Will (${REMOTE_TOPIC} = 0) at the cloud`,
+      timeoutMs: 10_000,
+    });
     expect(atHub.slice(atHub.indexOf('1'))).toEqual(['1', '0', '1']);
   }, 90_000);
 });

@@ -174,7 +174,18 @@ export class MqttEndpoint implements MessageEndpoint {
       onMessage: (message, ack) => this.deliver(message, ack),
     }).then(
       (client) => this.onConnected(client),
-      (error: unknown) => this.scheduleRetry(describeConnectError(error, this.target.address), false),
+      (error: unknown) =>
+        this.scheduleRetry(this.withStateHint(describeConnectError(error, this.target.address)), false),
+    );
+  }
+
+  /** A refused CONNECT may be the Will's topic outside the client's permissions: say how to check. */
+  private withStateHint(error: TetherError): TetherError {
+    if (!this.options.stateTopic || error.code !== 'TETHER_ERR_AUTH') return error;
+    return new TetherError(
+      error.code,
+      `${error.message} (if credentials are right: is its Last Will topic ${this.options.stateTopic} permitted? set notifications.remotetopic, or notifications.remote: false)`,
+      { cause: error },
     );
   }
 

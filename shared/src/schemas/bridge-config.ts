@@ -104,6 +104,8 @@ export type HubClientConfig = z.infer<typeof HubClientSchema>;
 
 /** Mosquitto's bridge notification topic; `{clientid}` is the remote connection's client id. */
 export const DEFAULT_STATE_TOPIC = '$SYS/broker/connection/{clientid}/state';
+/** On the remote, outside `$SYS/`: brokers (Tether's hub among them) refuse a client's Will there. */
+export const DEFAULT_REMOTE_STATE_TOPIC = 'tether/{clientid}/state';
 
 /**
  * (Tether) Connection state topics, as Mosquitto's bridge `notifications`: a retained `1`/`0`
@@ -116,9 +118,14 @@ const notificationsSchema = (remoteByDefault: boolean) =>
       hub: z.boolean().default(true),
       hubtopic: z.string().min(1).default(DEFAULT_STATE_TOPIC),
       remote: z.boolean().default(remoteByDefault),
-      remotetopic: z.string().min(1).default(DEFAULT_STATE_TOPIC),
+      remotetopic: z.string().min(1).default(DEFAULT_REMOTE_STATE_TOPIC),
     })
-    .default({ hub: true, hubtopic: DEFAULT_STATE_TOPIC, remote: remoteByDefault, remotetopic: DEFAULT_STATE_TOPIC });
+    .default({
+      hub: true,
+      hubtopic: DEFAULT_STATE_TOPIC,
+      remote: remoteByDefault,
+      remotetopic: DEFAULT_REMOTE_STATE_TOPIC,
+    });
 export type NotificationsConfig = z.infer<ReturnType<typeof notificationsSchema>>;
 
 // --- remotes: one schema per `provider:` (a discriminated union; absent means `mqtt`) ---

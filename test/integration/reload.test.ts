@@ -252,4 +252,38 @@ describe('reload', () => {
     expect(hubLog).toMatch(/up\/other is outside the pub permits of dev/);
     expect(agent.output()).not.toMatch(/hub principals reloaded/);
   }, 60_000);
+
+  it('replaces a remote connection under traffic without losing or reordering messages', async () => {
+    const root = await tempRoot();
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
+    const s = await site(cloud.url);
+    const agent = await runSite(s);
+    const app = mqtt.connect(cloud.url, { clientId: 'app', reconnectPeriod: 0 });
+    td.add('app client', () => app.endAsync(true));
+    const seq = sequenceSink(app, 'up/seq');
+    await connected(app);
+    await app.subscribeAsync('up/seq', { qos: 1 });
+    await agent.waitForLog(/"endpoint":"cloud".*"msg":"connected"/, 10_000);
+
+    const bridge = structuredClone(s.bridge) as { remotes: Array<Record<string, unknown>> };
+    (bridge.remotes[0] as Record<string, unknown>).keepalive = '45s';
+    await writeFile(s.bridgeFile, stringify(bridge));
+    const device = await connectClient(s.hubUrl, { clientId: 'device', teardown: td });
+    const N = 5_000;
+    let signalled = false;
+    const traffic = publishSequence(device, 'up/seq', N, {
+      onAck: (acked) => {
+        // mid-stream: messages are queued, in flight and arriving while the connection is replaced
+        if (acked === 1_000 && !signalled) {
+          signalled = true;
+          process.kill(agent.pid, 'SIGHUP');
+        }
+      },
+    });
+    await traffic.done;
+    await agent.waitForLog(/"reconnected":\["remote\/cloud\/edge-1"\].*bridge rewired/, 10_000);
+    await seq.waitForAll(N, 60_000);
+    expect(seq.missing(N)).toEqual([]);
+    expect(seq.inOrder()).toBe(true);
+  }, 90_000);
 });

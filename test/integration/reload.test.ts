@@ -286,4 +286,33 @@ describe('reload', () => {
     expect(seq.missing(N)).toEqual([]);
     expect(seq.inOrder()).toBe(true);
   }, 90_000);
+
+  it('hub only: opens an added listener and keeps the clients of the others connected', async () => {
+    const root = await tempRoot();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const hubFile = join(root, 'hub.yml');
+    const hubConfig = (listen: number[]) => ({
+      listen: listen.map((p) => `tcp://127.0.0.1:${p}`),
+      storage: { dir: 'data' },
+    });
+    await writeFile(hubFile, stringify(hubConfig([portA])));
+    const hub = await startAgent({ args: ['hub', '--config', hubFile], cwd: root, teardown: td });
+    await waitFor(() => existsSync(join(root, 'data', 'tether-agent.json')), {
+      what: 'the run file',
+      timeoutMs: 15_000,
+    });
+    const first = await connectClient(`mqtt://127.0.0.1:${portA}`, { clientId: 'first', teardown: td });
+    let closes = 0;
+    first.on('close', () => closes++);
+
+    await writeFile(hubFile, stringify(hubConfig([portA, portB])));
+    const cli = await startAgent({ args: ['reload', '--data-dir', join(root, 'data')], cwd: root, teardown: td });
+    expect((await cli.waitForExit(15_000)).code).toBe(0);
+    await hub.waitForLog(/hub listeners reloaded/, 10_000);
+    const second = await connectClient(`mqtt://127.0.0.1:${portB}`, { clientId: 'second', teardown: td });
+    const got = await collectMessages(second, 'x', { qos: 1 });
+    await first.publishAsync('x', 'across listeners', { qos: 1 });
+    expect((await got.waitForCount(1)).map((m) => m.text)).toEqual(['across listeners']);
+    expect(closes).toBe(0);
+  }, 60_000);
 });

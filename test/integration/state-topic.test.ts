@@ -99,4 +99,45 @@ describe('state topics', () => {
     });
     expect(atHub.slice(atHub.indexOf('1'))).toEqual(['1', '0', '1']);
   }, 90_000);
+
+  it('are published on an external hub through the bridge connection', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tether-state-'));
+    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const hub = await startMosquitto({ dir: join(root, 'hub'), name: 'hub', teardown: td });
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), name: 'cloud', teardown: td });
+    await writeFile(
+      join(root, 'bridge.yml'),
+      stringify({
+        hub: { address: hub.url.replace('mqtt://', 'tcp://'), clientid: 'bridge' },
+        remotes: [
+          {
+            name: 'cloud',
+            address: cloud.url.replace('mqtt://', 'tcp://'),
+            clientid: 'edge-1',
+            backoff: { min: '100ms', max: '300ms' },
+          },
+        ],
+        rules: [{ hub: { subscriptions: [{ topic: 'up/#', qos: 1 }] }, remote: { name: 'cloud' } }],
+      }),
+    );
+    const agent = await startAgent({
+      args: ['--config', 'bridge.yml', '--data-dir', join(root, 'data')],
+      cwd: root,
+      teardown: td,
+    });
+    await agent.waitForLog(/bridge started/, 15_000);
+    const local = await connectClient(hub.url, { clientId: 'local-app', teardown: td });
+    const atHub = await watchState(local, HUB_TOPIC);
+    await waitFor(() => last(atHub) === '1', { what: `${HUB_TOPIC} = 1 on Mosquitto`, timeoutMs: 10_000 });
+    await cloud.kill();
+    await waitFor(() => last(atHub) === '0', { what: `${HUB_TOPIC} = 0 on Mosquitto`, timeoutMs: 10_000 });
+    // a clean stop leaves 0 behind (retained)
+    await cloud.restart();
+    await waitFor(() => last(atHub) === '1', { what: `${HUB_TOPIC} = 1 again`, timeoutMs: 10_000 });
+    expect(await agent.stop()).toBe(0);
+    const later = await connectClient(hub.url, { clientId: 'later-app', teardown: td });
+    const retained = await watchState(later, HUB_TOPIC);
+    await waitFor(() => retained.length > 0, { what: 'the retained state', timeoutMs: 5_000 });
+    expect(retained).toEqual(['0']);
+  }, 60_000);
 });

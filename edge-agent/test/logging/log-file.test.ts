@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY_MS, RotatingLogFile } from '../../src/logging/log-file.js';
+import { sinkSettings } from '../../src/logging/log-sink.js';
 import { createLogControl } from '../../src/logging/logger.js';
 
 const dirs: string[] = [];
@@ -100,5 +101,19 @@ describe('logger settings', () => {
     const log = createLogControl({ path, level: 'info', format: 'text' });
     log.logger.info({ remote: { password: 'hunter2' } }, 'connecting');
     expect(readFileSync(path, 'utf8')).not.toContain('hunter2');
+  });
+
+  it("reads Baetyl's units: size.max in megabytes, age.max in days, backup.max a count", () => {
+    expect(sinkSettings({ size: { max: 2 }, age: { max: 3 }, backup: { max: 4 } }, undefined).rotation).toEqual({
+      maxBytes: 2 * 1024 * 1024,
+      maxAgeMs: 3 * DAY_MS,
+      maxBackups: 4,
+    });
+    // Baetyl's defaults
+    expect(sinkSettings(undefined, undefined).rotation).toEqual({
+      maxBytes: 50 * 1024 * 1024,
+      maxAgeMs: 15 * DAY_MS,
+      maxBackups: 15,
+    });
   });
 });

@@ -12,6 +12,7 @@ import { ConnectionMonitor } from './metrics/connection-monitor.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
 import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, type ConnectionPlan, planBridge } from './rules/bridge-plan.js';
+import { readTlsMaterial } from './transport/connection-options.js';
 import type { MessageEndpoint } from './transport/message-endpoint.js';
 import { MqttEndpoint } from './transport/mqtt-endpoint.js';
 
@@ -208,11 +209,11 @@ export class Agent {
     const old = this.bridgeConfig;
     if (old && next.bridge && this.bridge) {
       const wiring = (c: BridgeConfig) => ({ name: c.name, hub: c.hub, remotes: c.remotes, rules: c.rules });
-      this.bridgeConfig = next.bridge;
       if (!same(wiring(old.config), wiring(next.bridge.config)) || old.dir !== next.bridge.dir) {
         await this.rewire(old, next.bridge);
         applied.push('rules and connections');
       }
+      this.bridgeConfig = next.bridge;
       if (!same(old.config.queue, next.bridge.config.queue)) atRestart.push('queue');
       if (!same(old.config.metrics, next.bridge.config.metrics)) {
         await this.metrics?.stop();
@@ -239,6 +240,13 @@ export class Agent {
       } else {
         created.set(connection.id, this.createEndpoint(connection, next));
       }
+    }
+    // a certificate file that cannot be read fails the reload here, before anything changed
+    for (const id of created.keys()) {
+      const connection = plan.connections.find((c) => c.id === id) as ConnectionPlan;
+      const index = next.config.remotes.findIndex((r) => r.name === connection.remote);
+      const block = index < 0 ? next.config.hub : (next.config.remotes[index] as BridgeConfig['remotes'][number]);
+      readTlsMaterial(block, next.dir, index < 0 ? 'hub' : `remotes[${index}]`);
     }
     const retired = [...this.endpoints].filter(([id, e]) => kept.get(id) !== e).map(([, e]) => e);
     const endpoints = new Map([...kept, ...created]);

@@ -166,6 +166,14 @@ describe('reload', () => {
     expect(reload.out).toMatch(/rules\[0\]\.hub\.subscriptions\[0\]\.qos/);
     await agent.waitForLog(/reload refused: the new config has problems/, 5_000);
 
+    // valid YAML, but a certificate that cannot be read: refused before anything changed
+    const missingCert = structuredClone(s.bridge) as { remotes: Array<Record<string, unknown>> };
+    (missingCert.remotes[0] as Record<string, unknown>).ca = 'no-such-ca.pem';
+    await writeFile(s.bridgeFile, stringify(missingCert));
+    const second = await reloadCommand(s);
+    expect(second.code).toBe(1);
+    expect(second.out).toMatch(/remotes\[0\]\.ca/);
+
     // the old rules still forward
     const device = await connectClient(s.hubUrl, { clientId: 'device', teardown: td });
     await device.publishAsync('up/seq', 'still-running', { qos: 1 });

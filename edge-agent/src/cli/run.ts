@@ -108,7 +108,7 @@ async function reload(agent: Agent, context: RunContext): Promise<void> {
     }
     agent.noteReload({ ok: true, applied: result.applied, atRestart: result.atRestart });
   } catch (error) {
-    logger.error({ err: error }, 'reload failed part way; what was applied stays');
+    logger.error({ err: error }, 'reload failed; what was applied before the failure stays, the rest runs as before');
     agent.noteReload({ ok: false, error: (error as Error).message });
   }
 }

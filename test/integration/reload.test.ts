@@ -323,4 +323,30 @@ describe('reload', () => {
     expect((await got.waitForCount(1)).map((m) => m.text)).toEqual(['across listeners']);
     expect(closes).toBe(0);
   }, 60_000);
+
+  it('stops forwarding a filter a reload removed from the rules', async () => {
+    const root = await tempRoot();
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
+    const s = await site(cloud.url);
+    const both = structuredClone(s.bridge) as { rules: Array<{ hub: { subscriptions: object[] } }> };
+    (both.rules[0] as { hub: { subscriptions: object[] } }).hub.subscriptions = [
+      { topic: 'up/seq', qos: 1 },
+      { topic: 'up/old', qos: 1 },
+    ];
+    await writeFile(s.bridgeFile, stringify(both));
+    const agent = await runSite(s);
+    const app = await connectClient(cloud.url, { clientId: 'app', teardown: td });
+    const atCloud = await collectMessages(app, 'up/#', { qos: 1 });
+    await agent.waitForLog(/"endpoint":"cloud".*"msg":"connected"/, 10_000);
+    const device = await connectClient(s.hubUrl, { clientId: 'device', teardown: td });
+    await device.publishAsync('up/old', 'before', { qos: 1 });
+    expect((await atCloud.waitForCount(1, 10_000)).map((m) => m.text)).toEqual(['before']);
+
+    await writeFile(s.bridgeFile, stringify(s.bridge));
+    expect((await reloadCommand(s)).code).toBe(0);
+    // one destination queue, in order: had up/old still been forwarded it would come before the marker
+    await device.publishAsync('up/old', 'after', { qos: 1 });
+    await device.publishAsync('up/seq', 'marker', { qos: 1 });
+    expect((await atCloud.waitForCount(2, 10_000)).map((m) => m.text)).toEqual(['before', 'marker']);
+  }, 60_000);
 });

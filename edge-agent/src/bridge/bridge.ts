@@ -56,7 +56,8 @@ export class Bridge {
    * Rewires to `plan` (reload). A connection with the same endpoint keeps its dispatcher; one with
    * a new endpoint gets a new dispatcher on the same queue; a removed one's dispatcher stops and
    * its queue is parked. New subscriptions are made; a filter no longer in any route forwards
-   * nothing from now on (its subscription stays on the broker until the endpoint is replaced).
+   * nothing from now on, and is unsubscribed where the endpoint can (the in-process hub link; on
+   * a broker connection the subscription stays until the endpoint is replaced).
    */
   async apply(plan: BridgePlan, endpoints: ReadonlyMap<string, MessageEndpoint>): Promise<void> {
     const { logger, queue: config, store } = this.options;
@@ -120,6 +121,12 @@ export class Bridge {
       if (!done) {
         done = new Map();
         this.subscribed.set(endpoint, done);
+      }
+      const wantedFilters = new Set(connection.subscriptions.map((sub) => sub.filter));
+      for (const filter of [...done.keys()]) {
+        if (wantedFilters.has(filter) || !endpoint.unsubscribe) continue;
+        endpoint.unsubscribe(filter);
+        done.delete(filter);
       }
       for (const { filter, qos } of connection.subscriptions) {
         if ((done.get(filter) ?? -1) >= qos) continue;

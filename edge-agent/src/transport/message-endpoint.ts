@@ -68,6 +68,8 @@ export interface MessageEndpoint {
   send?(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void;
   /** Adds a subscription, kept across reconnects. */
   subscribe(filter: string, qos: QoS, onMessage: InboundHandler): Promise<void>;
+  /** Drops a subscription (reload), where the endpoint can; otherwise its messages match no route. */
+  unsubscribe?(filter: string): void;
   /** Listener for connection events; returns an unsubscribe function. */
   onEvent(listener: (event: EndpointEvent) => void): () => void;
   /** Stops taking messages, waits up to `drainMs` for in-flight publishes, disconnects. Never throws. */

@@ -39,6 +39,15 @@ if ! have openssl; then
     exit 1
   fi
 fi
+# systemd-analyze verifies the shipped unit; headless Chromium renders the status page.
+if ! have systemd-analyze || ! have chromium; then
+  if is_root; then
+    apt_install systemd chromium
+  else
+    echo "Tether's tests need systemd-analyze and Chromium: sudo apt-get install -y systemd chromium"
+    exit 1
+  fi
+fi
 
 # (b) Dependencies.
 if [ ! -d node_modules ]; then

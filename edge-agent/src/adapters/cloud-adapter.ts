@@ -36,6 +36,8 @@ export interface AdapterRequest extends AdapterContext {
   readonly clientId: string;
   /** Config path of the remote (`remotes[1]`) for error messages. */
   readonly field: string;
+  /** The remote-side connection state topic (`notifications.remote`), resolved; absent when off. */
+  readonly stateTopic?: string;
 }
 
 export type CloudAdapterFactory<C extends RemoteConfig = RemoteConfig> = (

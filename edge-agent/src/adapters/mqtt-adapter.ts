@@ -19,6 +19,7 @@ export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
       configDir: request.configDir,
       logger: request.logger,
       field: request.field,
+      ...(request.stateTopic ? { stateTopic: request.stateTopic } : {}),
     });
     this.remote = config.name;
   }

@@ -12,10 +12,14 @@ export interface DispatcherOptions {
   readonly window: number;
   /** Called just before a message goes out (the echo guard remembers it). */
   readonly beforePublish?: (message: BridgeMessage) => void;
+  /** Counters carried over from the dispatcher this one replaces (reload), so they never go back. */
+  readonly stats?: DispatcherStats;
 }
 
 export interface DispatcherStats {
   forwarded: number;
+  /** Payload bytes of the forwarded messages. */
+  forwardedBytes: number;
   rejected: number;
   retried: number;
   inflight: number;
@@ -28,23 +32,49 @@ export interface DispatcherStats {
  * survives reconnects.
  */
 export class Dispatcher {
-  readonly stats: DispatcherStats = { forwarded: 0, rejected: 0, retried: 0, inflight: 0 };
+  readonly stats: DispatcherStats;
+  /** A QoS 0 drop of the current outage was logged (the first one is, at warn; the rest counted). */
+  qos0DropLogged = false;
   private inflight = 0;
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
+  private readonly unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.stats = options.stats ?? { forwarded: 0, forwardedBytes: 0, rejected: 0, retried: 0, inflight: 0 };
+  }
+
+  get endpoint(): MessageEndpoint {
+    return this.options.endpoint;
+  }
+
+  get window(): number {
+    return this.options.window;
+  }
 
   get queue(): MessageQueue {
     return this.options.queue;
   }
 
   start(): void {
-    this.options.endpoint.onEvent((event) => {
-      if (event.type === 'connected') this.pump();
-    });
-    this.options.queue.onAvailable(() => this.pump());
+    this.unsubscribe.push(
+      this.options.endpoint.onEvent((event) => {
+        if (event.type !== 'connected') return;
+        this.qos0DropLogged = false;
+        this.pump();
+      }),
+      this.options.queue.onAvailable(() => this.pump()),
+    );
     this.pump();
+  }
+
+  /**
+   * Lets go of the queue and endpoint for good (reload: a new dispatcher takes the same queue).
+   * Publishes still in flight settle into the queue: a failed one is given back there in order.
+   */
+  detach(): void {
+    this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
   }
 
   /**
@@ -107,6 +137,7 @@ export class Dispatcher {
     this.inflight--;
     if (outcome.status === 'acked') {
       this.stats.forwarded++;
+      this.stats.forwardedBytes += entry.message.payload.length;
       queue.ack(entry);
     } else if (outcome.status === 'retryable') {
       this.stats.retried++;

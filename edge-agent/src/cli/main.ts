@@ -25,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       password: { type: 'string' },
       once: { type: 'boolean' },
+      json: { type: 'boolean' },
       url: { type: 'string' },
       thing: { type: 'string' },
       out: { type: 'string' },
@@ -57,6 +58,14 @@ async function main(argv: string[]): Promise<number> {
       const file = values.config ?? values['hub-config'];
       if (!file) throw usageError('hub needs --config FILE (the hub service.yml)');
       return runHubOnly(file);
+    }
+    case 'reload': {
+      const { reloadCommand } = await import('./reload.js');
+      return reloadCommand(values['data-dir']);
+    }
+    case 'status': {
+      const { statusCommand } = await import('./status.js');
+      return statusCommand({ dataDir: values['data-dir'], url: values.url, json: values.json === true });
     }
     case 'validate':
       if (!values.config && !values['hub-config'])

@@ -7,6 +7,13 @@ Usage:
       without a socket.
   tether-agent hub --config hub.yml
       Run only the embedded hub.
+  tether-agent reload [--data-dir DIR]
+      Make the agent running on DIR re-read its config files (same as SIGHUP to it): what
+      changed is applied without a restart, a config with problems is refused and the running
+      one stays; log files are reopened. Exit 0 applied, 1 refused.
+  tether-agent status [--data-dir DIR | --url http://HOST:PORT] [--json]
+      Print the running agent's connections, queues and last errors (from its metrics
+      listener's /status). Exit 0 when ready, 1 when not.
   tether-agent validate --config FILE [--hub-config FILE]
       Check config files; print every problem with its field path. Exit 0 or 2.
   tether-agent hash-password [--password TEXT]

@@ -39,11 +39,11 @@ export class EmbeddedHub {
   private readonly routes: HubRoutes;
   private core: Broker | undefined;
   private sys: SysTopics | undefined;
-  private listeners: HubListener[] = [];
+  private listeners: Array<{ readonly configured: string; readonly listener: HubListener }> = [];
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly config: HubConfig,
+    private config: HubConfig,
     private readonly options: EmbeddedHubOptions,
   ) {
     // the agent may already hand in a `module: hub` child; do not bind the key twice
@@ -89,14 +89,7 @@ export class EmbeddedHub {
     this.sys = new SysTopics(broker);
     this.sys.start(this.config.metrics?.report?.interval ?? SYS_INTERVAL_MS);
     try {
-      this.listeners = await startListeners(this.config.listen, {
-        handle: (stream, peer) => broker.accept(stream, peer),
-        certificate: this.config.certificate,
-        configDir: this.options.configDir,
-        logger: this.logger,
-        maxPacketBytes: limits.packetSize,
-        handshakeTimeoutMs: limits.connectTimeoutMs,
-      });
+      this.listeners = await this.startListening(this.config.listen, this.config);
     } catch (err) {
       broker.stop();
       this.core = undefined;
@@ -114,7 +107,56 @@ export class EmbeddedHub {
 
   /** Bound listener URLs, e.g. `tcp://127.0.0.1:41234`. */
   addresses(): string[] {
-    return this.listeners.map((l) => l.url);
+    return this.listeners.map((l) => l.listener.url);
+  }
+
+  /**
+   * Applies a new hub config in place (reload): principals and permits at once for every
+   * client, listeners closed and opened only where `listen` (or, for ssl/wss, `certificate`)
+   * changed, so clients of the other listeners stay connected. Returns what else changed, which
+   * takes effect at the next start. A listener that cannot open throws; the others stay applied.
+   */
+  async reload(next: HubConfig): Promise<string[]> {
+    const old = this.config;
+    this.config = next;
+    if (!same(old.principals, next.principals)) {
+      this.authorizer.replace(next.principals, next.anonymous);
+      this.logger.info({ principals: next.principals.length }, 'hub principals reloaded');
+    }
+    const tlsChanged = !same(old.certificate, next.certificate);
+    const affected = (configured: string) =>
+      !next.listen.includes(configured) || (tlsChanged && /^(ssl|wss):/.test(configured));
+    const closing = this.listeners.filter((l) => affected(l.configured));
+    this.listeners = this.listeners.filter((l) => !affected(l.configured));
+    await Promise.all(closing.map((l) => l.listener.close()));
+    const open = new Set(this.listeners.map((l) => l.configured));
+    const adding = next.listen.filter((a) => !open.has(a));
+    if (closing.length > 0 || adding.length > 0) {
+      this.listeners.push(...(await this.startListening(adding, next)));
+      this.logger.info(
+        { closed: closing.map((l) => l.configured), opened: adding, listen: this.addresses() },
+        'hub listeners reloaded',
+      );
+    }
+    const atRestart = ['limits', 'message', 'subscriptions', 'storage', 'metrics', 'shutdown'] as const;
+    return atRestart.filter((key) => !same(old[key as keyof HubConfig], next[key as keyof HubConfig]));
+  }
+
+  private async startListening(
+    listen: readonly string[],
+    config: HubConfig,
+  ): Promise<Array<{ configured: string; listener: HubListener }>> {
+    const broker = this.broker;
+    const limits = brokerLimits(config);
+    const started = await startListeners(listen, {
+      handle: (stream, peer) => broker.accept(stream, peer),
+      certificate: config.certificate,
+      configDir: this.options.configDir,
+      logger: this.logger,
+      maxPacketBytes: limits.packetSize,
+      handshakeTimeoutMs: limits.connectTimeoutMs,
+    });
+    return started.map((listener, i) => ({ configured: listen[i] as string, listener }));
   }
 
   /**
@@ -155,7 +197,7 @@ export class EmbeddedHub {
     try {
       this.sys?.stop();
       this.core?.stop();
-      await Promise.all(this.listeners.map((l) => l.close()));
+      await Promise.all(this.listeners.map((l) => l.listener.close()));
     } catch (err) {
       this.logger.warn({ err }, 'hub stop failed');
     }
@@ -171,4 +213,8 @@ export class EmbeddedHub {
     this.broker.publishAsHub(copy.topic, copy.payload, copy.qos, copy.retain, undefined, '');
     return Promise.resolve();
   }
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }

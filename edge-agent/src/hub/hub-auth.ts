@@ -9,14 +9,25 @@ import { verifyPassword, verifyPasswordAsync } from './password-hash.js';
  */
 export class HubAuthorizer {
   /** No principals and no `anonymous` section: anyone may connect and do anything (Baetyl refused; Tether warns). */
-  readonly open: boolean;
-  private readonly byName = new Map<string, Principal>();
+  open = false;
+  private byName = new Map<string, Principal>();
   /** The `anonymous` section: what a client without a username may do (Mosquitto: allow_anonymous + its ACL). */
-  private readonly anonymousPrincipal: Principal | undefined;
+  private anonymousPrincipal: Principal | undefined;
 
-  constructor(principals: readonly Principal[], anonymous?: { readonly permissions: readonly Permission[] }) {
+  constructor(principals: readonly Principal[], anonymous?: AnonymousSection) {
+    this.replace(principals, anonymous);
+  }
+
+  /**
+   * New principals (reload). Connected clients keep their session; their publishes and new
+   * subscriptions are checked against the permits their username has now, and a username no
+   * longer configured is permitted nothing.
+   */
+  replace(principals: readonly Principal[], anonymous?: AnonymousSection): void {
+    const byName = new Map<string, Principal>();
+    for (const p of principals) byName.set(p.username, p);
+    this.byName = byName;
     this.open = principals.length === 0 && anonymous === undefined;
-    for (const p of principals) this.byName.set(p.username, p);
     this.anonymousPrincipal = anonymous
       ? { username: ANONYMOUS, permissions: anonymous.permissions.map((p) => ({ ...p, permit: [...p.permit] })) }
       : undefined;
@@ -49,15 +60,28 @@ export class HubAuthorizer {
 
   canPublish(principal: Principal, topic: string): boolean {
     if (this.open) return true;
-    if (denies(principal, 'pub').some((deny) => topicMatches(deny, topic))) return false;
-    return permits(principal, 'pub').some((permit) => topicMatches(permit, topic));
+    const now = this.current(principal);
+    if (denies(now, 'pub').some((deny) => topicMatches(deny, topic))) return false;
+    return permits(now, 'pub').some((permit) => topicMatches(permit, topic));
   }
 
   canSubscribe(principal: Principal, filter: string): boolean {
     if (this.open) return true;
+    const now = this.current(principal);
     // the filter read as a topic: `deny: [a/b]` refuses `a/b` itself, not `#` or `a/+` (dynsec's subscribePattern)
-    if (denies(principal, 'sub').some((deny) => topicMatches(deny, filter))) return false;
-    return permits(principal, 'sub').some((permit) => filterCovers(permit, filter));
+    if (denies(now, 'sub').some((deny) => topicMatches(deny, filter))) return false;
+    return permits(now, 'sub').some((permit) => filterCovers(permit, filter));
+  }
+
+  /** The principal as configured now (a reload may have changed its permits or removed it). */
+  private current(principal: Principal): Principal {
+    if (principal === this.anonymousPrincipal) return principal;
+    const now = this.byName.get(principal.username);
+    if (now === principal) return principal;
+    if (now) return now;
+    // a client that logged in anonymously: the anonymous section as it is now
+    if (principal.username === ANONYMOUS && this.anonymousPrincipal) return this.anonymousPrincipal;
+    return NO_PERMITS;
   }
 
   private lookup(
@@ -105,6 +129,9 @@ function denies(principal: Principal, action: 'pub' | 'sub'): string[] {
 }
 
 const ANONYMOUS = 'anonymous';
+const NO_PERMITS: Principal = { username: '', permissions: [] };
+
+type AnonymousSection = { readonly permissions: readonly Permission[] };
 
 function everythingPrincipal(username: string): Principal {
   return {

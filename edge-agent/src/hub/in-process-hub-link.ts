@@ -105,6 +105,12 @@ export class InProcessHubLink implements MessageEndpoint {
     this.attach(sub);
   }
 
+  /** Drops the subscription on `filter` (reload: no rule reads it any more). */
+  unsubscribe(filter: string): void {
+    if (!this.subs.delete(filter)) return;
+    if (this.principal && this.hub.running) this.hub.broker.internal.remove(filter);
+  }
+
   send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void {
     const principal = this.principal;
     if (!principal || !this.isConnected || this.stopped) {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from '../bridge/dispatcher.js';
 import type { HubStatus } from '../hub/broker/hub-status.js';
 import type { StoreStats } from '../queue/sqlite-store.js';
@@ -13,7 +13,14 @@ export interface MetricsSources {
   readonly store?: () => StoreStats | undefined;
   /** The embedded hub's, when it runs in this process. */
   readonly hub?: () => HubStatus | undefined;
+  /** Reconnects and failed attempts per connection id. */
+  readonly connectionStates?: () => ReadonlyArray<{ id: string; reconnects: number; failedAttempts: number }>;
+  /** Seconds the oldest message of a destination's queue has waited. */
+  readonly oldestAgeSeconds?: (dispatcher: Dispatcher) => number;
 }
+
+/** The one label name for a destination (a connection id such as `remote/cloud/edge-1`) in every metric. */
+export const DESTINATION_LABEL = 'connection';
 
 /**
  * Prometheus metrics of the agent. Every value is read from the parts' own counters when
@@ -21,18 +28,20 @@ export interface MetricsSources {
  */
 export function createAgentMetrics(sources: MetricsSources): Registry {
   const registry = new Registry();
+  // process_* and nodejs_* (CPU, memory, open fds, event loop lag, GC): read at scrape time
+  collectDefaultMetrics({ register: registry });
   const perQueue = (name: string, help: string, read: (d: Dispatcher) => number, type: 'gauge' | 'counter') => {
     const Metric = type === 'gauge' ? Gauge : Counter;
     new Metric({
       name,
       help,
-      labelNames: ['queue'],
+      labelNames: [DESTINATION_LABEL],
       registers: [registry],
       collect() {
         this.reset();
-        for (const [queue, d] of sources.dispatchers()) {
-          if (type === 'gauge') (this as Gauge).set({ queue }, read(d));
-          else (this as Counter).inc({ queue }, read(d));
+        for (const [connection, d] of sources.dispatchers()) {
+          if (type === 'gauge') (this as Gauge).set({ connection }, read(d));
+          else (this as Counter).inc({ connection }, read(d));
         }
       },
     });
@@ -63,6 +72,21 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
     'counter',
   );
   perQueue(
+    'tether_forwarded_bytes_total',
+    'Payload bytes acknowledged by their destination.',
+    (d) => d.stats.forwardedBytes,
+    'counter',
+  );
+  if (sources.oldestAgeSeconds) {
+    const age = sources.oldestAgeSeconds;
+    perQueue(
+      'tether_queue_oldest_age_seconds',
+      "How long the oldest message of the queue has waited (0 when empty; a previous run's backlog counts from this start).",
+      (d) => age(d),
+      'gauge',
+    );
+  }
+  perQueue(
     'tether_queue_dropped_total',
     'Messages dropped because the queue was full (drop-oldest).',
     (d) => d.queue.stats.dropped,
@@ -89,13 +113,33 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
   new Gauge({
     name: 'tether_connection_up',
     help: '1 when the connection to the hub or remote is up.',
-    labelNames: ['connection'],
+    labelNames: [DESTINATION_LABEL],
     registers: [registry],
     collect() {
       this.reset();
       for (const [connection, e] of sources.connections()) this.set({ connection }, e.connected ? 1 : 0);
     },
   });
+  if (sources.connectionStates) {
+    const states = sources.connectionStates;
+    const perConnection = (
+      name: string,
+      help: string,
+      read: (s: { reconnects: number; failedAttempts: number }) => number,
+    ) =>
+      new Counter({
+        name,
+        help,
+        labelNames: [DESTINATION_LABEL],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const s of states()) this.inc({ connection: s.id }, read(s));
+        },
+      });
+    perConnection('tether_reconnects_total', 'Times a lost connection came back.', (s) => s.reconnects);
+    perConnection('tether_connect_failures_total', 'Failed connect attempts.', (s) => s.failedAttempts);
+  }
   new Counter({
     name: 'tether_qos0_dropped_total',
     help: 'QoS 0 messages dropped because their destination was offline (queue.qos0: drop).',

@@ -157,9 +157,10 @@ export class MessageQueue {
     return this.byteCount;
   }
 
-  /** Called whenever messages become available to take. */
-  onAvailable(listener: () => void): void {
+  /** Called whenever messages become available to take; returns a function that removes the listener. */
+  onAvailable(listener: () => void): () => void {
     this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**

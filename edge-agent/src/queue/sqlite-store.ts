@@ -47,6 +47,8 @@ export interface StoreStats {
   commits: number;
   /** Messages written. */
   writes: number;
+  /** Why the last commit failed; cleared by the next one that succeeds (/readyz: store writable). */
+  lastError?: string | undefined;
 }
 
 /** One queue's table in the store. */
@@ -291,8 +293,10 @@ export class SqliteStore {
       // counted once it is durable: a rolled-back transaction wrote nothing
       this.stats.commits++;
       this.stats.writes += written.length / 2;
+      this.stats.lastError = undefined;
     } catch (error) {
       const failure = storeError(error, this.path);
+      this.stats.lastError = failure.message;
       this.logger.error(
         { code: failure.code, reason: failure.message },
         'store write failed; messages not acknowledged',

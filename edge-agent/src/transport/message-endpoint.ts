@@ -43,7 +43,9 @@ export type InboundHandler = (message: BridgeMessage, hold: MessageHold) => void
 export type EndpointEvent =
   | { readonly type: 'connected'; readonly sessionPresent: boolean }
   | { readonly type: 'disconnected'; readonly reason: string }
-  | { readonly type: 'error'; readonly error: TetherError };
+  | { readonly type: 'error'; readonly error: TetherError }
+  /** Every failed connect attempt (`error` is reported once per reason; this one each time). */
+  | { readonly type: 'retrying'; readonly error: TetherError; readonly delayMs: number };
 
 /**
  * One side of the bridge: the local hub (over a socket or in process) or a remote.
@@ -66,6 +68,8 @@ export interface MessageEndpoint {
   send?(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void;
   /** Adds a subscription, kept across reconnects. */
   subscribe(filter: string, qos: QoS, onMessage: InboundHandler): Promise<void>;
+  /** Drops a subscription (reload), where the endpoint can; otherwise its messages match no route. */
+  unsubscribe?(filter: string): void;
   /** Listener for connection events; returns an unsubscribe function. */
   onEvent(listener: (event: EndpointEvent) => void): () => void;
   /** Stops taking messages, waits up to `drainMs` for in-flight publishes, disconnects. Never throws. */

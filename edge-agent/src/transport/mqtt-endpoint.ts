@@ -25,7 +25,15 @@ export interface MqttEndpointOptions {
   readonly logger: Logger;
   /** Config path of this block for error messages (`hub`, `remotes[0]`). */
   readonly field: string;
+  /**
+   * Connection state topic on this broker: retained `1` once connected, a Last Will of retained
+   * `0` for a lost connection, and `0` before a clean stop (a DISCONNECT discards the Will).
+   */
+  readonly stateTopic?: string;
 }
+
+const ONLINE = Buffer.from('1');
+const OFFLINE = Buffer.from('0');
 
 interface Subscription {
   readonly filter: string;
@@ -132,6 +140,10 @@ export class MqttEndpoint implements MessageEndpoint {
     while (this.inflight > 0 && this.isConnected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const client = this.client;
     this.client = undefined;
+    if (client && this.isConnected && this.options.stateTopic) {
+      // [MQTT-3.14.4-3]: a DISCONNECT discards the Will, so say "offline" ourselves first
+      client.send(this.options.stateTopic, OFFLINE, { qos: 0, retain: true }, () => {});
+    }
     this.isConnected = false;
     await client?.end(true);
   }
@@ -156,10 +168,24 @@ export class MqttEndpoint implements MessageEndpoint {
       ...(config.protocol === 5 && !config.cleansession
         ? { sessionExpirySec: Math.round(config.sessionexpiry / 1000) }
         : {}),
+      ...(this.options.stateTopic
+        ? { will: { topic: this.options.stateTopic, payload: OFFLINE, qos: 1 as const, retain: true } }
+        : {}),
       onMessage: (message, ack) => this.deliver(message, ack),
     }).then(
       (client) => this.onConnected(client),
-      (error: unknown) => this.scheduleRetry(describeConnectError(error, this.target.address), false),
+      (error: unknown) =>
+        this.scheduleRetry(this.withStateHint(describeConnectError(error, this.target.address)), false),
+    );
+  }
+
+  /** A refused CONNECT may be the Will's topic outside the client's permissions: say how to check. */
+  private withStateHint(error: TetherError): TetherError {
+    if (!this.options.stateTopic || error.code !== 'TETHER_ERR_AUTH') return error;
+    return new TetherError(
+      error.code,
+      `${error.message} (if credentials are right: is its Last Will topic ${this.options.stateTopic} permitted? set notifications.remotetopic, or notifications.remote: false)`,
+      { cause: error },
     );
   }
 
@@ -195,6 +221,16 @@ export class MqttEndpoint implements MessageEndpoint {
         if (client !== this.client) return;
         this.isConnected = true;
         this.retries.succeeded();
+        if (this.options.stateTopic) {
+          client.send(this.options.stateTopic, ONLINE, { qos: 1, retain: true }, (error?: MqttError) => {
+            if (error) {
+              this.options.logger.warn(
+                { endpoint: this.name, topic: this.options.stateTopic, reason: error.message },
+                'state topic not published',
+              );
+            }
+          });
+        }
         this.options.logger.info(
           { endpoint: this.name, address: this.target.address, sessionPresent: client.sessionPresent },
           'connected',

@@ -37,6 +37,7 @@ export class RetryReporter {
   /** Reports a failed attempt (once per reason and series) and returns the delay before the next. */
   failed(error: TetherError, afterSuccess: boolean): number {
     const delay = this.backoff.next();
+    this.emit({ type: 'retrying', error, delayMs: delay });
     if (error.message !== this.reportedReason) {
       this.reportedReason = error.message;
       this.logger.error(

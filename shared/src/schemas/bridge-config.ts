@@ -102,6 +102,32 @@ const clientShape = {
 export const HubClientSchema = baetylSection(clientShape);
 export type HubClientConfig = z.infer<typeof HubClientSchema>;
 
+/** Mosquitto's bridge notification topic; `{clientid}` is the remote connection's client id. */
+export const DEFAULT_STATE_TOPIC = '$SYS/broker/connection/{clientid}/state';
+/** On the remote, outside `$SYS/`: brokers (Tether's hub among them) refuse a client's Will there. */
+export const DEFAULT_REMOTE_STATE_TOPIC = 'tether/{clientid}/state';
+
+/**
+ * (Tether) Connection state topics, as Mosquitto's bridge `notifications`: a retained `1`/`0`
+ * on the hub while this remote's connection is up/down, and on the remote a retained `1` at
+ * connect with a Last Will of `0`, so the cloud sees the edge go offline.
+ */
+const notificationsSchema = (remoteByDefault: boolean) =>
+  z
+    .object({
+      hub: z.boolean().default(true),
+      hubtopic: z.string().min(1).default(DEFAULT_STATE_TOPIC),
+      remote: z.boolean().default(remoteByDefault),
+      remotetopic: z.string().min(1).default(DEFAULT_REMOTE_STATE_TOPIC),
+    })
+    .default({
+      hub: true,
+      hubtopic: DEFAULT_STATE_TOPIC,
+      remote: remoteByDefault,
+      remotetopic: DEFAULT_REMOTE_STATE_TOPIC,
+    });
+export type NotificationsConfig = z.infer<ReturnType<typeof notificationsSchema>>;
+
 // --- remotes: one schema per `provider:` (a discriminated union; absent means `mqtt`) ---
 
 const remoteName = z.string().min(1, 'a remote needs a name');
@@ -111,6 +137,7 @@ export const MqttRemoteSchema = baetylSection({
   name: remoteName,
   provider: z.literal('mqtt').default('mqtt'),
   ...clientShape,
+  notifications: notificationsSchema(true),
 });
 export type MqttRemoteConfig = z.infer<typeof MqttRemoteSchema>;
 
@@ -137,6 +164,8 @@ export const BaiduIotHubRemoteSchema = z
     name: remoteName,
     provider: z.literal('baidu-iothub'),
     ...clientShape,
+    /** The remote side is off by default: a Will outside the device's topic permissions is refused. */
+    notifications: notificationsSchema(false),
     address: BrokerAddressSchema.optional(),
     /** The IoT Hub endpoint (project) name: the first label of `<endpoint>.mqtt.iot.<region>.baidubce.com`. */
     endpoint: z.string().regex(DNS_LABEL, 'expected the endpoint name, e.g. "myproject"').optional(),
@@ -194,6 +223,8 @@ export const AwsIotRemoteSchema = z
     name: remoteName,
     provider: z.literal('aws-iot'),
     ...clientShape,
+    /** Only the hub side: AWS IoT reports presence itself ($aws/events/presence/...). */
+    notifications: notificationsSchema(false),
     address: BrokerAddressSchema.optional(),
     /** The account's device data endpoint, e.g. `abc123-ats.iot.eu-west-1.amazonaws.com`. */
     endpoint: z

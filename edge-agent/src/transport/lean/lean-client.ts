@@ -487,6 +487,7 @@ function connectPacket(opts: LeanConnectOptions, maxPendingAcks: number): IConne
     keepalive: opts.keepaliveSec,
     ...(opts.username !== undefined ? { username: opts.username } : {}),
     ...(password !== undefined ? { password } : {}),
+    ...(opts.will ? { will: { ...opts.will } } : {}),
     ...(opts.protocolVersion === 5 ? { properties } : {}),
   };
 }

@@ -51,6 +51,8 @@ export interface LeanConnectOptions {
   readonly readPauseMs?: number;
   /** MQTT 5 Topic Alias Maximum we accept from the server. Default 0 (none). */
   readonly topicAliasMaximum?: number;
+  /** Last Will: published by the broker when the connection ends without DISCONNECT [MQTT-3.1.2-8]. */
+  readonly will?: { readonly topic: string; readonly payload: Buffer; readonly qos: QoS; readonly retain: boolean };
 }
 
 export interface LeanSubscription {

@@ -30,7 +30,8 @@ const server = createServer({ noDelay: true }, (socket) => {
       }
       if (!done || buf.length < pos + len) break;
       const type = buf[at] >> 4;
-      if (type === 1) socket.write(Buffer.from([0x20, 2, 0, 0])); // CONNACK accepted
+      if (type === 1)
+        socket.write(Buffer.from([0x20, 2, 0, 0])); // CONNACK accepted
       else if (type === 8) {
         // SUBACK granting QoS 0 for one filter
         socket.write(Buffer.from([0x90, 3, buf[pos], buf[pos + 1], 0]));

@@ -11,8 +11,9 @@ const AUTH = { username: 'test', password: 'hahaha' };
 const COMMIT_DELAY_MS = 1_000;
 
 async function hubOn(dir: string, r: Resources = res): Promise<EmbeddedHub> {
-  const store = r.add(SqliteStore.open(dir, { durability: 'process', commitDelayMs: COMMIT_DELAY_MS }, silentLogger()), (s) =>
-    s.close(),
+  const store = r.add(
+    SqliteStore.open(dir, { durability: 'process', commitDelayMs: COMMIT_DELAY_MS }, silentLogger()),
+    (s) => s.close(),
   );
   return r.hub(seedConfig(), silentLogger(), process.cwd(), store);
 }

@@ -7,7 +7,7 @@ import { type ErrorCode, TetherError } from '@tether/shared';
 export function describeConnectError(error: unknown, address: string): TetherError {
   if (error instanceof TetherError) return error;
   const e = error as { code?: string | number; message?: string };
-  const code = typeof e.code === 'string' ? e.code : undefined;
+  const code = typeof e.code === 'string' ? tlsAlertCode(e.code) : undefined;
   const message = e.message ?? String(error);
   const make = (tetherCode: ErrorCode, reason: string) => new TetherError(tetherCode, reason, { cause: error });
 
@@ -65,5 +65,26 @@ export function describeConnectError(error: unknown, address: string): TetherErr
         return make('TETHER_ERR_TLS', `TLS with ${address} failed: ${message}`);
       }
       return make('TETHER_ERR_CONNECT', `connection to ${address} failed: ${message}`);
+  }
+}
+
+/**
+ * OpenSSL names the same TLS alert differently across versions (Node 20's 3.0 says `sslv3 alert
+ * certificate expired`, Node 24's 3.5 `ssl/tls alert certificate expired`), and Node turns the
+ * reason into the code: one name per alert here.
+ */
+function tlsAlertCode(code: string): string {
+  const alert = /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_([A-Z_]+)$/.exec(code)?.[1];
+  switch (alert) {
+    case 'CERTIFICATE_EXPIRED':
+    case 'BAD_CERTIFICATE':
+    case 'HANDSHAKE_FAILURE':
+      return `ERR_SSL_SSLV3_ALERT_${alert}`;
+    case 'UNKNOWN_CA':
+      return 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA';
+    case 'CERTIFICATE_REQUIRED':
+      return 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED';
+    default:
+      return code;
   }
 }

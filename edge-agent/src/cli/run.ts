@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { Agent } from '../agent.js';
@@ -20,8 +19,8 @@ export async function runAgent(options: RunOptions): Promise<number> {
   const bridge = loadBridgeConfig(options.config);
   const hub = options.hubConfig ? loadHubConfig(options.hubConfig) : undefined;
   const logger = loggerFor(bridge);
+  // created (0700) by the store, which names what is wrong with it
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
   const agent = new Agent({ bridge, ...(hub ? { hub } : {}), logger, dataDir });
   return runUntilSignal(agent, logger);
 }
@@ -32,7 +31,6 @@ export async function runHubOnly(file: string): Promise<number> {
   const logger = loggerFor(hub);
   // Baetyl-Hub's storage.dir (relative to the working directory, as Baetyl's paths were)
   const dataDir = resolve(hub.config.storage?.dir ?? DEFAULT_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
   return runUntilSignal(new Agent({ hub, logger, dataDir }), logger);
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoggerConfig } from '@tether/shared';
 import { type Logger, pino } from 'pino';
@@ -49,8 +49,11 @@ export function createLogger(config: Partial<LoggerConfig> | undefined, options:
   if (!destination && config?.path) {
     const file = options.resolvePath ? options.resolvePath(config.path) : config.path;
     mkdirSync(dirname(file), { recursive: true });
+    // logs name topics and peers: 0640 whatever the umask (created so, and tightened if older)
+    closeSync(openSync(file, 'a', 0o640));
+    chmodSync(file, 0o640);
     // sync: false with a final flush on exit keeps the hot path off the disk
-    destination = pino.destination({ dest: file, sync: false, mkdir: true });
+    destination = pino.destination({ dest: file, sync: false, mkdir: true, mode: 0o640 });
   }
   return pino(
     {

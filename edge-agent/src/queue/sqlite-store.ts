@@ -1,4 +1,4 @@
-import { statfsSync } from 'node:fs';
+import { closeSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { TetherError } from '@tether/shared';
@@ -59,6 +59,14 @@ export class QueueTable {
   /** Row ids acknowledged and not deleted yet: kept until a commit deletes them, failed ones included. */
   deletes: number[] = [];
   private compactAt = COMMIT_BATCH;
+  /**
+   * The last row id handed out. Ids are given here, not by SQLite: SQLite reuses them once the
+   * table is empty, and the queue reads back rows after the last id it loaded (an emptied table
+   * followed by a spilled write would be skipped). A rolled-back id is never reused either.
+   */
+  private lastId: number;
+  /** How many of `inserts` the last transaction ran (all, unless its budget ran out). */
+  private ran = Number.POSITIVE_INFINITY;
   private readonly insertStmt: StatementSync;
   private readonly deleteRangeStmt: StatementSync;
   private readonly loadStmt: StatementSync;
@@ -69,7 +77,8 @@ export class QueueTable {
     db: DatabaseSync,
     table: string,
   ) {
-    this.insertStmt = db.prepare(`INSERT INTO ${table} (topic, payload, qos, retain) VALUES (?, ?, ?, ?)`);
+    this.insertStmt = db.prepare(`INSERT INTO ${table} (id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)`);
+    this.lastId = (db.prepare(`SELECT coalesce(max(id), 0) AS id FROM ${table}`).get() as { id: number }).id;
     this.deleteRangeStmt = db.prepare(`DELETE FROM ${table} WHERE id BETWEEN ? AND ?`);
     this.loadStmt = db.prepare(`SELECT id, topic, payload, qos, retain FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`);
     this.statsStmt = db.prepare(`SELECT count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes FROM ${table}`);
@@ -116,10 +125,15 @@ export class QueueTable {
     }
   }
 
-  /** Bytes waiting to be written (an estimate of what the next commit needs on disk). */
+  /** Bytes the next waiting write needs on disk (an estimate: payload, topic and row overhead). */
+  static sizeOf(write: PendingWrite): number {
+    return write.message.payload.length + write.message.topic.length + 32;
+  }
+
+  /** Bytes waiting to be written. */
   pendingBytes(): number {
     let bytes = 0;
-    for (const w of this.inserts) if (!w.cancelled) bytes += w.message.payload.length + w.message.topic.length + 32;
+    for (const w of this.inserts) if (!w.cancelled) bytes += QueueTable.sizeOf(w);
     return bytes;
   }
 
@@ -127,20 +141,31 @@ export class QueueTable {
     return this.inserts.some((w) => !w.cancelled);
   }
 
-  /** Inside the store's transaction: the writes not cancelled, each with its new row id. */
-  runInserts(written: Array<PendingWrite | number>): void {
-    for (const write of this.inserts) {
+  /**
+   * Inside the store's transaction: the writes not cancelled, in order, each with its new row id,
+   * up to `budget.bytes` (always at least one); the rest wait for the next commit.
+   */
+  runInserts(written: Array<PendingWrite | number>, budget: { bytes: number }): void {
+    let at = 0;
+    for (; at < this.inserts.length; at++) {
+      const write = this.inserts[at] as PendingWrite;
       if (write.cancelled) continue;
+      const size = QueueTable.sizeOf(write);
+      if (size > budget.bytes && written.length > 0) break;
+      budget.bytes -= size;
       const { topic, payload, qos, retain } = write.message;
-      const info = this.insertStmt.run(topic, payload, qos, retain ? 1 : 0);
-      written.push(write, Number(info.lastInsertRowid));
+      const id = ++this.lastId;
+      this.insertStmt.run(id, topic, payload, qos, retain ? 1 : 0);
+      written.push(write, id);
     }
+    this.ran = at;
   }
 
-  /** After the commit that ran them: the inserts are settled by the store. */
+  /** After the commit that ran them: those inserts are settled by the store, the rest still wait. */
   insertsCommitted(): void {
-    this.inserts = [];
-    this.compactAt = COMMIT_BATCH;
+    this.inserts = this.ran >= this.inserts.length ? [] : this.inserts.slice(this.ran);
+    this.ran = Number.POSITIVE_INFINITY;
+    this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
   }
 
   /**
@@ -194,6 +219,12 @@ const DELETE_DELAY_MS = 20;
 /** While full: how often the store looks for room again (acks free room sooner: they commit at once). */
 const FULL_RETRY_MS = 500;
 export const DEFAULT_RESERVE_BYTES = 8 * 1024 * 1024;
+/**
+ * A file of this size beside the database, given back to the disk when SQLite itself finds it full
+ * (another program filled it): the room for the checkpoint and the deletes that heal the store.
+ * Written again once there is room.
+ */
+const RESERVE_FILE_BYTES = 4 * 1024 * 1024;
 
 /** Why writes wait: the disk is full (clears once there is room), or the file is damaged (for good). */
 interface Outage {
@@ -231,6 +262,8 @@ export class SqliteStore {
   private retryTimer: NodeJS.Timeout | undefined;
   private commitImmediate: NodeJS.Immediate | undefined;
   private outage: Outage | undefined;
+  private readonly reserveFile: string;
+  private reserveHeld = false;
   private closed = false;
 
   private constructor(
@@ -244,6 +277,9 @@ export class SqliteStore {
     this.reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
     this.freePagesStmt = db.prepare('PRAGMA freelist_count');
     this.pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    this.reserveFile = join(dataDir, 'queue.reserve');
+    this.reserveHeld = fileSize(this.reserveFile) === RESERVE_FILE_BYTES;
+    this.holdReserve();
   }
 
   /** Opens (or creates) the store in `dataDir`; every failure is a TETHER_ERR_STORE naming the path and the cause. */
@@ -267,7 +303,10 @@ export class SqliteStore {
       const check = (db.prepare('PRAGMA quick_check(1)').get() as { quick_check: string }).quick_check;
       // damaged pages: reported as SQLITE_CORRUPT, like a failed read
       if (check !== 'ok')
-        throw Object.assign(new Error(`quick_check: ${check}`), { code: 'ERR_SQLITE_ERROR', errcode: 11 });
+        throw Object.assign(new Error(`quick_check: ${check.replace(/\s+/g, ' ')}`), {
+          code: 'ERR_SQLITE_ERROR',
+          errcode: 11,
+        });
       if (isNew) writeManifest(dataDir);
     } catch (error) {
       db?.close();
@@ -367,6 +406,7 @@ export class SqliteStore {
     if (this.outage && deletes) {
       // the deletes alone first, in a commit of their own: they make the room the writes need
       if (!this.commit(tables, [], false)) return;
+      this.checkpoint();
     }
     if (!writes) {
       if (!this.outage) {
@@ -375,14 +415,21 @@ export class SqliteStore {
       else this.retryWhenRoom();
       return;
     }
-    const needed = this.reserveBytes + 2 * tables.reduce((n, t) => n + t.pendingBytes(), 0);
+    // what a commit may write: the room above the reserve, halved (the WAL, then the database)
     const room = this.room();
-    if (room < needed) {
+    const budget = (room - this.reserveBytes) / 2;
+    const next = Math.min(
+      ...tables.map((t) => t.inserts.find((w) => !w.cancelled)).map((w) => (w ? QueueTable.sizeOf(w) : 0)),
+    );
+    if (budget < next || budget <= 0) {
       this.startOutage('full', `disk full: ${room} bytes left for ${this.path}, the store keeps ${this.reserveBytes}`);
       this.retryWhenRoom();
       return;
     }
-    this.commit(tables, joined, true);
+    if (!this.commit(tables, joined, true, { bytes: budget })) return;
+    // the budget ran out before the last waiting write: the rest goes in the next commit
+    if (tables.some((t) => t.hasInserts())) this.commitImmediate = setImmediate(this.commitNow);
+    else if (this.outage) this.endOutage();
   }
 
   close(): void {
@@ -414,13 +461,18 @@ export class SqliteStore {
   }
 
   /** Runs one transaction; false when it rolled back. */
-  private commit(tables: QueueTable[], joined: StoreParticipant[], withWrites: boolean): boolean {
+  private commit(
+    tables: QueueTable[],
+    joined: StoreParticipant[],
+    withWrites: boolean,
+    budget = { bytes: Number.POSITIVE_INFINITY },
+  ): boolean {
     const written: Array<PendingWrite | number> = [];
     try {
       this.transaction(() => {
         for (const table of tables) {
           table.runDeletes();
-          if (withWrites) table.runInserts(written);
+          if (withWrites) table.runInserts(written, budget);
         }
         if (withWrites) for (const p of joined) p.write();
       });
@@ -433,7 +485,6 @@ export class SqliteStore {
     this.stats.writes += written.length / 2;
     for (const table of tables) table.deletesCommitted();
     if (!withWrites) return true;
-    if (this.outage) this.endOutage();
     for (const p of joined) p.settled(undefined);
     for (const table of tables) table.insertsCommitted();
     for (let i = 0; i < written.length; i += 2) {
@@ -451,7 +502,8 @@ export class SqliteStore {
     if (withWrites) for (const p of joined) p.settled(failure);
     if (isDiskFull(code)) {
       this.startOutage('full', failure.message);
-      this.retryWhenRoom();
+      if (this.releaseReserve()) this.commitImmediate = setImmediate(this.commitNow);
+      else this.retryWhenRoom();
       return;
     }
     if (isCorruption(code)) {
@@ -462,7 +514,7 @@ export class SqliteStore {
     if (!withWrites) return;
     for (const table of tables) {
       const failed = table.inserts;
-      table.insertsCommitted();
+      table.inserts = [];
       for (const write of failed) if (!write.cancelled) write.written(failure, 0);
     }
   }
@@ -491,10 +543,48 @@ export class SqliteStore {
   private endOutage(): void {
     const outage = this.outage as Outage;
     this.outage = undefined;
+    this.holdReserve();
     this.logger.warn(
       { path: this.path, waitedMs: Date.now() - outage.since, deferredCommits: outage.deferred },
       'store has room again: the waiting messages are written',
     );
+  }
+
+  /** Folds the WAL into the database so its space is reused from the start. */
+  private checkpoint(): void {
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {}
+  }
+
+  /** Writes the reserve file (real blocks, not a sparse file) if it is not there and the disk has room. */
+  private holdReserve(): void {
+    if (this.reserveHeld) return;
+    if (this.room() < this.reserveBytes + 2 * RESERVE_FILE_BYTES) return;
+    try {
+      const fd = openSync(this.reserveFile, 'w', 0o600);
+      try {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (let at = 0; at < RESERVE_FILE_BYTES; at += chunk.length) writeSync(fd, chunk);
+      } finally {
+        closeSync(fd);
+      }
+      this.reserveHeld = true;
+    } catch {
+      this.releaseReserve();
+    }
+  }
+
+  private releaseReserve(): boolean {
+    try {
+      unlinkSync(this.reserveFile);
+      const released = this.reserveHeld;
+      this.reserveHeld = false;
+      return released;
+    } catch {
+      this.reserveHeld = false;
+      return false;
+    }
   }
 
   private retryWhenRoom(): void {
@@ -517,6 +607,14 @@ export class SqliteStore {
       } catch {}
       throw error;
     }
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
 

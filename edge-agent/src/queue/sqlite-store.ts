@@ -220,11 +220,13 @@ const DELETE_DELAY_MS = 20;
 const FULL_RETRY_MS = 500;
 export const DEFAULT_RESERVE_BYTES = 8 * 1024 * 1024;
 /**
- * A file of this size beside the database, given back to the disk when SQLite itself finds it full
- * (another program filled it): the room for the checkpoint and the deletes that heal the store.
- * Written again once there is room.
+ * A file of this size (at most; a sixteenth of a small file system) beside the database, given back
+ * to the disk when SQLite itself finds it full (another program filled it, or the reserve was set
+ * low): the room for the checkpoint and the deletes that heal the store. New messages are written
+ * only while it is held; it is written again once there is room. The WAL is checkpointed at half
+ * its size, so the checkpoint always fits in it.
  */
-const RESERVE_FILE_BYTES = 4 * 1024 * 1024;
+const RESERVE_FILE_MAX = 4 * 1024 * 1024;
 
 /** Why writes wait: the disk is full (clears once there is room), or the file is damaged (for good). */
 interface Outage {
@@ -264,6 +266,7 @@ export class SqliteStore {
   private outage: Outage | undefined;
   private readonly reserveFile: string;
   private reserveHeld = false;
+  private readonly reserveFileBytes: number;
   private closed = false;
 
   private constructor(
@@ -278,7 +281,10 @@ export class SqliteStore {
     this.freePagesStmt = db.prepare('PRAGMA freelist_count');
     this.pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
     this.reserveFile = join(dataDir, 'queue.reserve');
-    this.reserveHeld = fileSize(this.reserveFile) === RESERVE_FILE_BYTES;
+    const disk = statfsSync(dataDir);
+    this.reserveFileBytes = Math.min(RESERVE_FILE_MAX, Math.floor((disk.blocks * disk.bsize) / 16 / 65_536) * 65_536);
+    db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(64, Math.floor(this.reserveFileBytes / 2 / this.pageSize))}`);
+    this.reserveHeld = fileSize(this.reserveFile) === this.reserveFileBytes;
     this.holdReserve();
   }
 
@@ -416,8 +422,13 @@ export class SqliteStore {
       return;
     }
     // what a commit may write: the room above the reserve, halved (the WAL, then the database)
+    // without its reserve file (given back), the store keeps that much room aside as well
+    this.holdReserve();
     const room = this.room();
-    const budget = (room - this.reserveBytes) / 2;
+    // and one commit fits in the WAL as it is (checkpointed, it is written again from its start)
+    // plus the free disk: the database's free pages take the checkpoint, not the WAL's growth
+    const wal = Math.max(0, (fileSize(`${this.path}-wal`) ?? 0) - this.reserveFileBytes / 2) + this.diskFree();
+    const budget = Math.min(room - this.reserveBytes - (this.reserveHeld ? 0 : this.reserveFileBytes), wal) / 2;
     const next = Math.min(
       ...tables.map((t) => t.inserts.find((w) => !w.cancelled)).map((w) => (w ? QueueTable.sizeOf(w) : 0)),
     );
@@ -427,6 +438,7 @@ export class SqliteStore {
       return;
     }
     if (!this.commit(tables, joined, true, { bytes: budget })) return;
+    if (this.outage) this.checkpoint();
     // the budget ran out before the last waiting write: the rest goes in the next commit
     if (tables.some((t) => t.hasInserts())) this.commitImmediate = setImmediate(this.commitNow);
     else if (this.outage) this.endOutage();
@@ -452,11 +464,19 @@ export class SqliteStore {
   /** Free bytes on the data dir's file system plus the database's free pages (deleted rows). */
   private room(): number {
     try {
-      const fs = statfsSync(this.dataDir);
       const free = (this.freePagesStmt.get() as { freelist_count: number }).freelist_count;
-      return fs.bavail * fs.bsize + free * this.pageSize;
+      return this.diskFree() + free * this.pageSize;
     } catch {
       return Number.POSITIVE_INFINITY; // cannot tell: let SQLite say
+    }
+  }
+
+  private diskFree(): number {
+    try {
+      const fs = statfsSync(this.dataDir);
+      return fs.bavail * fs.bsize;
+    } catch {
+      return Number.POSITIVE_INFINITY;
     }
   }
 
@@ -560,12 +580,12 @@ export class SqliteStore {
   /** Writes the reserve file (real blocks, not a sparse file) if it is not there and the disk has room. */
   private holdReserve(): void {
     if (this.reserveHeld) return;
-    if (this.room() < this.reserveBytes + 2 * RESERVE_FILE_BYTES) return;
+    if (this.reserveFileBytes === 0 || this.diskFree() < this.reserveBytes + 2 * this.reserveFileBytes) return;
     try {
       const fd = openSync(this.reserveFile, 'w', 0o600);
       try {
         const chunk = Buffer.alloc(64 * 1024);
-        for (let at = 0; at < RESERVE_FILE_BYTES; at += chunk.length) writeSync(fd, chunk);
+        for (let at = 0; at < this.reserveFileBytes; at += chunk.length) writeSync(fd, chunk);
       } finally {
         closeSync(fd);
       }

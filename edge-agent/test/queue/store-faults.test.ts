@@ -279,8 +279,7 @@ describe('file modes, whatever the umask', () => {
     const log = createLogger({ level: 'info', path: logFile });
     expect(mode(logFile)).toBe('640');
     // let the logger's own open finish before the folder goes
-    await new Promise((resolve) =>
-      (log[pino.symbols.streamSym] as unknown as NodeJS.EventEmitter).once('ready', resolve),
-    );
+    const stream = (log as unknown as Record<symbol, NodeJS.EventEmitter>)[pino.symbols.streamSym];
+    await new Promise((resolve) => stream?.once('ready', resolve));
   });
 });

@@ -429,9 +429,11 @@ export class SqliteStore {
     // plus the free disk: the database's free pages take the checkpoint, not the WAL's growth
     const wal = Math.max(0, (fileSize(`${this.path}-wal`) ?? 0) - this.reserveFileBytes / 2) + this.diskFree();
     const budget = Math.min(room - this.reserveBytes - (this.reserveHeld ? 0 : this.reserveFileBytes), wal) / 2;
-    const next = Math.min(
-      ...tables.map((t) => t.inserts.find((w) => !w.cancelled)).map((w) => (w ? QueueTable.sizeOf(w) : 0)),
-    );
+    // the smallest write that must fit (0 when only participants write: the hub's state)
+    const sizes = tables
+      .map((t) => t.inserts.find((w) => !w.cancelled))
+      .flatMap((w) => (w ? [QueueTable.sizeOf(w)] : []));
+    const next = sizes.length > 0 ? Math.min(...sizes) : 0;
     if (budget < next || budget <= 0) {
       this.startOutage('full', `disk full: ${room} bytes left for ${this.path}, the store keeps ${this.reserveBytes}`);
       this.retryWhenRoom();

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BridgeConfig, HubConfig } from '@tether/shared';
 import type { Logger } from 'pino';
@@ -39,8 +38,8 @@ export async function runAgent(options: RunOptions): Promise<number> {
       ? logControlFor(configs.hub)
       : undefined;
   logWarnings(log.logger, bridge, configs.hub);
+  // created (0700) by the store, which names what is wrong with it
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
   const agent = new Agent({
     ...configs,
     logger: log.logger,
@@ -58,7 +57,6 @@ export async function runHubOnly(file: string): Promise<number> {
   logWarnings(log.logger, hub);
   // Baetyl-Hub's storage.dir (relative to the working directory, as Baetyl's paths were)
   const dataDir = resolve(hub.config.storage?.dir ?? DEFAULT_DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
   return runUntilSignal(new Agent({ hub, logger: log.logger, dataDir }), { log, dataDir, load });
 }
 

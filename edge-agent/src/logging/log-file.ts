@@ -1,4 +1,14 @@
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Baetyl's rotation fields (go lumberjack's units): megabytes, days, and a count of old files. */
@@ -53,8 +63,11 @@ export class RotatingLogFile {
   }
 
   private open(): number {
-    // logs name topics, clients and addresses: readable by the owner only
-    return openSync(this.path, 'a', 0o600);
+    // logs name topics, clients and addresses: owner and its group (adm, for log readers) only,
+    // whatever the umask (created so, and tightened if the file was older)
+    const fd = openSync(this.path, 'a', 0o640);
+    fchmodSync(fd, 0o640);
+    return fd;
   }
 
   private rotate(): void {

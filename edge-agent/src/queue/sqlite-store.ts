@@ -1,9 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { TetherError } from '@tether/shared';
+import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
 import type { BridgeMessage } from '../transport/message-endpoint.js';
+import { errorCode, isCorruption, isDiskFull, startOver, storeError } from './store-errors.js';
+import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, writeManifest } from './store-files.js';
 
 /**
  * How much a commit survives. `process`: WAL with synchronous=NORMAL — a commit is in the OS
@@ -47,14 +49,26 @@ export interface StoreStats {
   commits: number;
   /** Messages written. */
   writes: number;
-  /** Why the last commit failed; cleared by the next one that succeeds (/readyz: store writable). */
+  /** Times the store ran out of room (each one an episode: writes waited until it had room again). */
+  fullEpisodes: number;
+  /** Why the last commit failed, or why the store waits (full, damaged); cleared once a commit succeeds (/readyz: store writable). */
   lastError?: string | undefined;
 }
 
 /** One queue's table in the store. */
 export class QueueTable {
   inserts: PendingWrite[] = [];
+  /** Row ids acknowledged and not deleted yet: kept until a commit deletes them, failed ones included. */
   deletes: number[] = [];
+  private compactAt = COMMIT_BATCH;
+  /**
+   * The last row id handed out. Ids are given here, not by SQLite: SQLite reuses them once the
+   * table is empty, and the queue reads back rows after the last id it loaded (an emptied table
+   * followed by a spilled write would be skipped). A rolled-back id is never reused either.
+   */
+  private lastId: number;
+  /** How many of `inserts` the last transaction ran (all, unless its budget ran out). */
+  private ran = Number.POSITIVE_INFINITY;
   private readonly insertStmt: StatementSync;
   private readonly deleteRangeStmt: StatementSync;
   private readonly loadStmt: StatementSync;
@@ -65,7 +79,8 @@ export class QueueTable {
     db: DatabaseSync,
     table: string,
   ) {
-    this.insertStmt = db.prepare(`INSERT INTO ${table} (topic, payload, qos, retain) VALUES (?, ?, ?, ?)`);
+    this.insertStmt = db.prepare(`INSERT INTO ${table} (id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)`);
+    this.lastId = (db.prepare(`SELECT coalesce(max(id), 0) AS id FROM ${table}`).get() as { id: number }).id;
     this.deleteRangeStmt = db.prepare(`DELETE FROM ${table} WHERE id BETWEEN ? AND ?`);
     this.loadStmt = db.prepare(`SELECT id, topic, payload, qos, retain FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`);
     this.statsStmt = db.prepare(`SELECT count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes FROM ${table}`);
@@ -74,9 +89,11 @@ export class QueueTable {
   /** Writes a message with the next group commit; `write.written` runs after it, in order. */
   insert(write: PendingWrite): void {
     this.inserts.push(write);
-    if (this.inserts.length >= COMMIT_BATCH) {
-      // many delivered already: only the writes still needed count towards an early commit
+    if (this.inserts.length >= this.compactAt) {
+      // many delivered already: only the writes still needed count towards an early commit (and
+      // while the store is full they pile up: the threshold doubles, so this stays linear)
       this.inserts = this.inserts.filter((w) => !w.cancelled);
+      this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
     }
     this.store.scheduleCommit(this.inserts.length);
   }
@@ -87,14 +104,15 @@ export class QueueTable {
     this.store.scheduleDeletes(this.deletes.length);
   }
 
+  /** Committed rows after `id`; none once the store found its file damaged (what memory holds still goes). */
   loadAfter(id: number, limit: number): StoredRow[] {
-    const rows = this.loadStmt.all(id, limit) as unknown as Array<{
-      id: number;
-      topic: string;
-      payload: Uint8Array;
-      qos: number;
-      retain: number;
-    }>;
+    let rows: Array<{ id: number; topic: string; payload: Uint8Array; qos: number; retain: number }>;
+    try {
+      rows = this.loadStmt.all(id, limit) as unknown as typeof rows;
+    } catch (error) {
+      this.store.failedRead(error);
+      return [];
+    }
     return rows.map((r) => ({
       id: r.id,
       message: { topic: r.topic, payload: asBuffer(r.payload), qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 },
@@ -102,27 +120,65 @@ export class QueueTable {
   }
 
   stats(): { count: number; bytes: number } {
-    return this.statsStmt.get() as unknown as { count: number; bytes: number };
+    try {
+      return this.statsStmt.get() as unknown as { count: number; bytes: number };
+    } catch (error) {
+      throw storeError(error, this.store.path, this.store.dataDir);
+    }
   }
 
-  /** Inside the store's transaction: the writes not cancelled, each with its new row id. */
-  runInserts(written: Array<PendingWrite | number>): void {
-    for (const write of this.inserts) {
+  /** Bytes the next waiting write needs on disk (an estimate: payload, topic and row overhead). */
+  static sizeOf(write: PendingWrite): number {
+    return write.message.payload.length + write.message.topic.length + 32;
+  }
+
+  /** Bytes waiting to be written. */
+  pendingBytes(): number {
+    let bytes = 0;
+    for (const w of this.inserts) if (!w.cancelled) bytes += QueueTable.sizeOf(w);
+    return bytes;
+  }
+
+  hasInserts(): boolean {
+    return this.inserts.some((w) => !w.cancelled);
+  }
+
+  /**
+   * Inside the store's transaction: the writes not cancelled, in order, each with its new row id,
+   * up to `budget.bytes` (always at least one); the rest wait for the next commit.
+   */
+  runInserts(written: Array<PendingWrite | number>, budget: { bytes: number }): void {
+    let at = 0;
+    for (; at < this.inserts.length; at++) {
+      const write = this.inserts[at] as PendingWrite;
       if (write.cancelled) continue;
+      const size = QueueTable.sizeOf(write);
+      if (size > budget.bytes && written.length > 0) break;
+      budget.bytes -= size;
       const { topic, payload, qos, retain } = write.message;
-      const info = this.insertStmt.run(topic, payload, qos, retain ? 1 : 0);
-      written.push(write, Number(info.lastInsertRowid));
+      const id = ++this.lastId;
+      this.insertStmt.run(id, topic, payload, qos, retain ? 1 : 0);
+      written.push(write, id);
     }
+    this.ran = at;
+  }
+
+  /** After the commit that ran them: those inserts are settled by the store, the rest still wait. */
+  insertsCommitted(): void {
+    this.inserts = this.ran >= this.inserts.length ? [] : this.inserts.slice(this.ran);
+    this.ran = Number.POSITIVE_INFINITY;
+    this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
   }
 
   /**
    * Inside the store's transaction. Row ids are handed out in order and acks mostly come in
    * order, so the deletes collapse into a few id ranges: one statement per range, not per row.
+   * The list is kept until the commit succeeds (deletesCommitted): a rolled-back delete is run
+   * again, since on a full disk the deletes are what makes room.
    */
   runDeletes(): void {
     if (this.deletes.length === 0) return;
     const ids = this.deletes.sort((a, b) => a - b);
-    this.deletes = [];
     let from = ids[0] as number;
     let to = from;
     for (let i = 1; i < ids.length; i++) {
@@ -137,6 +193,10 @@ export class QueueTable {
     }
     this.deleteRangeStmt.run(from, to);
   }
+
+  deletesCommitted(): void {
+    this.deletes = [];
+  }
 }
 
 export interface StoreOptions {
@@ -147,80 +207,141 @@ export interface StoreOptions {
    * whichever comes first. 0 commits on the next turn of the event loop.
    */
   readonly commitDelayMs?: number;
+  /**
+   * Room kept free for the store's own bookkeeping (deletes, the WAL, its checkpoints, the hub's
+   * sessions): new messages wait once less than this is left on the disk.
+   */
+  readonly reserveBytes?: number;
 }
 
 /** A commit this big goes at once rather than waiting for the delay. */
 const COMMIT_BATCH = 2_000;
 /** Deletes alone are not urgent (a crash before them is a redelivery, not a loss). */
 const DELETE_DELAY_MS = 20;
+/** While full: how often the store looks for room again (acks free room sooner: they commit at once). */
+const FULL_RETRY_MS = 500;
+export const DEFAULT_RESERVE_BYTES = 8 * 1024 * 1024;
+/**
+ * A file of this size (at most; a sixteenth of a small file system) beside the database, given back
+ * to the disk when SQLite itself finds it full (another program filled it, or the reserve was set
+ * low): the room for the checkpoint and the deletes that heal the store. New messages are written
+ * only while it is held; it is written again once there is room. The WAL is checkpointed at half
+ * its size, so the checkpoint always fits in it.
+ */
+const RESERVE_FILE_MAX = 4 * 1024 * 1024;
+
+/** Why writes wait: the disk is full (clears once there is room), or the file is damaged (for good). */
+interface Outage {
+  readonly kind: 'full' | 'damaged';
+  readonly since: number;
+  /** Commits that could not run during it. */
+  deferred: number;
+}
 
 /**
- * The agent's durable store: one SQLite database (WAL) in the data dir, one table per queue.
- * Writes wait up to `commitDelayMs` and go in one transaction (group commit), so the cost of
- * a commit is shared by every message that arrived meanwhile, and a message delivered within
- * the delay is never written at all. The database is opened in
- * exclusive locking mode: a second agent on the same data dir gets a clear error.
+ * The agent's durable store: one SQLite database (WAL, node:sqlite) in the data dir, one table per
+ * queue. Writes wait up to `commitDelayMs` and go in one transaction (group commit), so the cost of
+ * a commit is shared by every message that arrived meanwhile, and a message delivered within the
+ * delay is never written at all. The database is opened in exclusive locking mode: a second agent
+ * on the same data dir gets a clear error.
+ *
+ * A full disk is an outage, not an error per message: new writes wait (in memory, within the
+ * queues' bounds; their sources are not acknowledged, which pauses them), acknowledged messages are
+ * still deleted, each in a commit of its own, and once the free space plus the database's free pages
+ * exceed the reserve again the waiting writes go. One log line when it starts, one with the count
+ * when it ends. A damaged file found while running is an outage that does not end: nothing new is
+ * taken, what can still be read is delivered, and the log says so.
  */
 export class SqliteStore {
   readonly path: string;
-  readonly stats: StoreStats = { commits: 0, writes: 0 };
+  readonly stats: StoreStats = { commits: 0, writes: 0, fullEpisodes: 0 };
   private readonly tables = new Map<string, QueueTable>();
   private readonly participants: StoreParticipant[] = [];
   private readonly commitDelayMs: number;
+  private readonly reserveBytes: number;
+  private readonly freePagesStmt: StatementSync;
+  private readonly pageSize: number;
   private commitTimer: NodeJS.Timeout | undefined;
   private deleteTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private commitImmediate: NodeJS.Immediate | undefined;
+  private outage: Outage | undefined;
+  private readonly reserveFile: string;
+  private reserveHeld = false;
+  private readonly reserveFileBytes: number;
   private closed = false;
 
   private constructor(
     private readonly db: DatabaseSync,
-    path: string,
+    readonly dataDir: string,
     private readonly logger: Logger,
-    commitDelayMs: number,
+    options: StoreOptions,
   ) {
-    this.path = path;
-    this.commitDelayMs = commitDelayMs;
+    this.path = join(dataDir, DB_FILE);
+    this.commitDelayMs = options.commitDelayMs ?? 0;
+    this.reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
+    this.freePagesStmt = db.prepare('PRAGMA freelist_count');
+    this.pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    this.reserveFile = join(dataDir, 'queue.reserve');
+    const disk = statfsSync(dataDir);
+    this.reserveFileBytes = Math.min(RESERVE_FILE_MAX, Math.floor((disk.blocks * disk.bsize) / 16 / 65_536) * 65_536);
+    db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(64, Math.floor(this.reserveFileBytes / 2 / this.pageSize))}`);
+    this.reserveHeld = fileSize(this.reserveFile) === this.reserveFileBytes;
+    this.holdReserve();
   }
 
+  /** Opens (or creates) the store in `dataDir`; every failure is a TETHER_ERR_STORE naming the path and the cause. */
   static open(dataDir: string, options: StoreOptions, logger: Logger): SqliteStore {
-    const { durability, commitDelayMs = 0 } = options;
-    const path = join(dataDir, 'queue.db');
+    const path = join(dataDir, DB_FILE);
+    prepareDataDir(dataDir);
+    const isNew = checkManifest(dataDir);
+    privateStoreFiles(dataDir);
     let db: DatabaseSync | undefined;
     try {
-      mkdirSync(dataDir, { recursive: true });
       const { DatabaseSync } = loadSqlite();
       db = new DatabaseSync(path);
       // (a pragma, not the `timeout` option: that one came in Node 22.16)
       db.exec('PRAGMA busy_timeout = 200');
       db.exec('PRAGMA locking_mode = EXCLUSIVE');
       db.exec('PRAGMA journal_mode = WAL');
-      db.exec(`PRAGMA synchronous = ${durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
+      db.exec(`PRAGMA synchronous = ${options.durability === 'fsync' ? 'FULL' : 'NORMAL'}`);
       // take the exclusive lock now, not at the first message
       db.exec('BEGIN EXCLUSIVE; COMMIT');
       db.exec('CREATE TABLE IF NOT EXISTS queues (name TEXT PRIMARY KEY, tbl TEXT NOT NULL UNIQUE)');
-      db.exec('PRAGMA quick_check(1)');
+      const check = (db.prepare('PRAGMA quick_check(1)').get() as { quick_check: string }).quick_check;
+      // damaged pages: reported as SQLITE_CORRUPT, like a failed read
+      if (check !== 'ok')
+        throw Object.assign(new Error(`quick_check: ${check.replace(/\s+/g, ' ')}`), {
+          code: 'ERR_SQLITE_ERROR',
+          errcode: 11,
+        });
+      if (isNew) writeManifest(dataDir);
     } catch (error) {
       db?.close();
       throw storeError(error, path, dataDir);
     }
-    return new SqliteStore(db, path, logger.child({ module: 'store' }), commitDelayMs);
+    return new SqliteStore(db, dataDir, logger.child({ module: 'store' }), options);
   }
 
   /** The table of queue `name`, created on first use. */
   table(name: string): QueueTable {
     let table = this.tables.get(name);
     if (table) return table;
-    const row = this.db.prepare('SELECT tbl FROM queues WHERE name = ?').get(name) as { tbl: string } | undefined;
-    let tbl = row?.tbl;
-    if (!tbl) {
-      const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as unknown as { n: number }).n;
-      tbl = `q${count + 1}`;
-      this.db.prepare('INSERT INTO queues (name, tbl) VALUES (?, ?)').run(name, tbl);
+    try {
+      const row = this.db.prepare('SELECT tbl FROM queues WHERE name = ?').get(name) as { tbl: string } | undefined;
+      let tbl = row?.tbl;
+      if (!tbl) {
+        const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as unknown as { n: number }).n;
+        tbl = `q${count + 1}`;
+        this.db.prepare('INSERT INTO queues (name, tbl) VALUES (?, ?)').run(name, tbl);
+      }
+      this.db.exec(
+        `CREATE TABLE IF NOT EXISTS ${tbl} (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)`,
+      );
+      table = new QueueTable(this, this.db, tbl);
+    } catch (error) {
+      throw storeError(error, this.path, this.dataDir);
     }
-    this.db.exec(
-      `CREATE TABLE IF NOT EXISTS ${tbl} (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)`,
-    );
-    table = new QueueTable(this, this.db, tbl);
     this.tables.set(name, table);
     return table;
   }
@@ -232,16 +353,26 @@ export class SqliteStore {
 
   /** Runs DDL (a participant's tables) on the store's database. */
   exec(sql: string): void {
-    this.db.exec(sql);
+    try {
+      this.db.exec(sql);
+    } catch (error) {
+      throw storeError(error, this.path, this.dataDir);
+    }
   }
 
   prepare(sql: string): StatementSync {
     return this.db.prepare(sql);
   }
 
+  /** True while writes wait: the disk is full, or the file was found damaged. */
+  get writesWait(): boolean {
+    return this.outage !== undefined;
+  }
+
   /** A write is pending (`pending` in its table): commit after the delay, or at once when many wait. */
   scheduleCommit(pending: number): void {
     if (this.closed || this.commitImmediate) return;
+    if (this.outage) return; // the retry timer (or the next delete) runs the commit
     if (pending < COMMIT_BATCH && this.commitDelayMs > 0) {
       this.commitTimer ??= setTimeout(this.commitNow, this.commitDelayMs);
       return;
@@ -255,7 +386,7 @@ export class SqliteStore {
   scheduleDeletes(pending: number): void {
     if (this.closed || this.commitImmediate || this.commitTimer) return;
     if (pending >= COMMIT_BATCH) {
-      this.scheduleCommit(COMMIT_BATCH);
+      this.commitImmediate = setImmediate(this.commitNow);
       return;
     }
     this.deleteTimer ??= setTimeout(this.commitNow, DELETE_DELAY_MS);
@@ -265,66 +396,231 @@ export class SqliteStore {
   flush(): void {
     clearTimeout(this.commitTimer);
     clearTimeout(this.deleteTimer);
+    clearTimeout(this.retryTimer);
     clearImmediate(this.commitImmediate);
     this.commitTimer = undefined;
     this.deleteTimer = undefined;
+    this.retryTimer = undefined;
     this.commitImmediate = undefined;
-    if (this.closed) return;
-    let work = false;
-    for (const table of this.tables.values()) {
-      if (table.deletes.length > 0 || table.inserts.some((w) => !w.cancelled)) work = true;
-    }
+    if (this.closed || this.outage?.kind === 'damaged') return;
+    const tables = [...this.tables.values()];
+    const deletes = tables.some((t) => t.deletes.length > 0);
     const joined = this.participants.filter((p) => p.hasWork());
-    if (joined.length > 0) work = true;
-    if (!work) {
+    const writes = joined.length > 0 || tables.some((t) => t.hasInserts());
+    if (!writes) {
       // every pending write was delivered before its commit: nothing to write
-      for (const table of this.tables.values()) table.inserts = [];
+      for (const table of tables) table.insertsCommitted();
+    }
+    if (this.outage && deletes) {
+      // the deletes alone first, in a commit of their own: they make the room the writes need
+      if (!this.commit(tables, [], false)) return;
+      this.checkpoint();
+    }
+    if (!writes) {
+      if (!this.outage) {
+        if (deletes) this.commit(tables, [], false);
+      } else if (this.outage.kind === 'full' && this.room() >= this.reserveBytes) this.endOutage();
+      else this.retryWhenRoom();
       return;
     }
-    const written: Array<PendingWrite | number> = [];
-    try {
-      this.transaction(() => {
-        for (const table of this.tables.values()) {
-          table.runInserts(written);
-          table.runDeletes();
-        }
-        for (const p of joined) p.write();
-      });
-      // counted once it is durable: a rolled-back transaction wrote nothing
-      this.stats.commits++;
-      this.stats.writes += written.length / 2;
-      this.stats.lastError = undefined;
-    } catch (error) {
-      const failure = storeError(error, this.path);
-      this.stats.lastError = failure.message;
-      this.logger.error(
-        { code: failure.code, reason: failure.message },
-        'store write failed; messages not acknowledged',
-      );
-      // the transaction rolled back: none of its writes happened
-      for (const table of this.tables.values()) {
-        const failed = table.inserts;
-        table.inserts = [];
-        for (const write of failed) if (!write.cancelled) write.written(failure, 0);
-      }
-      for (const p of joined) p.settled(failure);
+    // what a commit may write: the room above the reserve, halved (the WAL, then the database)
+    // without its reserve file (given back), the store keeps that much room aside as well
+    this.holdReserve();
+    const room = this.room();
+    // and one commit fits in the WAL as it is (checkpointed, it is written again from its start)
+    // plus the free disk: the database's free pages take the checkpoint, not the WAL's growth
+    const wal = Math.max(0, (fileSize(`${this.path}-wal`) ?? 0) - this.reserveFileBytes / 2) + this.diskFree();
+    const budget = Math.min(room - this.reserveBytes - (this.reserveHeld ? 0 : this.reserveFileBytes), wal) / 2;
+    // the smallest write that must fit (0 when only participants write: the hub's state)
+    const sizes = tables
+      .map((t) => t.inserts.find((w) => !w.cancelled))
+      .flatMap((w) => (w ? [QueueTable.sizeOf(w)] : []));
+    const next = sizes.length > 0 ? Math.min(...sizes) : 0;
+    if (budget < next || budget <= 0) {
+      this.startOutage('full', `disk full: ${room} bytes left for ${this.path}, the store keeps ${this.reserveBytes}`);
+      this.retryWhenRoom();
       return;
     }
-    for (const p of joined) p.settled(undefined);
-    for (const table of this.tables.values()) table.inserts = [];
-    for (let i = 0; i < written.length; i += 2) {
-      (written[i] as PendingWrite).written(undefined, written[i + 1] as number);
-    }
+    if (!this.commit(tables, joined, true, { bytes: budget })) return;
+    if (this.outage) this.checkpoint();
+    // the budget ran out before the last waiting write: the rest goes in the next commit
+    if (tables.some((t) => t.hasInserts())) this.commitImmediate = setImmediate(this.commitNow);
+    else if (this.outage) this.endOutage();
   }
 
   close(): void {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.db.close();
   }
 
+  /** From a table: a read failed. A damaged file stops the store taking anything new. */
+  failedRead(error: unknown): void {
+    const failure = storeError(error, this.path, this.dataDir);
+    if (isCorruption(errorCode(error))) this.startOutage('damaged', failure.message);
+    else this.logger.error({ code: failure.code, reason: failure.message }, 'store read failed');
+  }
+
   private readonly commitNow = (): void => this.flush();
+
+  /** Free bytes on the data dir's file system plus the database's free pages (deleted rows). */
+  private room(): number {
+    try {
+      const free = (this.freePagesStmt.get() as { freelist_count: number }).freelist_count;
+      return this.diskFree() + free * this.pageSize;
+    } catch {
+      return Number.POSITIVE_INFINITY; // cannot tell: let SQLite say
+    }
+  }
+
+  private diskFree(): number {
+    try {
+      const fs = statfsSync(this.dataDir);
+      return fs.bavail * fs.bsize;
+    } catch {
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** Runs one transaction; false when it rolled back. */
+  private commit(
+    tables: QueueTable[],
+    joined: StoreParticipant[],
+    withWrites: boolean,
+    budget = { bytes: Number.POSITIVE_INFINITY },
+  ): boolean {
+    const written: Array<PendingWrite | number> = [];
+    try {
+      this.transaction(() => {
+        for (const table of tables) {
+          table.runDeletes();
+          if (withWrites) table.runInserts(written, budget);
+        }
+        if (withWrites) for (const p of joined) p.write();
+      });
+    } catch (error) {
+      this.failedCommit(error, tables, joined, withWrites);
+      return false;
+    }
+    // counted once it is durable: a rolled-back transaction wrote nothing
+    this.stats.commits++;
+    this.stats.writes += written.length / 2;
+    if (!this.outage) this.stats.lastError = undefined;
+    for (const table of tables) table.deletesCommitted();
+    if (!withWrites) return true;
+    for (const p of joined) p.settled(undefined);
+    for (const table of tables) table.insertsCommitted();
+    for (let i = 0; i < written.length; i += 2) {
+      (written[i] as PendingWrite).written(undefined, written[i + 1] as number);
+    }
+    return true;
+  }
+
+  /** The transaction rolled back: none of its writes (and none of its deletes) happened. */
+  private failedCommit(error: unknown, tables: QueueTable[], joined: StoreParticipant[], withWrites: boolean): void {
+    const failure = storeError(error, this.path, this.dataDir);
+    this.stats.lastError = failure.message;
+    const code = errorCode(error);
+    // a participant's queued statements ran and are gone: it hears of the failure (the hub fails
+    // the publishes that waited on it); the queues' writes and every delete stay and go again
+    if (withWrites) for (const p of joined) p.settled(failure);
+    if (isDiskFull(code)) {
+      this.startOutage('full', failure.message);
+      if (this.releaseReserve()) this.commitImmediate = setImmediate(this.commitNow);
+      else this.retryWhenRoom();
+      return;
+    }
+    if (isCorruption(code)) {
+      this.startOutage('damaged', failure.message);
+      return;
+    }
+    this.logger.error({ code: failure.code, reason: failure.message }, 'store write failed; messages not acknowledged');
+    if (!withWrites) return;
+    for (const table of tables) {
+      const failed = table.inserts;
+      table.inserts = [];
+      for (const write of failed) if (!write.cancelled) write.written(failure, 0);
+    }
+  }
+
+  private startOutage(kind: Outage['kind'], reason: string): void {
+    this.stats.lastError = reason;
+    if (this.outage) {
+      if (kind !== 'damaged' || this.outage.kind === 'damaged') return;
+      this.outage = { ...this.outage, kind };
+    } else {
+      this.outage = { kind, since: Date.now(), deferred: 1 };
+      if (kind === 'full') this.stats.fullEpisodes++;
+    }
+    if (kind === 'full') {
+      this.logger.error(
+        { code: 'TETHER_ERR_STORE', path: this.path, reserveBytes: this.reserveBytes },
+        `${reason}; new messages wait and their sources are not acknowledged until there is room; acknowledged messages are still deleted`,
+      );
+    } else {
+      this.logger.error(
+        { code: 'TETHER_ERR_STORE', path: this.path },
+        `${reason}; the store takes no new messages (their sources are not acknowledged); what is in memory is still delivered; stop the agent and ${startOver(this.dataDir)}`,
+      );
+    }
+  }
+
+  private endOutage(): void {
+    const outage = this.outage as Outage;
+    this.outage = undefined;
+    this.stats.lastError = undefined;
+    this.holdReserve();
+    this.logger.warn(
+      { path: this.path, waitedMs: Date.now() - outage.since, deferredCommits: outage.deferred },
+      'store has room again: the waiting messages are written',
+    );
+  }
+
+  /** Folds the WAL into the database so its space is reused from the start. */
+  private checkpoint(): void {
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {}
+  }
+
+  /** Writes the reserve file (real blocks, not a sparse file) if it is not there and the disk has room. */
+  private holdReserve(): void {
+    if (this.reserveHeld) return;
+    if (this.reserveFileBytes === 0 || this.diskFree() < this.reserveBytes + 2 * this.reserveFileBytes) return;
+    try {
+      const fd = openSync(this.reserveFile, 'w', 0o600);
+      try {
+        const chunk = Buffer.alloc(64 * 1024);
+        for (let at = 0; at < this.reserveFileBytes; at += chunk.length) writeSync(fd, chunk);
+      } finally {
+        closeSync(fd);
+      }
+      this.reserveHeld = true;
+    } catch {
+      this.releaseReserve();
+    }
+  }
+
+  private releaseReserve(): boolean {
+    try {
+      unlinkSync(this.reserveFile);
+      const released = this.reserveHeld;
+      this.reserveHeld = false;
+      return released;
+    } catch {
+      this.reserveHeld = false;
+      return false;
+    }
+  }
+
+  private retryWhenRoom(): void {
+    if (this.closed || this.retryTimer || this.outage?.kind === 'damaged') return;
+    if (this.outage) this.outage.deferred++;
+    this.retryTimer = setTimeout(this.commitNow, FULL_RETRY_MS);
+    this.retryTimer.unref();
+  }
 
   /** BEGIN … COMMIT, or ROLLBACK and rethrow (node:sqlite has no transaction helper). */
   private transaction(body: () => void): void {
@@ -339,6 +635,14 @@ export class SqliteStore {
       } catch {}
       throw error;
     }
+  }
+}
+
+function fileSize(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
 
@@ -367,39 +671,4 @@ function loadSqlite(): typeof import('node:sqlite') {
   } finally {
     process.emitWarning = emitWarning;
   }
-}
-
-/** SQLite's primary result codes (node:sqlite reports the extended code as a number in `errcode`). */
-const SQLITE_CODES: Record<number, string> = {
-  5: 'SQLITE_BUSY',
-  6: 'SQLITE_LOCKED',
-  8: 'SQLITE_READONLY',
-  10: 'SQLITE_IOERR',
-  11: 'SQLITE_CORRUPT',
-  13: 'SQLITE_FULL',
-  14: 'SQLITE_CANTOPEN',
-  26: 'SQLITE_NOTADB',
-};
-
-/** `SQLITE_FULL`, `EACCES`, …: the SQLite result or the system error code of a failure. */
-function errorCode(error: unknown): string {
-  const e = error as { code?: string; errcode?: number };
-  if (e.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number')
-    return SQLITE_CODES[e.errcode & 0xff] ?? `SQLITE_ERROR(${e.errcode})`;
-  return e.code ?? '';
-}
-
-function storeError(error: unknown, path: string, dataDir?: string): TetherError {
-  const code = errorCode(error);
-  const where = dataDir ?? path;
-  let reason: string;
-  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
-    reason = `data dir ${where} is in use by another tether-agent (${path} is locked)`;
-  else if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB')
-    reason = `${path} is corrupt or not a Tether queue (${code}); move it aside to start empty`;
-  else if (code === 'SQLITE_FULL') reason = `disk full writing ${path}`;
-  else if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'SQLITE_READONLY' || code === 'EROFS')
-    reason = `cannot write ${where} (${code})`;
-  else reason = `store ${path} failed: ${(error as Error).message ?? String(error)}`;
-  return new TetherError('TETHER_ERR_STORE', reason, { cause: error });
 }

@@ -48,7 +48,7 @@ describe('RotatingLogFile', () => {
     expect(numbers('agent.log')).toEqual([50, 51, 52, 53, 54]);
     expect(numbers('agent.log.1')).toEqual([40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
     expect(numbers('agent.log.3')).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(path).mode & 0o777).toBe(0o640);
   });
 
   it('deletes rotated files older than age.max, and extra ones after backup.max was lowered', () => {

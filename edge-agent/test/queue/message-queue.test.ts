@@ -106,7 +106,7 @@ describe('the store', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'queue.db'), 'this is not a database '.repeat(100));
     expect(() => SqliteStore.open(dir, { durability: 'process' }, logger)).toThrow(
-      /queue\.db is corrupt or not a Tether queue/,
+      /queue\.db is damaged or not a Tether store/,
     );
   });
 

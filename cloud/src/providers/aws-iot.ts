@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { type BundleEndpoint, TetherError } from '@tether/shared';
 import { runStep } from '../core/errors.js';
-import { awsPolicyDocument, policyName } from '../core/policy-map.js';
+import { type AwsArnScope, arnScope, awsPartition, awsPolicyDocument, policyName } from '../core/policy-map.js';
 import type {
   IssuedCertificate,
   Plan,
@@ -231,9 +231,7 @@ export class AwsIotProvider implements Provider {
   }
 
   private async createPolicy(request: ProvisionRequest, name: string, thingArn: string): Promise<void> {
-    // arn:aws:iot:REGION:ACCOUNT:thing/NAME: the policy's resources live in the same account and region
-    const [, , , region = '*', account = '*'] = thingArn.split(':');
-    const policyDocument = awsPolicyDocument(request.policy, { region, account });
+    const policyDocument = awsPolicyDocument(request.policy, await this.arnScope(thingArn));
     await this.step('CreatePolicy', request.thing, async () => {
       try {
         await this.client.send(new CreatePolicyCommand({ policyName: name, policyDocument }));
@@ -242,6 +240,18 @@ export class AwsIotProvider implements Provider {
         if ((error as Error).name !== 'ResourceAlreadyExistsException') throw error;
       }
     });
+  }
+
+  /**
+   * The policy's resources live in the thing's partition, account and region: read from the thing's
+   * ARN (arn:PARTITION:iot:REGION:ACCOUNT:thing/NAME), which AWS wrote; without one, the client's
+   * region gives the partition (aws-cn, aws-us-gov…) and the account is left a wildcard.
+   */
+  private async arnScope(thingArn: string): Promise<AwsArnScope> {
+    const fromArn = arnScope(thingArn);
+    if (fromArn) return fromArn;
+    const region = await this.client.config.region();
+    return { partition: awsPartition(region), region, account: '*' };
   }
 
   private async attach(thing: string, name: string, certificateArn: string): Promise<void> {
@@ -300,7 +310,7 @@ function isNotFound(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'ResourceNotFoundException';
 }
 
-/** The id is the ARN's last segment: arn:aws:iot:REGION:ACCOUNT:cert/ID. */
+/** The id is the ARN's last segment: arn:PARTITION:iot:REGION:ACCOUNT:cert/ID. */
 function certificateId(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }

@@ -27,8 +27,13 @@ export class FakeAwsIot {
   /** The local API URL, once started. */
   url = '';
   private ca: CertKeyPair | undefined;
+  readonly region: string;
+  /** The ARN partition of `region` (aws, aws-cn, aws-us-gov), as the real service writes it. */
+  readonly partition: string;
 
-  constructor() {
+  constructor(options: { region?: string; partition?: string } = {}) {
+    this.region = options.region ?? REGION;
+    this.partition = options.partition ?? 'aws';
     this.recorder = new HttpRecorder((request) => this.answer(request));
   }
 
@@ -36,7 +41,7 @@ export class FakeAwsIot {
     this.ca = await createCa({ commonName: 'Fake AWS IoT CA' });
     this.url = await this.recorder.start();
     return new IoTClient({
-      region: REGION,
+      region: this.region,
       endpoint: this.url,
       credentials: { accessKeyId: FAKE_ACCESS_KEY, secretAccessKey: FAKE_SECRET_KEY },
       maxAttempts: 1,
@@ -55,7 +60,7 @@ export class FakeAwsIot {
   private async answer(r: RecordedRequest): Promise<FakeAnswer> {
     const auth = String(r.headers.authorization ?? '');
     const scope = new RegExp(
-      `^AWS4-HMAC-SHA256 Credential=${FAKE_ACCESS_KEY}/\\d{8}/${REGION}/iot/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`,
+      `^AWS4-HMAC-SHA256 Credential=${FAKE_ACCESS_KEY}/\\d{8}/${this.region}/iot/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`,
     );
     if (!scope.test(auth) || !r.headers['x-amz-date'])
       return error(403, 'InvalidSignatureException', `no SigV4 signature: ${auth}`);
@@ -74,7 +79,7 @@ export class FakeAwsIot {
           ? ok({ thingName: name, thingArn: this.things.get(name) })
           : notFound(`thing ${name}`);
       case 'CreateThing': {
-        const arn = `arn:aws:iot:${REGION}:${ACCOUNT}:thing/${name}`;
+        const arn = `${this.arnPrefix}:thing/${name}`;
         this.things.set(name, arn);
         return ok({ thingName: name, thingArn: arn, thingId: randomBytes(8).toString('hex') });
       }
@@ -129,7 +134,7 @@ export class FakeAwsIot {
         this.policies.set(name, body.policyDocument ?? '');
         return ok({
           policyName: name,
-          policyArn: `arn:aws:iot:${REGION}:${ACCOUNT}:policy/${name}`,
+          policyArn: `${this.arnPrefix}:policy/${name}`,
           policyVersionId: '1',
         });
       case 'ListAttachedPolicies': {
@@ -157,7 +162,11 @@ export class FakeAwsIot {
   ): { certificateArn: string; certificateId: string; certificatePem: string } {
     const id = randomBytes(32).toString('hex');
     this.certificates.set(id, { pem, status: r.query.setAsActive === 'true' ? 'ACTIVE' : 'INACTIVE' });
-    return { certificateArn: `arn:aws:iot:${REGION}:${ACCOUNT}:cert/${id}`, certificateId: id, certificatePem: pem };
+    return { certificateArn: `${this.arnPrefix}:cert/${id}`, certificateId: id, certificatePem: pem };
+  }
+
+  private get arnPrefix(): string {
+    return `arn:${this.partition}:iot:${this.region}:${ACCOUNT}`;
   }
 
   private certificateOf(arn: string): boolean {

@@ -66,7 +66,11 @@ describe('aws-iot provider against a local IoT API', () => {
     const prefix = 'arn:aws:iot:eu-west-1:123456789012';
     expect(doc.Statement).toEqual([
       { Effect: 'Allow', Action: 'iot:Connect', Resource: [`${prefix}:client/${thingVar}`] },
-      { Effect: 'Allow', Action: 'iot:Publish', Resource: [`${prefix}:topic/devices/${thingVar}/up/*`] },
+      {
+        Effect: 'Allow',
+        Action: ['iot:Publish', 'iot:RetainPublish'],
+        Resource: [`${prefix}:topic/devices/${thingVar}/up/*`],
+      },
       {
         Effect: 'Allow',
         Action: 'iot:Subscribe',
@@ -155,5 +159,23 @@ describe('aws-iot provider against a local IoT API', () => {
     expect(revoked.revoked).toEqual([expect.stringContaining(newId)]);
     expect(fake.certificates.get(newId)?.status).toBe('REVOKED');
     expect(fake.thingPrincipals.get('sensor-5')?.size).toBe(0);
+  });
+});
+
+describe('aws-iot provider in the other partitions', () => {
+  it.each([
+    ['cn-north-1', 'aws-cn'],
+    ['us-gov-west-1', 'aws-us-gov'],
+  ])('in %s the policy names partition %s, as the thing ARN AWS returned', async (region, partition) => {
+    const other = new FakeAwsIot({ region, partition });
+    try {
+      const china = new AwsIotProvider({ client: await other.start() });
+      await china.apply(await china.plan({ thing: 'sensor-cn', policy }));
+      const doc = JSON.parse(other.policies.get(policyName(policy)) ?? '{}');
+      const resources: string[] = doc.Statement.flatMap((s: { Resource: string[] }) => s.Resource);
+      for (const r of resources) expect(r).toMatch(new RegExp(`^arn:${partition}:iot:${region}:123456789012:`));
+    } finally {
+      await other.stop();
+    }
   });
 });

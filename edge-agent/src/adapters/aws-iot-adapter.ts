@@ -3,6 +3,7 @@ import type { mqtt5 } from 'aws-iot-device-sdk-v2';
 import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
 import { deliverToSubscriptions } from '../transport/deliver-held.js';
 import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
+import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
 import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
 import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
@@ -36,8 +37,9 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
  * It keeps MqttEndpoint's contract: one connection attempt at a time with Tether's backoff (the
  * SDK's own reconnect is not used: on a failure or a drop the client is stopped, which fails
  * every operation it holds, and started again after the backoff); `publish` resolves `acked` on
- * the PUBACK, `retryable` when the connection is missing or lost, `rejected` on a PUBACK reason
- * code >= 0x80 or a message over AWS IoT's limits.
+ * the PUBACK, `retryable` when the connection is missing or lost or the PUBACK refuses only for
+ * now (0x97 quota exceeded, 0x96 rate too high…, reported after a backoff: publish-refusals.ts),
+ * `rejected` on a final PUBACK refusal (0x87 not authorized…) or a message over AWS IoT's limits.
  *
  * Inbound PUBACKs are held until the durable queue committed the message: the SDK acks a QoS 1
  * PUBLISH itself once its `messageReceived` listeners return, unless a listener takes the
@@ -53,6 +55,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   readonly suppressesEchoes = true;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
+  private readonly refusals: TransientRefusals;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private readonly pending = new Set<PendingPublish>();
@@ -76,10 +79,15 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     this.remote = config.name;
     this.target = parseAddress(config.address);
     this.retries = new RetryReporter(this.name, config, this.request.logger, (event) => this.emit(event));
+    this.refusals = new TransientRefusals(this.name, config, this.request.logger);
   }
 
   get connected(): boolean {
     return this.phase === 'connected';
+  }
+
+  get refusedTransient(): number {
+    return this.refusals.count;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -172,7 +180,13 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       };
       this.pending.add(entry);
       client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
-        (puback) => entry.settle(pubackOutcome(this.name, message.topic, puback)),
+        (puback) => {
+          const outcome = pubackOutcome(this.name, message.topic, puback);
+          if (outcome.status === 'acked') this.refusals.acked();
+          // a PUBACK that refuses for now (quota, rate): back to the queue after a backoff
+          if (outcome.status === 'retryable') this.refusals.hold(outcome.error, entry.settle);
+          else entry.settle(outcome);
+        },
         (error: unknown) => entry.settle(publishFailureOutcome(this.name, message.topic, error)),
       );
     });
@@ -184,7 +198,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     clearTimeout(this.retryTimer);
     clearTimeout(this.attemptTimer);
     const deadline = Date.now() + drainMs;
-    while (this.pending.size > 0 && this.phase === 'connected' && Date.now() < deadline) {
+    while (this.pending.size > this.refusals.holding && this.phase === 'connected' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.phase = 'stopped';
@@ -364,6 +378,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   }
 
   private failPending(error: TetherError): void {
+    this.refusals.flush();
     for (const entry of [...this.pending]) entry.settle({ status: 'retryable', error });
   }
 

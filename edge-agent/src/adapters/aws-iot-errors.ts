@@ -2,6 +2,7 @@ import { type ErrorCode, TetherError } from '@tether/shared';
 import type { mqtt5 } from 'aws-iot-device-sdk-v2';
 import { describeReason } from '../transport/lean/reason-codes.js';
 import type { PublishOutcome } from '../transport/message-endpoint.js';
+import { refusalKind } from '../transport/publish-refusals.js';
 
 /** What the CRT reports: a CrtError (`error_name` like `AWS_IO_SOCKET_CONNECTION_REFUSED`) and, when the broker answered, a reason code. */
 export interface CrtFailure {
@@ -80,18 +81,20 @@ export function describeCrtFailure(failure: CrtFailure, address: string): Tether
   }
 }
 
-/** The SDK's answer to a publish: QoS 0 resolves without a PUBACK once written; a reason code >= 0x80 is final. */
+/**
+ * The SDK's answer to a publish: QoS 0 resolves without a PUBACK once written; a reason code >= 0x80
+ * is `rejected` when it is final and `retryable` when the broker refuses only for now (0x97 quota
+ * exceeded, 0x96 rate too high, 0x80 unspecified…): see transport/publish-refusals.ts.
+ */
 export function pubackOutcome(remote: string, topic: string, puback: mqtt5.PubackPacket | undefined): PublishOutcome {
   // 0x10 "no matching subscribers" is a success [MQTT-3.4.2.1]
   if (!puback || puback.reasonCode < 0x80) return { status: 'acked' };
   const detail = puback.reasonString ? `: ${puback.reasonString}` : '';
-  return {
-    status: 'rejected',
-    error: new TetherError(
-      'TETHER_ERR_PUBLISH',
-      `${remote}: publish to ${topic} refused: ${describeReason(puback.reasonCode, 5)}${detail}`,
-    ),
-  };
+  const error = new TetherError(
+    'TETHER_ERR_PUBLISH',
+    `${remote}: publish to ${topic} refused: ${describeReason(puback.reasonCode, 5)}${detail}`,
+  );
+  return refusalKind(puback.reasonCode) === 'final' ? { status: 'rejected', error } : { status: 'retryable', error };
 }
 
 /** A publish the SDK failed: sent again later, unless its own AWS IoT validation refused the packet. */

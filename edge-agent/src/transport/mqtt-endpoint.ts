@@ -13,6 +13,7 @@ import {
   type MessageEndpoint,
   type PublishOutcome,
 } from './message-endpoint.js';
+import { refusalKind, TransientRefusals } from './publish-refusals.js';
 import { RetryReporter } from './retry-reporter.js';
 import { loadWs, openStream, type WsModule } from './stream-builder.js';
 
@@ -46,6 +47,7 @@ export class MqttEndpoint implements MessageEndpoint {
   readonly suppressesEchoes: boolean;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
+  private readonly refusals: TransientRefusals;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private client: LeanMqttClient | undefined;
@@ -60,12 +62,17 @@ export class MqttEndpoint implements MessageEndpoint {
     this.name = options.name;
     this.target = parseAddress(options.config.address);
     this.retries = new RetryReporter(this.name, options.config, this.options.logger, (event) => this.emit(event));
+    this.refusals = new TransientRefusals(this.name, options.config, this.options.logger);
     // MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back
     this.suppressesEchoes = options.config.protocol === 5;
   }
 
   get connected(): boolean {
     return this.isConnected;
+  }
+
+  get refusedTransient(): number {
+    return this.refusals.count;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -101,27 +108,29 @@ export class MqttEndpoint implements MessageEndpoint {
     this.inflight++;
     let sync = true;
     client.send(message.topic, message.payload, { qos, retain: message.retain }, (error?: MqttError) => {
-      this.inflight--;
-      const outcome = error ? this.failure(message, error) : ACKED;
-      // the lean client reports a refusal before sending at once; the contract is never synchronous
-      if (sync) process.nextTick(done, outcome);
-      else done(outcome);
+      const finish = (outcome: PublishOutcome) => {
+        this.inflight--;
+        // the lean client reports a refusal before sending at once; the contract is never synchronous
+        if (sync) process.nextTick(done, outcome);
+        else done(outcome);
+      };
+      if (!error) {
+        this.refusals.acked();
+        finish(ACKED);
+        return;
+      }
+      const failure = new TetherError(
+        'TETHER_ERR_PUBLISH',
+        `${this.name}: publish to ${message.topic} failed: ${error.message}`,
+        { cause: error },
+      );
+      const code = error.reasonCode;
+      if (code === undefined || code < 0x80) finish({ status: 'retryable', error: failure });
+      else if (refusalKind(code) === 'final') finish({ status: 'rejected', error: failure });
+      // refused for now (quota, rate, busy): back to the queue, but only after a backoff
+      else this.refusals.hold(failure, finish);
     });
     sync = false;
-  }
-
-  private failure(message: BridgeMessage, error: MqttError): PublishOutcome {
-    const failure = new TetherError(
-      'TETHER_ERR_PUBLISH',
-      `${this.name}: publish to ${message.topic} failed: ${error.message}`,
-      {
-        cause: error,
-      },
-    );
-    // an MQTT 5 reason code >= 0x80 is a final refusal (e.g. 0x87 not authorized)
-    return error.reasonCode !== undefined && error.reasonCode >= 0x80
-      ? { status: 'rejected', error: failure }
-      : { status: 'retryable', error: failure };
   }
 
   async stop(drainMs = 5_000): Promise<void> {
@@ -129,7 +138,10 @@ export class MqttEndpoint implements MessageEndpoint {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     const deadline = Date.now() + drainMs;
-    while (this.inflight > 0 && this.isConnected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.inflight > this.refusals.holding && this.isConnected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.refusals.flush();
     const client = this.client;
     this.client = undefined;
     this.isConnected = false;
@@ -174,6 +186,7 @@ export class MqttEndpoint implements MessageEndpoint {
       this.client = undefined;
       const wasConnected = this.isConnected;
       this.isConnected = false;
+      this.refusals.flush();
       const reason = error ? describeConnectError(error, this.target.address) : undefined;
       if (wasConnected) {
         this.options.logger.warn(

@@ -5,3 +5,4 @@ export * from './schemas/bundle.js';
 export * from './schemas/common.js';
 export * from './schemas/hub-config.js';
 export * from './schemas/policy.js';
+export * from './hub-login.js';

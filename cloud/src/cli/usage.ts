@@ -27,6 +27,8 @@ Policy (what the thing may do at the cloud; {thing} stands for its name):
 Bundle:
       --hub URL             the local hub service.yml connects to (default tcp://127.0.0.1:1883)
       --hub-username NAME, --hub-password TEXT   the hub principal the bridge logs in as
+      --hub-config FILE     read the login (and the address) from the hub config the agent runs:
+                            the principal --hub-username names, or its only one with a password
 
 Providers:
   local          --ca-dir DIR (CA made on first use; broker kit: mosquitto -c DIR/mosquitto.conf)

@@ -5,6 +5,7 @@ import { deliverToSubscriptions } from '../transport/deliver-held.js';
 import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
 import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
+import { isSharedFilter } from '../transport/shared-filter.js';
 import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
 import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
 import {
@@ -51,8 +52,14 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
 export class AwsIotCloudAdapter implements CloudAdapter {
   readonly name: string;
   readonly remote: string;
-  /** Every subscription carries MQTT 5 No Local: our own publishes never come back. */
-  readonly suppressesEchoes = true;
+  /**
+   * The bridge keeps its echo guard on AWS IoT Core: subscriptions carry No Local, but a public report
+   * says AWS IoT delivered a client's own message with No Local set
+   * (https://github.com/aws/aws-iot-device-sdk-python-v2/issues/464), the default device policy lets
+   * a thing publish and subscribe one subtree, and `$share/` subscriptions cannot carry No Local at
+   * all. The guard costs a lookup per message; a loop costs the account's quota.
+   */
+  readonly suppressesEchoes = false;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
   private readonly refusals: TransientRefusals;
@@ -320,11 +327,13 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     const refused: string[] = [];
     for (const batch of subscribeBatches(subs, this.config.maxqos)) {
       const suback = await client.subscribe({
-        // No Local stops the echo of our own publishes; Retain As Published keeps the retain flag
+        // No Local asks the broker not to echo our own publishes (the echo guard stays on anyway), but
+        // never on a shared subscription: a Protocol Error [MQTT-3.8.3-4] that aws-crt refuses at once,
+        // which would fail every connection attempt; Retain As Published keeps the retain flag
         subscriptions: batch.map(([topicFilter, qos]) => ({
           topicFilter,
           qos,
-          noLocal: true,
+          noLocal: !isSharedFilter(topicFilter),
           retainAsPublished: true,
         })),
       });

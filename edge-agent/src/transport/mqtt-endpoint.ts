@@ -15,6 +15,7 @@ import {
 } from './message-endpoint.js';
 import { refusalKind, TransientRefusals } from './publish-refusals.js';
 import { RetryReporter } from './retry-reporter.js';
+import { isSharedFilter } from './shared-filter.js';
 import { loadWs, openStream, type WsModule } from './stream-builder.js';
 
 export interface MqttEndpointOptions {
@@ -44,7 +45,6 @@ interface Subscription {
  */
 export class MqttEndpoint implements MessageEndpoint {
   readonly name: string;
-  readonly suppressesEchoes: boolean;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
   private readonly refusals: TransientRefusals;
@@ -63,12 +63,18 @@ export class MqttEndpoint implements MessageEndpoint {
     this.target = parseAddress(options.config.address);
     this.retries = new RetryReporter(this.name, options.config, this.options.logger, (event) => this.emit(event));
     this.refusals = new TransientRefusals(this.name, options.config, this.options.logger);
-    // MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back
-    this.suppressesEchoes = options.config.protocol === 5;
   }
 
   get connected(): boolean {
     return this.isConnected;
+  }
+
+  /**
+   * MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back; a shared
+   * subscription cannot carry it [MQTT-3.8.3-4], so with one the bridge keeps its echo guard.
+   */
+  get suppressesEchoes(): boolean {
+    return this.options.config.protocol === 5 && !this.subs.some((s) => isSharedFilter(s.filter));
   }
 
   get refusedTransient(): number {
@@ -242,8 +248,9 @@ export class MqttEndpoint implements MessageEndpoint {
       merged.set(s.filter, Math.max(merged.get(s.filter) ?? 0, qos) as QoS);
     }
     const request = [...merged].map(([topic, qos]) =>
-      // MQTT 5: No Local stops the echo of our own publishes; Retain As Published keeps the retain flag
-      v5 ? { topic, qos, nl: true, rap: true } : { topic, qos },
+      // MQTT 5: No Local stops the echo of our own publishes, except on a shared subscription, where
+      // it is a Protocol Error [MQTT-3.8.3-4]; Retain As Published keeps the retain flag
+      v5 ? { topic, qos, nl: !isSharedFilter(topic), rap: true } : { topic, qos },
     );
     const granted = await client.subscribe(request);
     const refused = request.filter((_, i) => (granted[i] ?? 0x80) >= 0x80).map((r) => r.topic);

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server, type Socket } from 'node:net';
-import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type IPublishPacket, type ISubscription, type Packet } from 'mqtt-packet';
 
 /**
  * An MQTT 5 server on 127.0.0.1 (port from the OS) that answers each PUBLISH with the PUBACK reason
@@ -10,6 +10,8 @@ import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
  */
 export class ScriptedBroker {
   readonly published: IPublishPacket[] = [];
+  /** Every subscription requested, with its options (No Local, Retain As Published). */
+  readonly subscriptions: ISubscription[] = [];
   /** Reason codes for the next PUBACKs, first to last. */
   readonly script: number[] = [];
   private server: Server | undefined;
@@ -41,6 +43,7 @@ export class ScriptedBroker {
           send({ cmd: 'connack', sessionPresent: false, reasonCode: 0 });
           break;
         case 'subscribe':
+          this.subscriptions.push(...packet.subscriptions);
           send({
             cmd: 'suback',
             messageId: packet.messageId ?? 0,

@@ -6,7 +6,13 @@ import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } fro
 import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
 import { isSharedFilter } from '../transport/shared-filter.js';
-import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
+import {
+  classifyCrtError,
+  crtErrorText,
+  describeCrtFailure,
+  pubackOutcome,
+  publishFailureOutcome,
+} from './aws-iot-errors.js';
 import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
 import {
   type AwsIotSdk,
@@ -127,6 +133,8 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       clean: this.config.cleansession,
       sessionExpirySec: Math.round(this.config.sessionexpiry / 1000),
       timeoutMs: this.config.timeout,
+      // an unanswered PUBLISH or SUBSCRIBE fails after this instead of waiting for the connection to drop
+      ackTimeoutSec: Math.max(1, Math.ceil(this.config.timeout / 1000)),
       receiveMaximum: RECEIVE_MAXIMUM,
     });
     this.client = client;
@@ -326,29 +334,51 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     if (subs.length === 0) return;
     const refused: string[] = [];
     for (const batch of subscribeBatches(subs, this.config.maxqos)) {
-      const suback = await client.subscribe({
+      refused.push(...(await this.subscribeBatch(client, batch)));
+    }
+    if (refused.length === 0) return;
+    const error = new TetherError(
+      'TETHER_ERR_SUBSCRIBE',
+      `${this.name} refused the subscription to ${refused.join('; ')}`,
+    );
+    if (this.config.validatesubs) throw error;
+    this.request.logger.warn({ endpoint: this.name, code: error.code }, error.message);
+    this.emit({ type: 'error', error });
+  }
+
+  /**
+   * One SUBSCRIBE; returns the refused filters, each with why. A packet aws-crt refuses before
+   * sending is not a connection problem (retrying it would fail the same way forever): the batch is
+   * tried one filter at a time so only the bad filter is refused.
+   */
+  private async subscribeBatch(
+    client: mqtt5.Mqtt5Client,
+    batch: readonly (readonly [string, QoS])[],
+  ): Promise<string[]> {
+    let suback: mqtt5.SubackPacket;
+    try {
+      suback = await client.subscribe({
         // No Local asks the broker not to echo our own publishes (the echo guard stays on anyway), but
         // never on a shared subscription: a Protocol Error [MQTT-3.8.3-4] that aws-crt refuses at once,
         // which would fail every connection attempt; Retain As Published keeps the retain flag
         subscriptions: batch.map(([topicFilter, qos]) => ({
           topicFilter,
-          qos,
+          qos: qos as mqtt5.QoS,
           noLocal: !isSharedFilter(topicFilter),
           retainAsPublished: true,
         })),
       });
-      batch.forEach(([filter], j) => {
-        if ((suback.reasonCodes[j] ?? 0x80) >= 0x80) refused.push(filter);
-      });
+    } catch (error) {
+      const crt = classifyCrtError(error);
+      if (crt.kind !== 'refused') throw error;
+      if (batch.length === 1) return [`${batch[0]?.[0]} (the AWS IoT SDK refused the SUBSCRIBE: ${crt.text})`];
+      const refused: string[] = [];
+      for (const one of batch) refused.push(...(await this.subscribeBatch(client, [one])));
+      return refused;
     }
-    if (refused.length === 0) return;
-    const error = new TetherError(
-      'TETHER_ERR_SUBSCRIBE',
-      `${this.name} refused the subscription to ${refused.join(', ')} (SUBACK failure)`,
+    return batch.flatMap(([filter], j) =>
+      (suback.reasonCodes[j] ?? 0x80) >= 0x80 ? [`${filter} (SUBACK failure)`] : [],
     );
-    if (this.config.validatesubs) throw error;
-    this.request.logger.warn({ endpoint: this.name, code: error.code }, error.message);
-    this.emit({ type: 'error', error });
   }
 
   /** Hands a message to the matching handlers; sends the PUBACK once all of them stored it. */

@@ -76,10 +76,10 @@ describe('ProvisioningStack, default configuration', () => {
         '*',
       ],
       ['IotThingsWithPrefix', 'iot:CreateThing iot:DescribeThing iot:ListThingPrincipals', iotArn('thing/tether-*')],
-      ['IotPoliciesWithPrefix', 'iot:CreatePolicy iot:GetPolicy', iotArn('policy/tether-*')],
+      ['IotPoliciesWithPrefix', 'iot:CreatePolicy iot:CreatePolicyVersion iot:DeletePolicyVersion iot:GetPolicy iot:ListPolicyVersions', iotArn('policy/tether-*')],
       [
         'IotCertificates',
-        'iot:AttachPolicy iot:DescribeCertificate iot:DetachPolicy iot:UpdateCertificate',
+        'iot:AttachPolicy iot:DeleteCertificate iot:DescribeCertificate iot:DetachPolicy iot:UpdateCertificate',
         iotArn('cert/*'),
       ],
       ['IotCertificatesOfPrefixedThings', 'iot:AttachThingPrincipal iot:DetachThingPrincipal', iotArn('cert/*')],

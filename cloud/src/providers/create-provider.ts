@@ -4,6 +4,9 @@ import type { BceCredentials } from './bce-signer.js';
 import type { Provider } from './provider.js';
 
 /** Everything a provider needs, by `provider`; the CLI builds it from flags, the Lambda from its environment. */
+/** Attempts per AWS call (the SDK's default is 3): a batch at the IoT control plane's rate meets throttling. */
+const AWS_MAX_ATTEMPTS = 6;
+
 export type ProviderSettings =
   | {
       readonly provider: 'local';
@@ -43,6 +46,9 @@ export async function createProvider(settings: ProviderSettings): Promise<Provid
       const client =
         settings.client ??
         new IoTClient({
+          // throttling (ThrottlingException, 429) is retried with the SDK's client-side rate limiter
+          retryMode: 'adaptive',
+          maxAttempts: AWS_MAX_ATTEMPTS,
           ...(settings.region ? { region: settings.region } : {}),
           ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
         });

@@ -32,6 +32,7 @@ const OPTIONS = {
   'hub-username': { type: 'string' },
   'hub-password': { type: 'string' },
   'hub-config': { type: 'string' },
+  'aws-port': { type: 'string' },
   'allow-pub': { type: 'string', multiple: true },
   'allow-sub': { type: 'string', multiple: true },
   policy: { type: 'string' },

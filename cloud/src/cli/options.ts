@@ -28,6 +28,7 @@ export interface CliValues {
   'hub-username'?: string | undefined;
   'hub-password'?: string | undefined;
   'hub-config'?: string | undefined;
+  'aws-port'?: string | undefined;
   'allow-pub'?: string[] | undefined;
   'allow-sub'?: string[] | undefined;
   policy?: string | undefined;
@@ -82,8 +83,18 @@ export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = pro
         certificateDays: days,
       };
     }
-    case 'aws-iot':
-      return { provider: 'aws-iot', region: values.region ?? env.AWS_REGION, apiUrl: values['api-url'] };
+    case 'aws-iot': {
+      const port = values['aws-port'];
+      if (port !== undefined && port !== '8883' && port !== '443') {
+        throw usageError(`--aws-port: expected 8883 or 443 (MQTT over TLS with ALPN x-amzn-mqtt-ca), got "${port}"`);
+      }
+      return {
+        provider: 'aws-iot',
+        region: values.region ?? env.AWS_REGION,
+        apiUrl: values['api-url'],
+        ...(port ? { port: port === '443' ? 443 : 8883 } : {}),
+      };
+    }
     case 'baidu-iothub': {
       const auth = values.auth ?? 'password';
       if (auth !== 'password' && auth !== 'certificate') throw usageError(`--auth: expected password or certificate`);

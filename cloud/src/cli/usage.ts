@@ -33,7 +33,8 @@ Bundle:
 Providers:
   local          --ca-dir DIR (CA made on first use; broker kit: mosquitto -c DIR/mosquitto.conf)
                  --endpoint mqtts://HOST:PORT (first use; remembered)  --broker-user USER  --days N
-  aws-iot        --region REGION (or AWS_REGION)  --api-url URL; credentials: the AWS SDK's default chain
+  aws-iot        --region REGION (or AWS_REGION)  --api-url URL; credentials: the AWS SDK's default chain;
+                 --aws-port 8883|443 (443: for networks that allow only HTTPS; the agent offers ALPN)
   baidu-iothub   --baidu-endpoint NAME  --auth password|certificate  --api-url URL (default https://iot.gz.baidubce.com);
                  credentials: BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY
 

@@ -22,6 +22,8 @@ export type ProviderSettings =
       readonly apiUrl?: string | undefined;
       /** An IoT client made by the caller (tests inject one); region and apiUrl are then unused. */
       readonly client?: IoTClient | undefined;
+      /** The bundle's MQTT port: 8883 (default) or 443 (ALPN x-amzn-mqtt-ca, offered by the aws-iot adapter). */
+      readonly port?: 8883 | 443 | undefined;
     }
   | {
       readonly provider: 'baidu-iothub';
@@ -52,7 +54,7 @@ export async function createProvider(settings: ProviderSettings): Promise<Provid
           ...(settings.region ? { region: settings.region } : {}),
           ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
         });
-      return new AwsIotProvider({ client });
+      return new AwsIotProvider({ client, port: settings.port });
     }
     case 'baidu-iothub': {
       const { BaiduIotHubProvider } = await import('./baidu-iothub.js');

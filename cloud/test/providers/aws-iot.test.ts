@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { expandPolicy, PolicySchema } from '@tether/shared';
+import { BridgeConfigSchema, expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildBundle } from '../../src/core/bundle.js';
@@ -95,15 +95,37 @@ describe('aws-iot provider against a local IoT API', () => {
     const { createPrivateKey } = await import('node:crypto');
     expect(cert.checkPrivateKey(createPrivateKey(files['client.key'] ?? ''))).toBe(true);
     expect(new X509Certificate(files['ca.pem'] ?? '').subject).toContain('CN=Amazon Root CA 1');
+    // the bundle's remote is the AWS IoT SDK adapter, as the agent reads it
     const service = parse(files['service.yml'] ?? '');
-    expect(service.remotes[0]).toMatchObject({
-      address: `ssl://${FAKE_ENDPOINT}:8883`,
-      clientid: 'sensor-2',
+    expect(service.remotes[0]).toEqual({
+      name: 'cloud',
+      provider: 'aws-iot',
+      endpoint: FAKE_ENDPOINT,
+      port: 8883,
+      thing: 'sensor-2',
       ca: 'ca.pem',
       cert: 'client.pem',
       key: 'client.key',
+    });
+    const remote = BridgeConfigSchema.parse(service).remotes[0];
+    expect(remote).toMatchObject({
+      provider: 'aws-iot',
+      address: `ssl://${FAKE_ENDPOINT}:8883`,
+      clientid: 'sensor-2',
+      protocol: 5,
       maxqos: 1,
     });
+  });
+
+  it('port 443: the bundle asks the aws-iot adapter for 443 (it offers ALPN x-amzn-mqtt-ca there)', async () => {
+    const on443 = new AwsIotProvider({ client: fake.client(), port: 443 });
+    const provisioned = await on443.apply(await on443.plan({ thing: 'sensor-443', policy }));
+    const files = buildBundle(provisioned, {
+      hub: { address: 'tcp://127.0.0.1:1883' },
+      topics: expandPolicy(policy, 'sensor-443'),
+    });
+    const remote = BridgeConfigSchema.parse(parse(files['service.yml'] ?? '')).remotes[0];
+    expect(remote).toMatchObject({ provider: 'aws-iot', address: `ssl://${FAKE_ENDPOINT}:443` });
   });
 
   it('is idempotent: a re-run only reads, a second thing re-uses the fleet policy', async () => {

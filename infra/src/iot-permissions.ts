@@ -35,12 +35,18 @@ export const IOT_ACTION_SCOPES = {
   // policy*
   CreatePolicy: 'policy',
   GetPolicy: 'policy',
+  // a changed document becomes a new default version, the oldest pruned at AWS's limit of five
+  CreatePolicyVersion: 'policy',
+  ListPolicyVersions: 'policy',
+  DeletePolicyVersion: 'policy',
   // cert* (DescribeCertificate, UpdateCertificate); cert or thinggroup for AttachPolicy/DetachPolicy, which name the
   // target certificate: the policy name cannot be scoped there
   AttachPolicy: 'cert',
   DetachPolicy: 'cert',
   DescribeCertificate: 'cert',
   UpdateCertificate: 'cert',
+  // rollback of a certificate a failed run made (detached and INACTIVE first)
+  DeleteCertificate: 'cert',
   // cert + iot:thingArn
   AttachThingPrincipal: 'cert-of-thing',
   DetachThingPrincipal: 'cert-of-thing',

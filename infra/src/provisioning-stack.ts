@@ -7,6 +7,7 @@ import { CaKeySecret } from './constructs/ca-key-secret.js';
 import { DeviceRegistry } from './constructs/device-registry.js';
 import { ProvisioningFunction } from './constructs/provisioning-function.js';
 import { type DevicePolicy, FUNCTION_ENV } from './function-env.js';
+import { acknowledgeCaSecretFindings, acknowledgeFunctionFindings } from './nag-acknowledgements.js';
 
 export interface ProvisioningStackProps extends StackProps {
   /**
@@ -69,6 +70,7 @@ export class ProvisioningStack extends Stack {
       ...(props.entry === undefined ? {} : { entry: props.entry }),
     });
     const fn = this.provisioning.function;
+    acknowledgeFunctionFindings(this.provisioning, props.thingPrefix ?? 'tether-');
 
     // Same statements as fn.grantInvokeUrl(): since October 2025 a function URL call needs both actions.
     this.enrollPolicy = new ManagedPolicy(this, 'EnrollPolicy', {
@@ -99,6 +101,7 @@ export class ProvisioningStack extends Stack {
     }
     if (props.localCa) {
       this.caKey = new CaKeySecret(this, 'LocalCaKey', { reader: this.provisioning.role });
+      acknowledgeCaSecretFindings(this.caKey);
       fn.addEnvironment(FUNCTION_ENV.caSecretArn, this.caKey.secret.secretArn);
       new CfnOutput(this, 'CaSecretArn', {
         value: this.caKey.secret.secretArn,

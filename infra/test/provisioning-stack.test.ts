@@ -23,9 +23,9 @@ describe('ProvisioningStack, default configuration', () => {
   }, SYNTH_TIMEOUT);
   afterAll(() => s?.dispose());
 
-  it('runs the provisioning handler on Node 22, arm64', () => {
+  it('runs the provisioning handler on Node 24 (nodejs24.x), arm64', () => {
     s.template.hasResourceProperties('AWS::Lambda::Function', {
-      Runtime: 'nodejs22.x',
+      Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
       MemorySize: 256,
@@ -76,10 +76,14 @@ describe('ProvisioningStack, default configuration', () => {
         '*',
       ],
       ['IotThingsWithPrefix', 'iot:CreateThing iot:DescribeThing iot:ListThingPrincipals', iotArn('thing/tether-*')],
-      ['IotPoliciesWithPrefix', 'iot:CreatePolicy iot:GetPolicy', iotArn('policy/tether-*')],
+      [
+        'IotPoliciesWithPrefix',
+        'iot:CreatePolicy iot:CreatePolicyVersion iot:DeletePolicyVersion iot:GetPolicy iot:ListPolicyVersions',
+        iotArn('policy/tether-*'),
+      ],
       [
         'IotCertificates',
-        'iot:AttachPolicy iot:DescribeCertificate iot:DetachPolicy iot:UpdateCertificate',
+        'iot:AttachPolicy iot:DeleteCertificate iot:DescribeCertificate iot:DetachPolicy iot:UpdateCertificate',
         iotArn('cert/*'),
       ],
       ['IotCertificatesOfPrefixedThings', 'iot:AttachThingPrincipal iot:DetachThingPrincipal', iotArn('cert/*')],

@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './hub-login.js';
 export * from './issue-messages.js';
 export * from './parse-config.js';
 export * from './schemas/addresses.js';

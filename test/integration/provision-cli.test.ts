@@ -166,9 +166,10 @@ describe('tether-cloud command line', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('thing sensor-1: provisioned at aws-iot (certificate ');
     expect((await stat(join(out, 'client.key'))).mode & 0o777).toBe(0o600);
-    expect(parse(await readFile(join(out, 'service.yml'), 'utf8')).remotes[0].address).toMatch(
-      /^ssl:\/\/abc123xyz-ats\.iot/,
-    );
+    expect(parse(await readFile(join(out, 'service.yml'), 'utf8')).remotes[0]).toMatchObject({
+      provider: 'aws-iot',
+      endpoint: expect.stringMatching(/^abc123xyz-ats\.iot/),
+    });
     expect(`${run.stdout}${run.stderr}`).not.toContain('PRIVATE KEY');
 
     const writes = () => fake.operations().filter((op) => /^(Create|Attach)/.test(op)).length;

@@ -101,8 +101,33 @@ describe('enroll against tether-cloud serve', () => {
     expect(wrong.output).toContain('enrollment refused (HTTP 403)');
     await expect(stat(join(bundle, 'bundle.json'))).rejects.toThrow();
 
-    // when the device enrolls with the fleet token
-    const ok = await enroll(url, caFile, 'edge-2', bundle, FLEET_TOKEN);
+    // when the device enrolls with the fleet token, next to the seed's hub config (with principals)
+    const hubConfig = join(root, 'hub.yml');
+    await writeFile(
+      hubConfig,
+      [
+        'listen:',
+        `  - tcp://127.0.0.1:${hubPort}`,
+        'principals:',
+        '  - username: test',
+        '    password: hahaha',
+        '    permissions:',
+        "      - { action: 'pub', permit: ['#'] }",
+        "      - { action: 'sub', permit: ['#'] }",
+        '  - username: sensor',
+        '    password: sensor-pw',
+        '    permissions:',
+        "      - { action: 'pub', permit: ['devices/edge-2/up'] }",
+        "      - { action: 'sub', permit: ['devices/edge-2/down'] }",
+        '',
+      ].join('\n'),
+    );
+    const ok = await enroll(url, caFile, 'edge-2', bundle, FLEET_TOKEN, [
+      '--hub-config',
+      hubConfig,
+      '--hub-username',
+      'test',
+    ]);
     expect(ok.code, ok.output).toBe(0);
 
     // then it has a bundle whose certificate is for its own key, the key 0600 and made here
@@ -120,8 +145,9 @@ describe('enroll against tether-cloud serve', () => {
 
     // when Mosquitto reloads the ACL the server re-wrote, the agent runs the bundle as is
     await broker.reload();
-    const hubConfig = join(root, 'hub.yml');
-    await writeFile(hubConfig, `listen:\n  - tcp://127.0.0.1:${hubPort}\n`);
+    // the bridge logs in to the hub as its principal: the login was written on the device, never sent
+    expect(await readFile(join(bundle, 'service.yml'), 'utf8')).toMatch(/username: test\n\s+password: hahaha/);
+    expect(server.output.text()).not.toContain('hahaha');
     const agent = await startAgent({
       args: ['--config', bundle, '--hub-config', hubConfig, '--data-dir', join(root, 'data')],
       teardown: td,
@@ -134,7 +160,12 @@ describe('enroll against tether-cloud serve', () => {
       teardown: td,
     });
     const atCloud = await collectMessages(backend, 'devices/+/up', { qos: 1 });
-    const device = await connectClient(`mqtt://127.0.0.1:${hubPort}`, { clientId: 'sensor', teardown: td });
+    const device = await connectClient(`mqtt://127.0.0.1:${hubPort}`, {
+      clientId: 'sensor',
+      username: 'sensor',
+      password: 'sensor-pw',
+      teardown: td,
+    });
     const atHub = await collectMessages(device, 'devices/edge-2/down', { qos: 1 });
     await device.publishAsync('devices/edge-2/up', 'hello cloud', { qos: 1 });
     expect((await atCloud.waitForCount(1, 10_000))[0]).toMatchObject({

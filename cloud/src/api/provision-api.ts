@@ -62,6 +62,8 @@ export async function handleProvisionRequest(
     const request = { thing: body.thing, policy: options.policy, csrPem: body.csr };
     const plan = await provider.plan(request);
     if (plan.exists && !body.rotate) {
+      // the credentials stay as issued, but a changed fleet policy still reaches the thing
+      await provider.update?.(plan);
       throw new TetherError(
         'TETHER_ERR_EXISTS',
         `thing ${body.thing} was already issued credentials; ask to rotate them`,

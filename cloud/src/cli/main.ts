@@ -31,6 +31,8 @@ const OPTIONS = {
   hub: { type: 'string' },
   'hub-username': { type: 'string' },
   'hub-password': { type: 'string' },
+  'hub-config': { type: 'string' },
+  'aws-port': { type: 'string' },
   'allow-pub': { type: 'string', multiple: true },
   'allow-sub': { type: 'string', multiple: true },
   policy: { type: 'string' },

@@ -3,6 +3,8 @@ import {
   BrokerAddressSchema,
   ConfigError,
   formatIssues,
+  HubConfigSchema,
+  hubLoginFromConfig,
   type Policy,
   PolicySchema,
   ProviderNameSchema,
@@ -25,6 +27,8 @@ export interface CliValues {
   hub?: string | undefined;
   'hub-username'?: string | undefined;
   'hub-password'?: string | undefined;
+  'hub-config'?: string | undefined;
+  'aws-port'?: string | undefined;
   'allow-pub'?: string[] | undefined;
   'allow-sub'?: string[] | undefined;
   policy?: string | undefined;
@@ -79,8 +83,18 @@ export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = pro
         certificateDays: days,
       };
     }
-    case 'aws-iot':
-      return { provider: 'aws-iot', region: values.region ?? env.AWS_REGION, apiUrl: values['api-url'] };
+    case 'aws-iot': {
+      const port = values['aws-port'];
+      if (port !== undefined && port !== '8883' && port !== '443') {
+        throw usageError(`--aws-port: expected 8883 or 443 (MQTT over TLS with ALPN x-amzn-mqtt-ca), got "${port}"`);
+      }
+      return {
+        provider: 'aws-iot',
+        region: values.region ?? env.AWS_REGION,
+        apiUrl: values['api-url'],
+        ...(port ? { port: port === '443' ? 443 : 8883 } : {}),
+      };
+    }
     case 'baidu-iothub': {
       const auth = values.auth ?? 'password';
       if (auth !== 'password' && auth !== 'certificate') throw usageError(`--auth: expected password or certificate`);
@@ -132,12 +146,31 @@ export function policyFrom(values: CliValues): Policy {
   return parsed.data;
 }
 
+/**
+ * The hub the bundle's bridge logs in to: `--hub`, `--hub-username`, `--hub-password`, or read from
+ * the hub config it will run against (`--hub-config hub.yml`: its principal and tcp listener). A hub
+ * with principals refuses a bridge that brings no login, so the login goes into every bundle.
+ */
 export function hubFrom(values: CliValues): HubConnection {
   const address = values.hub ?? DEFAULT_HUB.address;
   if (!BrokerAddressSchema.safeParse(address).success) {
     throw usageError(`--hub: expected tcp://HOST:PORT (the local hub), got "${address}"`);
   }
-  return { address, username: values['hub-username'], password: values['hub-password'] };
+  if (values['hub-config'] === undefined) {
+    return { address, username: values['hub-username'], password: values['hub-password'] };
+  }
+  const file = values['hub-config'];
+  const parsed = HubConfigSchema.safeParse(parseYaml(readTextFile(file, 'hub-config')));
+  if (!parsed.success) {
+    throw usageError(`--hub-config ${file}: ${formatIssues(parsed.error.issues).join('; ')}`);
+  }
+  const login = hubLoginFromConfig(parsed.data, {
+    address: values.hub,
+    username: values['hub-username'],
+    password: values['hub-password'],
+  });
+  if ('problem' in login) throw usageError(`${login.problem} (from --hub-config ${file})`);
+  return login;
 }
 
 export function positiveInt(text: string, flag: string, max: number): number {

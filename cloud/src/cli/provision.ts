@@ -1,7 +1,7 @@
 import { expandPolicy, type Policy } from '@tether/shared';
 import { buildBundle } from '../core/bundle.js';
 import type { HubConnection } from '../core/service-config.js';
-import type { Plan, Provider, Provisioned } from '../providers/provider.js';
+import type { Plan, PlanStep, Provider, Provisioned } from '../providers/provider.js';
 import { writeBundle } from './write-bundle.js';
 
 export interface ProvisionJob {
@@ -15,7 +15,7 @@ export interface ProvisionJob {
 
 export type ProvisionOutcome =
   | { readonly kind: 'provisioned' | 'rotated'; readonly provisioned: Provisioned; readonly files: readonly string[] }
-  | { readonly kind: 'exists'; readonly plan: Plan };
+  | { readonly kind: 'exists'; readonly plan: Plan; readonly updated: readonly PlanStep[] };
 
 /**
  * plan → apply → bundle → write, for one thing. A thing that has credentials is left as it is
@@ -28,7 +28,8 @@ export async function provisionThing(job: ProvisionJob, mode: 'provision' | 'rot
     provisioned = await job.provider.rotate(request);
   } else {
     const plan = await job.provider.plan(request);
-    if (plan.exists) return { kind: 'exists', plan };
+    // an existing thing keeps its credentials, but a changed fleet policy still reaches it
+    if (plan.exists) return { kind: 'exists', plan, updated: (await job.provider.update?.(plan)) ?? [] };
     provisioned = await job.provider.apply(plan);
   }
   const files = buildBundle(provisioned, { hub: job.hub, topics: expandPolicy(job.policy, job.thing) });
@@ -42,7 +43,9 @@ export function formatPlan(plan: Plan): string {
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const lines = rows.map((r) => `  ${r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join('  ')}`);
   const verdict = plan.exists
-    ? 'the thing has credentials: provision changes nothing (rotate issues new ones)'
+    ? plan.steps.some((s) => s.action === 'update')
+      ? 'the thing has credentials: provision updates what the plan says, nothing else (rotate issues new ones)'
+      : 'the thing has credentials: provision changes nothing (rotate issues new ones)'
     : 'nothing was changed (dry run)';
   return [`plan for thing ${plan.request.thing} at ${plan.provider}:`, ...lines, verdict].join('\n');
 }
@@ -50,7 +53,10 @@ export function formatPlan(plan: Plan): string {
 /** What a run did, in a few lines for a person. */
 export function formatOutcome(outcome: ProvisionOutcome, job: ProvisionJob): string {
   if (outcome.kind === 'exists') {
-    return `thing ${job.thing}: exists at ${outcome.plan.provider}; nothing changed (tether-cloud rotate issues new credentials)`;
+    const updated = outcome.updated.map((s) => `${s.id} updated (${s.call}: ${s.detail})`).join('; ');
+    return updated
+      ? `thing ${job.thing}: exists at ${outcome.plan.provider}; ${updated}; credentials unchanged`
+      : `thing ${job.thing}: exists at ${outcome.plan.provider}; nothing changed (tether-cloud rotate issues new credentials)`;
   }
   const { provisioned } = outcome;
   const cert = provisioned.certificate;

@@ -27,11 +27,14 @@ Policy (what the thing may do at the cloud; {thing} stands for its name):
 Bundle:
       --hub URL             the local hub service.yml connects to (default tcp://127.0.0.1:1883)
       --hub-username NAME, --hub-password TEXT   the hub principal the bridge logs in as
+      --hub-config FILE     read the login (and the address) from the hub config the agent runs:
+                            the principal --hub-username names, or its only one with a password
 
 Providers:
   local          --ca-dir DIR (CA made on first use; broker kit: mosquitto -c DIR/mosquitto.conf)
                  --endpoint mqtts://HOST:PORT (first use; remembered)  --broker-user USER  --days N
-  aws-iot        --region REGION (or AWS_REGION)  --api-url URL; credentials: the AWS SDK's default chain
+  aws-iot        --region REGION (or AWS_REGION)  --api-url URL; credentials: the AWS SDK's default chain;
+                 --aws-port 8883|443 (443: for networks that allow only HTTPS; the agent offers ALPN)
   baidu-iothub   --baidu-endpoint NAME  --auth password|certificate  --api-url URL (default https://iot.gz.baidubce.com);
                  credentials: BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY
 

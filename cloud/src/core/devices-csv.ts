@@ -1,4 +1,5 @@
 import { type Policy, PolicySchema, policyFilterProblem, ThingNameSchema } from '@tether/shared';
+import { parse } from 'csv-parse/sync';
 
 export interface DeviceRow {
   readonly line: number;
@@ -7,26 +8,44 @@ export interface DeviceRow {
 }
 
 /**
- * A batch file: a header line naming the columns (`thing`, and optionally `publish`, `subscribe`), then
- * one thing per line. Filters within a cell are separated by `;`; a row without filters takes
- * `fallback` (the command line's policy). Blank lines and lines starting with `#` are skipped. No
- * quoting: commas cannot appear in a cell. Returns the rows, or every problem as `line N: …`.
+ * A batch file, read with csv-parse as Excel and other tools write it: a header naming the columns
+ * (`thing`, and optionally `publish`, `subscribe`), then one thing per row; cells may be quoted
+ * (`"a/b;c/d"`, `"with, comma"`, `""` for a quote), lines may end in CRLF, a UTF-8 BOM is skipped.
+ * Filters within a cell are separated by `;`; a row without filters takes `fallback` (the command
+ * line's policy). Blank lines and lines starting with `#` are skipped (a `#` inside a cell is a
+ * topic wildcard). Returns the rows, or every problem as `line N: …`.
  */
 export function parseDevicesCsv(text: string, fallback: Policy | undefined): { rows: DeviceRow[]; problems: string[] } {
   const problems: string[] = [];
   const rows: DeviceRow[] = [];
-  const lines = text.split('\n').map((l, i) => ({ n: i + 1, text: l.replace(/\r$/, '').trim() }));
-  const content = lines.filter((l) => l.text !== '' && !l.text.startsWith('#'));
-  const header = content.shift();
-  const columns = header?.text.split(',').map((c) => c.trim().toLowerCase()) ?? [];
+  let records: { record: string[]; info: { lines: number; comment_lines?: number } }[];
+  try {
+    records = parse(text, {
+      bom: true,
+      comment: '#',
+      comment_no_infix: true,
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      info: true,
+    }) as unknown as { record: string[]; info: { lines: number; comment_lines?: number } }[];
+  } catch (error) {
+    const e = error as { message?: string; lines?: number };
+    return { rows, problems: [`line ${e.lines ?? 1}: ${e.message ?? String(error)}`] };
+  }
+  // csv-parse's `info.lines`: the line the row ends on (a quoted cell may span lines)
+  const lineOf = (r: { info: { lines: number } }) => r.info.lines;
+  const header = records.shift();
+  const columns = header?.record.map((c) => c.toLowerCase()) ?? [];
   const at = (name: string) => columns.indexOf(name);
   if (!header || at('thing') < 0) return { rows, problems: ['line 1: the header must name a "thing" column'] };
   const unknown = columns.filter((c) => !['thing', 'publish', 'subscribe'].includes(c));
   if (unknown.length > 0)
-    problems.push(`line ${header.n}: unknown column(s) ${unknown.join(', ')} (thing, publish, subscribe)`);
+    problems.push(`line ${lineOf(header)}: unknown column(s) ${unknown.join(', ')} (thing, publish, subscribe)`);
   const seen = new Set<string>();
-  for (const { n, text: line } of content) {
-    const cells = line.split(',').map((c) => c.trim());
+  for (const r of records) {
+    const cells = r.record;
+    const n = lineOf(r);
     if (cells.length > columns.length) {
       problems.push(`line ${n}: ${cells.length} cells, the header has ${columns.length}`);
       continue;

@@ -31,6 +31,14 @@ export function mosquittoAcl(entries: readonly ({ readonly username: string } & 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: AWS IoT's policy variable syntax, not a JS template
 export const AWS_THING_VARIABLE = '${iot:Connection.Thing.ThingName}';
 
+/** Where an AWS IoT policy's resources live: the ARN's partition, region and account. */
+export interface AwsArnScope {
+  /** `aws`, `aws-cn`, `aws-us-gov`…: see {@link awsPartition}. */
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+}
+
 /**
  * An AWS IoT policy document for a whole fleet: `{thing}` becomes `${iot:Connection.Thing.ThingName}`,
  * so a certificate only acts as the thing it is attached to, and its client id must be that name.
@@ -39,22 +47,29 @@ export const AWS_THING_VARIABLE = '${iot:Connection.Thing.ThingName}';
  * also spans levels. So `+` and `#` both become `*`: the document allows at least what the model
  * allows (a `+` level may match several levels at AWS). Subscribing is checked against
  * `topicfilter/` resources, receiving and publishing against `topic/` resources.
+ *
+ * A PUBLISH with the RETAIN flag needs `iot:RetainPublish` on the topic as well as `iot:Publish`
+ * (AWS IoT developer guide, "Retained message policy examples": "To publish retained messages, a
+ * device needs iot:Publish and iot:RetainPublish permissions"); without it AWS refuses the publish.
+ * Bridges forward the flag by default (`retain: true` on a subscription), so every topic the thing
+ * may publish to may also be retained there. Receiving a retained message on subscribe needs only
+ * `iot:Receive`.
  */
-export function awsPolicyDocument(policy: Policy, arn: { region: string; account: string }): string {
-  const prefix = `arn:aws:iot:${arn.region}:${arn.account}`;
+export function awsPolicyDocument(policy: Policy, arn: AwsArnScope): string {
+  const prefix = `arn:${arn.partition}:iot:${arn.region}:${arn.account}`;
   const resource = (kind: 'topic' | 'topicfilter', filter: string) =>
     `${prefix}:${kind}/${filter
       .split('/')
       .map((level) => (level === '+' || level === '#' ? '*' : level))
       .join('/')
       .replaceAll(THING_PLACEHOLDER, AWS_THING_VARIABLE)}`;
-  const statements: { Effect: 'Allow'; Action: string; Resource: string[] }[] = [
+  const statements: { Effect: 'Allow'; Action: string | string[]; Resource: string[] }[] = [
     { Effect: 'Allow', Action: 'iot:Connect', Resource: [`${prefix}:client/${AWS_THING_VARIABLE}`] },
   ];
   if (policy.publish.length > 0) {
     statements.push({
       Effect: 'Allow',
-      Action: 'iot:Publish',
+      Action: ['iot:Publish', 'iot:RetainPublish'],
       Resource: policy.publish.map((f) => resource('topic', f)),
     });
   }
@@ -65,6 +80,29 @@ export function awsPolicyDocument(policy: Policy, arn: { region: string; account
     );
   }
   return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+/**
+ * The ARN partition of an AWS region: `aws-cn` for China (cn-north-1, cn-northwest-1), `aws-us-gov`
+ * for GovCloud (us-gov-west-1, us-gov-east-1), the isolated partitions by their prefixes, `aws`
+ * otherwise (AWS General Reference, "Amazon Resource Names": arn:partition:service:region:…).
+ * An ARN AWS handed back carries its partition already; this is for when only the region is known.
+ */
+export function awsPartition(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  return 'aws';
+}
+
+/** Partition, region and account of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`); undefined when it is none. */
+export function arnScope(arn: string): AwsArnScope | undefined {
+  const [head, partition, , region, account] = arn.split(':');
+  if (head !== 'arn' || !partition || !region || !account) return undefined;
+  return { partition, region, account };
 }
 
 export type BaiduOperation = 'PUBLISH' | 'SUBSCRIBE';

@@ -22,6 +22,41 @@ const BROKER_LIMITS: Record<ProviderName, { protocol: 4 | 5; maxqos: 1 | 2 }> = 
 };
 
 /**
+ * The bundle's one remote. AWS IoT gets `provider: aws-iot` (the AWS IoT Device SDK adapter: its
+ * endpoint, port — 443 works there, with the ALPN the adapter offers — and the thing as client id);
+ * the others the generic `mqtt` remote with the address and credentials.
+ */
+function remoteFor(provisioned: Provisioned, limits: { protocol: 4 | 5; maxqos: 1 | 2 }): RemoteInput {
+  const tls = {
+    ...(provisioned.caPem !== undefined ? { ca: BUNDLE_FILES.ca } : {}),
+    ...(provisioned.certificate !== undefined ? { cert: BUNDLE_FILES.cert, key: BUNDLE_FILES.key } : {}),
+  };
+  if (provisioned.provider === 'aws-iot') {
+    return {
+      name: REMOTE_NAME,
+      provider: 'aws-iot',
+      endpoint: provisioned.endpoint.host,
+      port: provisioned.endpoint.port,
+      thing: provisioned.thing,
+      ...(provisioned.clientId !== provisioned.thing ? { clientid: provisioned.clientId } : {}),
+      ...tls,
+    };
+  }
+  return {
+    name: REMOTE_NAME,
+    address: bridgeAddress(provisioned.endpoint),
+    clientid: provisioned.clientId,
+    ...(provisioned.username !== undefined ? { username: provisioned.username } : {}),
+    ...(provisioned.password !== undefined ? { password: provisioned.password } : {}),
+    ...tls,
+    protocol: limits.protocol,
+    maxqos: limits.maxqos,
+  };
+}
+
+type RemoteInput = NonNullable<BridgeConfigInput['remotes']>[number];
+
+/**
  * The bridge config (Baetyl-Remote-MQTT `service.yml`) for a provisioned thing: one remote (the
  * endpoint with the bundle's credentials, paths relative to the bundle folder) and one rule. What the
  * thing may publish goes up from the hub; what it may subscribe comes down to the hub. Validated with
@@ -36,19 +71,7 @@ export function buildServiceConfig(provisioned: Provisioned, hub: HubConnection,
       ...(hub.username !== undefined ? { username: hub.username } : {}),
       ...(hub.password !== undefined ? { password: hub.password } : {}),
     },
-    remotes: [
-      {
-        name: REMOTE_NAME,
-        address: bridgeAddress(provisioned.endpoint),
-        clientid: provisioned.clientId,
-        ...(provisioned.username !== undefined ? { username: provisioned.username } : {}),
-        ...(provisioned.password !== undefined ? { password: provisioned.password } : {}),
-        ...(provisioned.caPem !== undefined ? { ca: BUNDLE_FILES.ca } : {}),
-        ...(provisioned.certificate !== undefined ? { cert: BUNDLE_FILES.cert, key: BUNDLE_FILES.key } : {}),
-        protocol: limits.protocol,
-        maxqos: limits.maxqos,
-      },
-    ],
+    remotes: [remoteFor(provisioned, limits)],
     rules: [
       {
         hub: { subscriptions: topics.publish.map((topic) => ({ topic, qos: 1 as const })) },

@@ -6,7 +6,10 @@ import {
   CreateCertificateFromCsrCommand,
   CreateKeysAndCertificateCommand,
   CreatePolicyCommand,
+  CreatePolicyVersionCommand,
   CreateThingCommand,
+  DeleteCertificateCommand,
+  DeletePolicyVersionCommand,
   DescribeCertificateCommand,
   DescribeEndpointCommand,
   DescribeThingCommand,
@@ -15,12 +18,13 @@ import {
   GetPolicyCommand,
   type IoTClient,
   ListAttachedPoliciesCommand,
+  ListPolicyVersionsCommand,
   ListThingPrincipalsCommand,
   UpdateCertificateCommand,
 } from '@aws-sdk/client-iot';
 import { type BundleEndpoint, TetherError } from '@tether/shared';
 import { runStep } from '../core/errors.js';
-import { awsPolicyDocument, policyName } from '../core/policy-map.js';
+import { type AwsArnScope, arnScope, awsPartition, awsPolicyDocument, policyName } from '../core/policy-map.js';
 import type {
   IssuedCertificate,
   Plan,
@@ -42,11 +46,15 @@ export interface AwsIotProviderOptions {
 interface AwsState {
   endpoint: BundleEndpoint;
   policyName: string;
+  /** The document the policy must have (compared with AWS's default version by plan). */
+  policyDocument?: string | undefined;
   thingArn?: string | undefined;
   certificateArn?: string | undefined;
 }
 
 const MAX_PAGES = 20;
+/** AWS IoT keeps at most five versions of a policy (CreatePolicyVersion: "delete an existing version before you create a new one"). */
+const MAX_POLICY_VERSIONS = 5;
 
 /**
  * AWS IoT Core: DescribeEndpoint (iot:Data-ATS), CreateThing, CreateCertificateFromCsr (the key stays
@@ -68,26 +76,38 @@ export class AwsIotProvider implements Provider {
     const name = policyName(request.policy);
     const thingArn = await this.thingArn(thing);
     const certificateArn = thingArn ? (await this.certificateArns(thing))[0] : undefined;
-    const policyExists = await this.step('GetPolicy', thing, async () => {
+    const existing = await this.step('GetPolicy', thing, async () => {
       try {
-        await this.client.send(new GetPolicyCommand({ policyName: name }));
-        return true;
+        return await this.client.send(new GetPolicyCommand({ policyName: name }));
       } catch (error) {
-        if (isNotFound(error)) return false;
+        if (isNotFound(error)) return undefined;
         throw error;
       }
     });
+    // the same name is the same filters, not the same document: Tether's mapping changes (a new
+    // action such as iot:RetainPublish, the partition); a changed document becomes a new version
+    const policyDocument = awsPolicyDocument(
+      request.policy,
+      await this.arnScope(thingArn ?? existing?.policyArn ?? ''),
+    );
+    const policyAction =
+      existing === undefined ? 'create' : sameDocument(existing.policyDocument, policyDocument) ? 'exists' : 'update';
     const attached = certificateArn ? await this.attachedPolicies(thing, certificateArn) : [];
     const certCall = request.csrPem ? 'CreateCertificateFromCsr' : 'CreateKeysAndCertificate';
     const steps: PlanStep[] = [
       step('endpoint', 'DescribeEndpoint', 'read', `${endpoint.host}:${endpoint.port} (iot:Data-ATS)`),
       step('thing', 'CreateThing', thingArn ? 'exists' : 'create', thingArn ?? thing),
-      step('policy', 'CreatePolicy', policyExists ? 'exists' : 'create', name),
+      step(
+        'policy',
+        policyAction === 'update' ? 'CreatePolicyVersion' : 'CreatePolicy',
+        policyAction,
+        policyAction === 'update' ? `${name}: the document changed, new default version` : name,
+      ),
       step('certificate', certCall, certificateArn ? 'exists' : 'create', certificateArn ?? 'active, client auth'),
       step('attach-policy', 'AttachPolicy', attached.includes(name) ? 'exists' : 'create', `${name} → certificate`),
       step('attach-thing', 'AttachThingPrincipal', certificateArn ? 'exists' : 'create', `certificate → ${thing}`),
     ];
-    const state: AwsState = { endpoint, policyName: name, thingArn, certificateArn };
+    const state: AwsState = { endpoint, policyName: name, policyDocument, thingArn, certificateArn };
     return { provider: this.name, request, steps, exists: certificateArn !== undefined, state: { ...state } };
   }
 
@@ -105,10 +125,18 @@ export class AwsIotProvider implements Provider {
       );
     }
     // the policy before the certificate: a failure leaves no unattached certificate (or lost key) behind
-    if (todo('policy')) await this.createPolicy(plan.request, state.policyName, thingArn);
+    await this.ensurePolicy(plan, thingArn);
     const certificate = await this.createCertificate(plan.request);
-    await this.attach(thing, state.policyName, certificate.arn);
+    await this.attachOrRollBack(thing, state.policyName, certificate.arn);
     return this.provisioned(plan.request, state.endpoint, certificate, plan.steps);
+  }
+
+  async update(plan: Plan): Promise<readonly PlanStep[]> {
+    const state = plan.state as unknown as AwsState;
+    const policy = plan.steps.find((s) => s.id === 'policy');
+    if (policy?.action !== 'update') return [];
+    await this.ensurePolicy(plan, state.thingArn ?? '');
+    return [policy];
   }
 
   async rotate(request: ProvisionRequest): Promise<Provisioned> {
@@ -117,11 +145,9 @@ export class AwsIotProvider implements Provider {
     const state = plan.state as unknown as AwsState;
     const { thing } = request;
     const old = await this.certificateArns(thing);
+    await this.ensurePolicy(plan, state.thingArn ?? '');
     const certificate = await this.createCertificate(request);
-    if (plan.steps.find((s) => s.id === 'policy')?.action === 'create') {
-      await this.createPolicy(request, state.policyName, state.thingArn ?? '');
-    }
-    await this.attach(thing, state.policyName, certificate.arn);
+    await this.attachOrRollBack(thing, state.policyName, certificate.arn);
     for (const arn of old) await this.retire(thing, arn, 'INACTIVE');
     const steps = [
       step(
@@ -230,10 +256,19 @@ export class AwsIotProvider implements Provider {
     });
   }
 
+  /** Creates the policy, or makes the planned document its new default version. */
+  private async ensurePolicy(plan: Plan, thingArn: string): Promise<void> {
+    const state = plan.state as unknown as AwsState;
+    const action = plan.steps.find((s) => s.id === 'policy')?.action;
+    if (action === 'create') await this.createPolicy(plan.request, state.policyName, thingArn);
+    if (action === 'update') {
+      const document = state.policyDocument ?? awsPolicyDocument(plan.request.policy, await this.arnScope(thingArn));
+      await this.updatePolicy(plan.request.thing, state.policyName, document);
+    }
+  }
+
   private async createPolicy(request: ProvisionRequest, name: string, thingArn: string): Promise<void> {
-    // arn:aws:iot:REGION:ACCOUNT:thing/NAME: the policy's resources live in the same account and region
-    const [, , , region = '*', account = '*'] = thingArn.split(':');
-    const policyDocument = awsPolicyDocument(request.policy, { region, account });
+    const policyDocument = awsPolicyDocument(request.policy, await this.arnScope(thingArn));
     await this.step('CreatePolicy', request.thing, async () => {
       try {
         await this.client.send(new CreatePolicyCommand({ policyName: name, policyDocument }));
@@ -242,6 +277,89 @@ export class AwsIotProvider implements Provider {
         if ((error as Error).name !== 'ResourceAlreadyExistsException') throw error;
       }
     });
+  }
+
+  /**
+   * CreatePolicyVersion --set-as-default, after deleting the oldest non-default version when AWS's
+   * limit of five is reached (a default version cannot be deleted). Certificates already attached
+   * get the new rights at once: the policy is shared by name.
+   */
+  private async updatePolicy(thing: string, name: string, policyDocument: string): Promise<void> {
+    const { policyVersions = [] } = await this.step('ListPolicyVersions', thing, () =>
+      this.client.send(new ListPolicyVersionsCommand({ policyName: name })),
+    );
+    const current = policyVersions.find((v) => v.isDefaultVersion);
+    if (current && sameDocument(await this.policyVersionDocument(thing, name), policyDocument)) return;
+    const older = policyVersions
+      .filter((v) => !v.isDefaultVersion && v.versionId)
+      .sort((a, b) => Number(a.versionId) - Number(b.versionId));
+    for (let excess = policyVersions.length - MAX_POLICY_VERSIONS + 1; excess > 0; excess--) {
+      const oldest = older.shift();
+      if (!oldest?.versionId) break;
+      const policyVersionId = oldest.versionId;
+      await this.step('DeletePolicyVersion', thing, () =>
+        this.client.send(new DeletePolicyVersionCommand({ policyName: name, policyVersionId })),
+      );
+    }
+    await this.step('CreatePolicyVersion', thing, () =>
+      this.client.send(new CreatePolicyVersionCommand({ policyName: name, policyDocument, setAsDefault: true })),
+    );
+  }
+
+  /** The default version's document (another run of the batch may have updated it since the plan). */
+  private async policyVersionDocument(thing: string, name: string): Promise<string | undefined> {
+    const answer = await this.step('GetPolicy', thing, () =>
+      this.client.send(new GetPolicyCommand({ policyName: name })),
+    );
+    return answer.policyDocument;
+  }
+
+  /**
+   * Attaches policy and thing to a certificate made by this run; when that fails (throttled past
+   * the SDK's retries, a policy deleted meanwhile), the certificate is detached, deactivated and
+   * deleted, so the failed run leaves no active certificate behind and a re-run issues exactly one.
+   * The thing and the policy are kept: a re-run finds them (`exists`).
+   */
+  private async attachOrRollBack(thing: string, name: string, certificateArn: string): Promise<void> {
+    try {
+      await this.attach(thing, name, certificateArn);
+    } catch (error) {
+      await this.rollBackCertificate(thing, name, certificateArn).catch((rollback: unknown) => {
+        // the original failure is what the user must see; the leftover is named so it can be removed
+        (error as { message: string }).message +=
+          `; rolling back certificate ${certificateId(certificateArn)} also failed: ${(rollback as Error).message}`;
+      });
+      throw error;
+    }
+  }
+
+  private async rollBackCertificate(thing: string, name: string, certificateArn: string): Promise<void> {
+    const id = certificateId(certificateArn);
+    // each call is safe when there is nothing to undo: detaching what is not attached is a no-op at AWS
+    await this.step('DetachThingPrincipal', thing, () =>
+      this.client.send(new DetachThingPrincipalCommand({ thingName: thing, principal: certificateArn })),
+    );
+    await this.step('DetachPolicy', thing, () =>
+      this.client.send(new DetachPolicyCommand({ policyName: name, target: certificateArn })),
+    );
+    await this.step('UpdateCertificate', thing, () =>
+      this.client.send(new UpdateCertificateCommand({ certificateId: id, newStatus: 'INACTIVE' })),
+    );
+    await this.step('DeleteCertificate', thing, () =>
+      this.client.send(new DeleteCertificateCommand({ certificateId: id })),
+    );
+  }
+
+  /**
+   * The policy's resources live in the thing's partition, account and region: read from the thing's
+   * ARN (arn:PARTITION:iot:REGION:ACCOUNT:thing/NAME), which AWS wrote; without one, the client's
+   * region gives the partition (aws-cn, aws-us-gov…) and the account is left a wildcard.
+   */
+  private async arnScope(thingArn: string): Promise<AwsArnScope> {
+    const fromArn = arnScope(thingArn);
+    if (fromArn) return fromArn;
+    const region = await this.client.config.region();
+    return { partition: awsPartition(region), region, account: '*' };
   }
 
   private async attach(thing: string, name: string, certificateArn: string): Promise<void> {
@@ -296,11 +414,21 @@ function step(id: string, call: string, action: PlanStep['action'], detail: stri
   return { id, call, action, detail };
 }
 
+/** Two policy documents say the same (AWS may return the JSON re-formatted). */
+function sameDocument(a: string | undefined, b: string): boolean {
+  if (a === undefined) return false;
+  try {
+    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
 function isNotFound(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'ResourceNotFoundException';
 }
 
-/** The id is the ARN's last segment: arn:aws:iot:REGION:ACCOUNT:cert/ID. */
+/** The id is the ARN's last segment: arn:PARTITION:iot:REGION:ACCOUNT:cert/ID. */
 function certificateId(arn: string): string {
   return arn.slice(arn.lastIndexOf('/') + 1);
 }

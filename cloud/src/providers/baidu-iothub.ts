@@ -33,6 +33,8 @@ interface PrincipalAnswer {
   certificate?: string;
   certificateContent?: string;
   privateKey?: string;
+  /** The CA of Baidu's client certificates (certificate principals), PEM: the bundle's ca.pem. */
+  clientCertCA?: string;
 }
 
 /** MQTT over TLS on Baidu IoTHub. */
@@ -226,11 +228,10 @@ export class BaiduIotHubProvider implements Provider {
     return { principal: `tether-${thing}`, policy: `tether-${thing}` };
   }
 
-  /** `mqttTlsHostname` (or `hostname`), `HOST[:PORT]`; without an answer, Baidu's naming rule. */
+  /** `mqttTlsHostname` (or `hostname`) in whatever form it comes; without an answer, Baidu's naming rule. */
   private mqttEndpoint(answer: EndpointAnswer): BundleEndpoint {
     const given = answer.mqttTlsHostname ?? answer.hostname;
-    const [host = '', port] = (given ?? `${this.ep}.mqtt.iot.${this.api.region ?? 'gz'}.baidubce.com`).split(':');
-    return { host, port: port ? Number(port) : TLS_PORT, protocol: 'mqtts' };
+    return parseBaiduHostname(given ?? `${this.ep}.mqtt.iot.${this.api.region ?? 'gz'}.baidubce.com`, TLS_PORT);
   }
 
   private provisioned(
@@ -256,6 +257,8 @@ export class BaiduIotHubProvider implements Provider {
       clientId: thing,
       username,
       password: this.auth === 'password' ? answer.password : undefined,
+      // dropped before: without it the bridge trusts only the system's roots
+      ...(answer.clientCertCA ? { caPem: answer.clientCertCA } : {}),
       certificate,
       keyOnDevice: false,
       steps,
@@ -327,4 +330,19 @@ function missing(call: string, thing: string, what: string): TetherError {
     'TETHER_ERR_PROVISION',
     `baidu-iothub: step ${call} failed for thing ${thing}: the answer has no ${what}`,
   );
+}
+
+/**
+ * Baidu's MQTT host as its API answers it: `HOST`, `HOST:PORT`, or with a scheme (`ssl://HOST:1884`,
+ * `tcp://…`) and a trailing slash. The TLS port when none is given.
+ */
+export function parseBaiduHostname(text: string, defaultPort: number): BundleEndpoint {
+  const bare = text
+    .trim()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    .replace(/\/.*$/, '');
+  const m = /^(\[[0-9a-f:.]+\]|[^:]+)(?::(\d{1,5}))?$/i.exec(bare);
+  const host = (m?.[1] ?? bare).replace(/^\[|\]$/g, '');
+  const port = m?.[2] ? Number(m[2]) : defaultPort;
+  return { host, port: port >= 1 && port <= 65535 ? port : defaultPort, protocol: 'mqtts' };
 }

@@ -4,6 +4,9 @@ import type { BceCredentials } from './bce-signer.js';
 import type { Provider } from './provider.js';
 
 /** Everything a provider needs, by `provider`; the CLI builds it from flags, the Lambda from its environment. */
+/** Attempts per AWS call (the SDK's default is 3): a batch at the IoT control plane's rate meets throttling. */
+const AWS_MAX_ATTEMPTS = 6;
+
 export type ProviderSettings =
   | {
       readonly provider: 'local';
@@ -19,6 +22,8 @@ export type ProviderSettings =
       readonly apiUrl?: string | undefined;
       /** An IoT client made by the caller (tests inject one); region and apiUrl are then unused. */
       readonly client?: IoTClient | undefined;
+      /** The bundle's MQTT port: 8883 (default) or 443 (ALPN x-amzn-mqtt-ca, offered by the aws-iot adapter). */
+      readonly port?: 8883 | 443 | undefined;
     }
   | {
       readonly provider: 'baidu-iothub';
@@ -43,10 +48,13 @@ export async function createProvider(settings: ProviderSettings): Promise<Provid
       const client =
         settings.client ??
         new IoTClient({
+          // throttling (ThrottlingException, 429) is retried with the SDK's client-side rate limiter
+          retryMode: 'adaptive',
+          maxAttempts: AWS_MAX_ATTEMPTS,
           ...(settings.region ? { region: settings.region } : {}),
           ...(settings.apiUrl ? { endpoint: settings.apiUrl } : {}),
         });
-      return new AwsIotProvider({ client });
+      return new AwsIotProvider({ client, port: settings.port });
     }
     case 'baidu-iothub': {
       const { BaiduIotHubProvider } = await import('./baidu-iothub.js');

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BundleEndpoint } from '@tether/shared';
 import { isIpLiteral } from '../core/endpoint.js';
@@ -91,7 +92,10 @@ export function mosquittoConf(dir: string, endpoint: BundleEndpoint, options: Ki
     '# Mosquitto broker for Tether things (local provider), written by tether-cloud; re-written on every provision.',
     `# Run: mosquitto -c ${path(KIT_FILES.conf)}`,
     '# After provisioning or revoking, reload the ACL and CRL: kill -HUP <mosquitto pid>',
-    ...(options.brokerUser ? [`user ${options.brokerUser}`] : []),
+    // Mosquitto started as root drops to user `mosquitto`, which cannot read these 0600 files
+    // ("Unable to open acl_file"); so the kit names the files' owner, whoever wrote them. As any
+    // other user Mosquitto ignores `user` and runs as that user (mosquitto.conf(5), "user").
+    `user ${options.brokerUser ?? fileOwner()}`,
     'per_listener_settings false',
     'allow_anonymous false',
     `acl_file ${path(KIT_FILES.acl)}`,
@@ -113,4 +117,13 @@ export function mosquittoConf(dir: string, endpoint: BundleEndpoint, options: Ki
     'use_identity_as_username true',
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The user this process runs as: the owner of every file the kit writes. */
+function fileOwner(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'root';
+  }
 }

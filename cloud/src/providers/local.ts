@@ -91,6 +91,18 @@ export class LocalProvider implements Provider {
     };
   }
 
+  /** A re-run for a thing that exists still applies --broker-user: the kit is written again with it. */
+  async update(_plan: Plan): Promise<readonly PlanStep[]> {
+    const user = this.options.brokerUser;
+    if (user === undefined) return [];
+    return this.registry.update(async (registry) => {
+      if (registry.brokerUser === user) return [];
+      registry.brokerUser = user;
+      await writeKit(this.caDir, await loadOrCreateCa(this.caDir), registry);
+      return [step('broker-user', `user ${user} in ${KIT_FILES.conf}`, 'update', 'Mosquitto drops to this user')];
+    });
+  }
+
   revoke(thing: string): Promise<RevokeResult> {
     return this.registry.update(async (registry) => {
       const current = registry.things[thing];

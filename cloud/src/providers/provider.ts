@@ -14,6 +14,11 @@ export interface Provider {
   readonly name: ProviderName;
   plan(request: ProvisionRequest): Promise<Plan>;
   apply(plan: Plan): Promise<Provisioned>;
+  /**
+   * For a thing that exists: brings what it shares up to the plan without new credentials (a policy
+   * whose document changed gets a new default version). Returns the steps it ran.
+   */
+  update?(plan: Plan): Promise<readonly PlanStep[]>;
   /** What the provider holds for a thing (without secrets). */
   describe(thing: string): Promise<ThingDescription>;
   /** New credentials for a provisioned thing; the old ones are revoked (or deactivated). */

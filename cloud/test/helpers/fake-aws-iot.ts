@@ -22,24 +22,39 @@ export class FakeAwsIot {
   readonly policies = new Map<string, string>();
   readonly thingPrincipals = new Map<string, Set<string>>();
   readonly policyTargets = new Map<string, Set<string>>();
+  /** Versions of each policy, oldest first; the default one's document is also in `policies`. */
+  readonly policyVersions = new Map<string, { id: string; document: string; isDefault: boolean }[]>();
+  /** Answer this operation with ThrottlingException (HTTP 429) this many times, then normally. */
+  throttle = new Map<string, number>();
   /** Answer this operation with an error (name → [status, error type, message]). */
   failures = new Map<string, [number, string, string]>();
   /** The local API URL, once started. */
   url = '';
   private ca: CertKeyPair | undefined;
+  readonly region: string;
+  /** The ARN partition of `region` (aws, aws-cn, aws-us-gov), as the real service writes it. */
+  readonly partition: string;
 
-  constructor() {
+  constructor(options: { region?: string; partition?: string } = {}) {
+    this.region = options.region ?? REGION;
+    this.partition = options.partition ?? 'aws';
     this.recorder = new HttpRecorder((request) => this.answer(request));
   }
 
   async start(): Promise<IoTClient> {
     this.ca = await createCa({ commonName: 'Fake AWS IoT CA' });
     this.url = await this.recorder.start();
+    return this.client();
+  }
+
+  /** A real IoT client for this fake; one attempt per call unless `retry` says otherwise. */
+  client(retry: { retryMode?: 'standard' | 'adaptive'; maxAttempts?: number } = {}): IoTClient {
     return new IoTClient({
-      region: REGION,
+      region: this.region,
       endpoint: this.url,
       credentials: { accessKeyId: FAKE_ACCESS_KEY, secretAccessKey: FAKE_SECRET_KEY },
       maxAttempts: 1,
+      ...retry,
     });
   }
 
@@ -55,11 +70,16 @@ export class FakeAwsIot {
   private async answer(r: RecordedRequest): Promise<FakeAnswer> {
     const auth = String(r.headers.authorization ?? '');
     const scope = new RegExp(
-      `^AWS4-HMAC-SHA256 Credential=${FAKE_ACCESS_KEY}/\\d{8}/${REGION}/iot/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`,
+      `^AWS4-HMAC-SHA256 Credential=${FAKE_ACCESS_KEY}/\\d{8}/${this.region}/iot/aws4_request, SignedHeaders=[a-z0-9;-]+, Signature=[0-9a-f]{64}$`,
     );
     if (!scope.test(auth) || !r.headers['x-amz-date'])
       return error(403, 'InvalidSignatureException', `no SigV4 signature: ${auth}`);
     const op = operationOf(r);
+    const throttled = this.throttle.get(op) ?? 0;
+    if (throttled > 0) {
+      this.throttle.set(op, throttled - 1);
+      return error(429, 'ThrottlingException', 'Rate exceeded');
+    }
     const failure = this.failures.get(op);
     if (failure) return error(failure[0], failure[1], failure[2]);
     const [, , name = ''] = r.path.split('/');
@@ -74,7 +94,7 @@ export class FakeAwsIot {
           ? ok({ thingName: name, thingArn: this.things.get(name) })
           : notFound(`thing ${name}`);
       case 'CreateThing': {
-        const arn = `arn:aws:iot:${REGION}:${ACCOUNT}:thing/${name}`;
+        const arn = `${this.arnPrefix}:thing/${name}`;
         this.things.set(name, arn);
         return ok({ thingName: name, thingArn: arn, thingId: randomBytes(8).toString('hex') });
       }
@@ -121,15 +141,60 @@ export class FakeAwsIot {
       }
       case 'GetPolicy':
         return this.policies.has(name)
-          ? ok({ policyName: name, policyDocument: this.policies.get(name) })
+          ? ok({
+              policyName: name,
+              policyArn: `${this.arnPrefix}:policy/${name}`,
+              policyDocument: this.policies.get(name),
+              defaultVersionId: this.policyVersions.get(name)?.find((v) => v.isDefault)?.id,
+            })
           : notFound(name);
+      case 'ListPolicyVersions': {
+        const versions = this.policyVersions.get(name);
+        if (!versions) return notFound(name);
+        return ok({ policyVersions: versions.map((v) => ({ versionId: v.id, isDefaultVersion: v.isDefault })) });
+      }
+      case 'CreatePolicyVersion': {
+        const versions = this.policyVersions.get(name);
+        if (!versions) return notFound(name);
+        // "A managed policy can have up to five versions" (CreatePolicyVersion)
+        if (versions.length >= 5) return error(409, 'VersionsLimitExceededException', `policy ${name} has 5 versions`);
+        const document = body.policyDocument ?? '';
+        JSON.parse(document);
+        const id = String(Math.max(...versions.map((v) => Number(v.id))) + 1);
+        if (r.query.setAsDefault === 'true') {
+          for (const v of versions) v.isDefault = false;
+          this.policies.set(name, document);
+        }
+        versions.push({ id, document, isDefault: r.query.setAsDefault === 'true' });
+        return ok({ policyArn: `${this.arnPrefix}:policy/${name}`, policyVersionId: id });
+      }
+      case 'DeletePolicyVersion': {
+        const versions = this.policyVersions.get(name) ?? [];
+        const id = r.path.split('/')[4] ?? '';
+        const found = versions.find((v) => v.id === id);
+        if (!found) return notFound(`${name} version ${id}`);
+        if (found.isDefault) return error(409, 'DeleteConflictException', 'cannot delete the default version');
+        versions.splice(versions.indexOf(found), 1);
+        return ok({});
+      }
+      case 'DeleteCertificate': {
+        const cert = this.certificates.get(name);
+        if (!cert) return notFound(name);
+        if (cert.status === 'ACTIVE') return error(409, 'CertificateStateException', 'the certificate is active');
+        const arn = `${this.arnPrefix}:cert/${name}`;
+        if ([...this.thingPrincipals.values()].some((set) => set.has(arn)))
+          return error(409, 'DeleteConflictException', 'the certificate is attached to a thing');
+        this.certificates.delete(name);
+        return ok({});
+      }
       case 'CreatePolicy':
         if (this.policies.has(name)) return error(409, 'ResourceAlreadyExistsException', `policy ${name} exists`);
         JSON.parse(body.policyDocument ?? ''); // a document AWS could not parse fails the test
         this.policies.set(name, body.policyDocument ?? '');
+        this.policyVersions.set(name, [{ id: '1', document: body.policyDocument ?? '', isDefault: true }]);
         return ok({
           policyName: name,
-          policyArn: `arn:aws:iot:${REGION}:${ACCOUNT}:policy/${name}`,
+          policyArn: `${this.arnPrefix}:policy/${name}`,
           policyVersionId: '1',
         });
       case 'ListAttachedPolicies': {
@@ -157,7 +222,11 @@ export class FakeAwsIot {
   ): { certificateArn: string; certificateId: string; certificatePem: string } {
     const id = randomBytes(32).toString('hex');
     this.certificates.set(id, { pem, status: r.query.setAsActive === 'true' ? 'ACTIVE' : 'INACTIVE' });
-    return { certificateArn: `arn:aws:iot:${REGION}:${ACCOUNT}:cert/${id}`, certificateId: id, certificatePem: pem };
+    return { certificateArn: `${this.arnPrefix}:cert/${id}`, certificateId: id, certificatePem: pem };
+  }
+
+  private get arnPrefix(): string {
+    return `arn:${this.partition}:iot:${this.region}:${ACCOUNT}`;
   }
 
   private certificateOf(arn: string): boolean {
@@ -186,6 +255,10 @@ export function operationOf(r: { method: string; path: string }): string {
     ['PUT', /^\/certificates\/[^/]+$/, 'UpdateCertificate'],
     ['GET', /^\/policies\/[^/]+$/, 'GetPolicy'],
     ['POST', /^\/policies\/[^/]+$/, 'CreatePolicy'],
+    ['GET', /^\/policies\/[^/]+\/version$/, 'ListPolicyVersions'],
+    ['POST', /^\/policies\/[^/]+\/version$/, 'CreatePolicyVersion'],
+    ['DELETE', /^\/policies\/[^/]+\/version\/[^/]+$/, 'DeletePolicyVersion'],
+    ['DELETE', /^\/certificates\/[^/]+$/, 'DeleteCertificate'],
     ['POST', /^\/attached-policies\/.+$/, 'ListAttachedPolicies'],
     ['PUT', /^\/target-policies\/[^/]+$/, 'AttachPolicy'],
     ['POST', /^\/target-policies\/[^/]+$/, 'DetachPolicy'],

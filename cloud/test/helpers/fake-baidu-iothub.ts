@@ -29,7 +29,7 @@ export class FakeBaiduIotHub {
   failures = new Map<string, [number, string, string]>();
   badSignatures = 0;
   /** What a principal made `?withCert=true` gets (Baidu makes the key itself). */
-  certificate: { cert: string; privateKey: string } | undefined;
+  certificate: { cert: string; privateKey: string; clientCertCA?: string } | undefined;
 
   constructor() {
     this.recorder = new HttpRecorder((r) => this.answer(r));

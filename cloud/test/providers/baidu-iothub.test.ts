@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { buildBundle } from '../../src/core/bundle.js';
 import { ProvisionStepError, RequestError } from '../../src/core/errors.js';
 import { createCa, issueCertificate } from '../../src/pki/dev-pki.js';
-import { BaiduIotHubProvider } from '../../src/providers/baidu-iothub.js';
+import { BaiduIotHubProvider, parseBaiduHostname } from '../../src/providers/baidu-iothub.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../helpers/fake-baidu-iothub.js';
 
 const policy = PolicySchema.parse({ publish: ['t1', 'devices/{thing}/up'], subscribe: ['t2', 't1'] });
@@ -136,7 +136,7 @@ describe('baidu-iothub provider against a local IoTHub API', () => {
   it('certificate principals: Baidu makes key and certificate (?withCert=true); a CSR is refused', async () => {
     const ca = await createCa({ commonName: 'Fake Baidu CA' });
     const pair = await issueCertificate(ca, { commonName: 'gw-6', usage: 'client' });
-    fake.certificate = { cert: pair.certPem, privateKey: pair.keyPem };
+    fake.certificate = { cert: pair.certPem, privateKey: pair.keyPem, clientCertCA: ca.certPem };
     const provider = make({ auth: 'certificate' });
     const provisioned = await provider.apply(await provider.plan({ thing: 'gw-6', policy }));
     expect(fake.recorder.requests.find((r) => r.path.endsWith('/principal') && r.method === 'POST')?.query).toEqual({
@@ -144,6 +144,26 @@ describe('baidu-iothub provider against a local IoTHub API', () => {
     });
     expect(provisioned.certificate).toMatchObject({ certPem: pair.certPem, keyPem: pair.keyPem });
     expect(provisioned.password).toBeUndefined();
+    // the principal's clientCertCA is the bundle's ca.pem, and service.yml trusts it
+    const files = buildBundle(provisioned, {
+      hub: { address: 'tcp://127.0.0.1:1883' },
+      topics: expandPolicy(policy, 'gw-6'),
+    });
+    expect(files['ca.pem']).toBe(ca.certPem);
+    expect(parse(files['service.yml'] ?? '').remotes[0].ca).toBe('ca.pem');
     await expect(provider.plan({ thing: 'gw-7', policy, csrPem: 'x' })).rejects.toBeInstanceOf(RequestError);
+  });
+});
+
+describe("Baidu's mqttTlsHostname, whatever form it takes", () => {
+  it.each([
+    ['ep.mqtt.iot.gz.baidubce.com', 'ep.mqtt.iot.gz.baidubce.com', 1884],
+    ['ep.mqtt.iot.gz.baidubce.com:1884', 'ep.mqtt.iot.gz.baidubce.com', 1884],
+    ['ssl://ep.mqtt.iot.gz.baidubce.com:1884', 'ep.mqtt.iot.gz.baidubce.com', 1884],
+    ['ssl://ep.mqtt.iot.bj.baidubce.com', 'ep.mqtt.iot.bj.baidubce.com', 1884],
+    ['mqtts://ep.mqtt.iot.gz.baidubce.com:8883/', 'ep.mqtt.iot.gz.baidubce.com', 8883],
+    [' tcp://ep.mqtt.iot.gz.baidubce.com:1884 ', 'ep.mqtt.iot.gz.baidubce.com', 1884],
+  ])('%j → %s:%d', (given, host, port) => {
+    expect(parseBaiduHostname(given, 1884)).toEqual({ host, port, protocol: 'mqtts' });
   });
 });

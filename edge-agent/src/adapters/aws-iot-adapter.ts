@@ -3,8 +3,16 @@ import type { mqtt5 } from 'aws-iot-device-sdk-v2';
 import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
 import { deliverToSubscriptions } from '../transport/deliver-held.js';
 import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
+import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
-import { crtErrorText, describeCrtFailure, pubackOutcome, publishFailureOutcome } from './aws-iot-errors.js';
+import { isSharedFilter } from '../transport/shared-filter.js';
+import {
+  classifyCrtError,
+  crtErrorText,
+  describeCrtFailure,
+  pubackOutcome,
+  publishFailureOutcome,
+} from './aws-iot-errors.js';
 import { awsIotLimitProblem, subscribeBatches } from './aws-iot-limits.js';
 import {
   type AwsIotSdk,
@@ -36,8 +44,9 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
  * It keeps MqttEndpoint's contract: one connection attempt at a time with Tether's backoff (the
  * SDK's own reconnect is not used: on a failure or a drop the client is stopped, which fails
  * every operation it holds, and started again after the backoff); `publish` resolves `acked` on
- * the PUBACK, `retryable` when the connection is missing or lost, `rejected` on a PUBACK reason
- * code >= 0x80 or a message over AWS IoT's limits.
+ * the PUBACK, `retryable` when the connection is missing or lost or the PUBACK refuses only for
+ * now (0x97 quota exceeded, 0x96 rate too high…, reported after a backoff: publish-refusals.ts),
+ * `rejected` on a final PUBACK refusal (0x87 not authorized…) or a message over AWS IoT's limits.
  *
  * Inbound PUBACKs are held until the durable queue committed the message: the SDK acks a QoS 1
  * PUBLISH itself once its `messageReceived` listeners return, unless a listener takes the
@@ -49,10 +58,17 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
 export class AwsIotCloudAdapter implements CloudAdapter {
   readonly name: string;
   readonly remote: string;
-  /** Every subscription carries MQTT 5 No Local: our own publishes never come back. */
-  readonly suppressesEchoes = true;
+  /**
+   * The bridge keeps its echo guard on AWS IoT Core: subscriptions carry No Local, but a public report
+   * says AWS IoT delivered a client's own message with No Local set
+   * (https://github.com/aws/aws-iot-device-sdk-python-v2/issues/464), the default device policy lets
+   * a thing publish and subscribe one subtree, and `$share/` subscriptions cannot carry No Local at
+   * all. The guard costs a lookup per message; a loop costs the account's quota.
+   */
+  readonly suppressesEchoes = false;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
+  private readonly refusals: TransientRefusals;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private readonly pending = new Set<PendingPublish>();
@@ -76,10 +92,15 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     this.remote = config.name;
     this.target = parseAddress(config.address);
     this.retries = new RetryReporter(this.name, config, this.request.logger, (event) => this.emit(event));
+    this.refusals = new TransientRefusals(this.name, config, this.request.logger);
   }
 
   get connected(): boolean {
     return this.phase === 'connected';
+  }
+
+  get refusedTransient(): number {
+    return this.refusals.count;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -112,6 +133,8 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       clean: this.config.cleansession,
       sessionExpirySec: Math.round(this.config.sessionexpiry / 1000),
       timeoutMs: this.config.timeout,
+      // an unanswered PUBLISH or SUBSCRIBE fails after this instead of waiting for the connection to drop
+      ackTimeoutSec: Math.max(1, Math.ceil(this.config.timeout / 1000)),
       receiveMaximum: RECEIVE_MAXIMUM,
     });
     this.client = client;
@@ -172,7 +195,13 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       };
       this.pending.add(entry);
       client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
-        (puback) => entry.settle(pubackOutcome(this.name, message.topic, puback)),
+        (puback) => {
+          const outcome = pubackOutcome(this.name, message.topic, puback);
+          if (outcome.status === 'acked') this.refusals.acked();
+          // a PUBACK that refuses for now (quota, rate): back to the queue after a backoff
+          if (outcome.status === 'retryable') this.refusals.hold(outcome.error, entry.settle);
+          else entry.settle(outcome);
+        },
         (error: unknown) => entry.settle(publishFailureOutcome(this.name, message.topic, error)),
       );
     });
@@ -184,7 +213,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     clearTimeout(this.retryTimer);
     clearTimeout(this.attemptTimer);
     const deadline = Date.now() + drainMs;
-    while (this.pending.size > 0 && this.phase === 'connected' && Date.now() < deadline) {
+    while (this.pending.size > this.refusals.holding && this.phase === 'connected' && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
     this.phase = 'stopped';
@@ -305,27 +334,51 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     if (subs.length === 0) return;
     const refused: string[] = [];
     for (const batch of subscribeBatches(subs, this.config.maxqos)) {
-      const suback = await client.subscribe({
-        // No Local stops the echo of our own publishes; Retain As Published keeps the retain flag
-        subscriptions: batch.map(([topicFilter, qos]) => ({
-          topicFilter,
-          qos,
-          noLocal: true,
-          retainAsPublished: true,
-        })),
-      });
-      batch.forEach(([filter], j) => {
-        if ((suback.reasonCodes[j] ?? 0x80) >= 0x80) refused.push(filter);
-      });
+      refused.push(...(await this.subscribeBatch(client, batch)));
     }
     if (refused.length === 0) return;
     const error = new TetherError(
       'TETHER_ERR_SUBSCRIBE',
-      `${this.name} refused the subscription to ${refused.join(', ')} (SUBACK failure)`,
+      `${this.name} refused the subscription to ${refused.join('; ')}`,
     );
     if (this.config.validatesubs) throw error;
     this.request.logger.warn({ endpoint: this.name, code: error.code }, error.message);
     this.emit({ type: 'error', error });
+  }
+
+  /**
+   * One SUBSCRIBE; returns the refused filters, each with why. A packet aws-crt refuses before
+   * sending is not a connection problem (retrying it would fail the same way forever): the batch is
+   * tried one filter at a time so only the bad filter is refused.
+   */
+  private async subscribeBatch(
+    client: mqtt5.Mqtt5Client,
+    batch: readonly (readonly [string, QoS])[],
+  ): Promise<string[]> {
+    let suback: mqtt5.SubackPacket;
+    try {
+      suback = await client.subscribe({
+        // No Local asks the broker not to echo our own publishes (the echo guard stays on anyway), but
+        // never on a shared subscription: a Protocol Error [MQTT-3.8.3-4] that aws-crt refuses at once,
+        // which would fail every connection attempt; Retain As Published keeps the retain flag
+        subscriptions: batch.map(([topicFilter, qos]) => ({
+          topicFilter,
+          qos: qos as mqtt5.QoS,
+          noLocal: !isSharedFilter(topicFilter),
+          retainAsPublished: true,
+        })),
+      });
+    } catch (error) {
+      const crt = classifyCrtError(error);
+      if (crt.kind !== 'refused') throw error;
+      if (batch.length === 1) return [`${batch[0]?.[0]} (the AWS IoT SDK refused the SUBSCRIBE: ${crt.text})`];
+      const refused: string[] = [];
+      for (const one of batch) refused.push(...(await this.subscribeBatch(client, [one])));
+      return refused;
+    }
+    return batch.flatMap(([filter], j) =>
+      (suback.reasonCodes[j] ?? 0x80) >= 0x80 ? [`${filter} (SUBACK failure)`] : [],
+    );
   }
 
   /** Hands a message to the matching handlers; sends the PUBACK once all of them stored it. */
@@ -364,6 +417,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   }
 
   private failPending(error: TetherError): void {
+    this.refusals.flush();
     for (const entry of [...this.pending]) entry.settle({ status: 'retryable', error });
   }
 

@@ -2,6 +2,7 @@ import { type ErrorCode, TetherError } from '@tether/shared';
 import type { mqtt5 } from 'aws-iot-device-sdk-v2';
 import { describeReason } from '../transport/lean/reason-codes.js';
 import type { PublishOutcome } from '../transport/message-endpoint.js';
+import { refusalKind } from '../transport/publish-refusals.js';
 
 /** What the CRT reports: a CrtError (`error_name` like `AWS_IO_SOCKET_CONNECTION_REFUSED`) and, when the broker answered, a reason code. */
 export interface CrtFailure {
@@ -80,36 +81,72 @@ export function describeCrtFailure(failure: CrtFailure, address: string): Tether
   }
 }
 
-/** The SDK's answer to a publish: QoS 0 resolves without a PUBACK once written; a reason code >= 0x80 is final. */
+/**
+ * The SDK's answer to a publish: QoS 0 resolves without a PUBACK once written; a reason code >= 0x80
+ * is `rejected` when it is final and `retryable` when the broker refuses only for now (0x97 quota
+ * exceeded, 0x96 rate too high, 0x80 unspecified…): see transport/publish-refusals.ts.
+ */
 export function pubackOutcome(remote: string, topic: string, puback: mqtt5.PubackPacket | undefined): PublishOutcome {
   // 0x10 "no matching subscribers" is a success [MQTT-3.4.2.1]
   if (!puback || puback.reasonCode < 0x80) return { status: 'acked' };
   const detail = puback.reasonString ? `: ${puback.reasonString}` : '';
-  return {
-    status: 'rejected',
-    error: new TetherError(
-      'TETHER_ERR_PUBLISH',
-      `${remote}: publish to ${topic} refused: ${describeReason(puback.reasonCode, 5)}${detail}`,
-    ),
-  };
-}
-
-/** A publish the SDK failed: sent again later, unless its own AWS IoT validation refused the packet. */
-export function publishFailureOutcome(remote: string, topic: string, error: unknown): PublishOutcome {
-  const failure = new TetherError(
+  const error = new TetherError(
     'TETHER_ERR_PUBLISH',
-    `${remote}: publish to ${topic} failed: ${crtErrorText(error)}`,
-    {
-      cause: error,
-    },
+    `${remote}: publish to ${topic} refused: ${describeReason(puback.reasonCode, 5)}${detail}`,
   );
-  const name = (error as { error_name?: string } | undefined)?.error_name;
-  return name === 'AWS_ERROR_MQTT5_PUBLISH_OPTIONS_VALIDATION' || name === 'AWS_ERROR_MQTT5_PACKET_VALIDATION'
-    ? { status: 'rejected', error: failure }
-    : { status: 'retryable', error: failure };
+  return refusalKind(puback.reasonCode) === 'final' ? { status: 'rejected', error } : { status: 'retryable', error };
 }
 
+/**
+ * How aws-crt fails an operation (PUBLISH, SUBSCRIBE), in its three shapes: a CrtError with
+ * `error_name`; a string from `io.error_code_to_string` ("libaws-c-mqtt: AWS_ERROR_MQTT_TIMEOUT,
+ * Time limit…"), which is how the completion callbacks reject (mqtt5.js `_s_on_puback_callback`);
+ * or a plain Error thrown by the native call itself ("aws_napi_mqtt5_client_publish - failure
+ * invoking native client publish"), with no name at all, when the client refused the packet before
+ * queueing it (a wildcard in a topic, No Local on a shared filter…).
+ *
+ * `refused`: the packet can never be sent as it is (validation, encoding); `transient`: anything
+ * else (AWS_ERROR_MQTT_TIMEOUT from the ack timeout, a stop, a lost connection).
+ */
+export interface CrtOperationError {
+  readonly name: string | undefined;
+  readonly text: string;
+  readonly kind: 'refused' | 'transient';
+}
+
+const REFUSED_NAMES: ReadonlySet<string> = new Set([
+  'AWS_ERROR_MQTT5_PUBLISH_OPTIONS_VALIDATION',
+  'AWS_ERROR_MQTT5_SUBSCRIBE_OPTIONS_VALIDATION',
+  'AWS_ERROR_MQTT5_UNSUBSCRIBE_OPTIONS_VALIDATION',
+  'AWS_ERROR_MQTT5_USER_PROPERTY_VALIDATION',
+  'AWS_ERROR_MQTT5_PACKET_VALIDATION',
+  'AWS_ERROR_MQTT5_ENCODE_FAILURE',
+  'AWS_ERROR_MQTT5_INVALID_UTF8_STRING',
+  'AWS_ERROR_MQTT5_INVALID_OUTBOUND_TOPIC_ALIAS',
+]);
+/** The native call threw: aws-c-mqtt refused the packet's options synchronously. */
+const NATIVE_REFUSAL = /failure invoking native client (publish|subscribe|unsubscribe)/;
+
+export function classifyCrtError(error: unknown): CrtOperationError {
+  const text = crtErrorText(error);
+  const named = (error as { error_name?: unknown } | undefined)?.error_name;
+  const name = typeof named === 'string' ? named : /\bAWS_(?:ERROR|IO)_[A-Z0-9_]+/.exec(text)?.[0];
+  const refused = (name !== undefined && REFUSED_NAMES.has(name)) || NATIVE_REFUSAL.test(text);
+  return { name, text, kind: refused ? 'refused' : 'transient' };
+}
+
+/** A publish the SDK failed: sent again later, unless the client refused the packet itself. */
+export function publishFailureOutcome(remote: string, topic: string, error: unknown): PublishOutcome {
+  const crt = classifyCrtError(error);
+  const failure = new TetherError('TETHER_ERR_PUBLISH', `${remote}: publish to ${topic} failed: ${crt.text}`, {
+    cause: error,
+  });
+  return crt.kind === 'refused' ? { status: 'rejected', error: failure } : { status: 'retryable', error: failure };
+}
+
+/** One line for any of aws-crt's error shapes: the name when there is one, else the message. */
 export function crtErrorText(error: unknown): string {
+  if (typeof error === 'string') return error;
   const e = error as { error_name?: string; message?: string } | undefined;
   return e?.error_name ?? e?.message ?? String(error);
 }

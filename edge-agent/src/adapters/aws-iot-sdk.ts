@@ -53,6 +53,12 @@ export interface AwsIotClientSettings {
   readonly clean: boolean;
   readonly sessionExpirySec: number;
   readonly timeoutMs: number;
+  /**
+   * The SDK's ack timeout: a QoS 1 PUBLISH or a SUBSCRIBE without its ack fails with
+   * AWS_ERROR_MQTT_TIMEOUT after this (the publish is then retryable). Unset, aws-crt waits until the
+   * connection drops, which on a half-open TCP path is the keepalive plus the ping timeout.
+   */
+  readonly ackTimeoutSec: number;
   /** Inbound QoS 1 messages not yet acknowledged that the broker may send (MQTT 5 Receive Maximum). */
   readonly receiveMaximum: number;
 }
@@ -79,6 +85,7 @@ export function buildAwsIotClientConfig(sdk: AwsIotSdk, s: AwsIotClientSettings)
     .withSessionBehavior(s.clean ? m5.ClientSessionBehavior.Clean : m5.ClientSessionBehavior.RejoinAlways)
     .withOfflineQueueBehavior(m5.ClientOperationQueueBehavior.FailAllOnDisconnect)
     .withConnackTimeoutMs(s.timeoutMs)
+    .withAckTimeoutSeconds(s.ackTimeoutSec)
     .withSocketOptions(new crtIo.SocketOptions(crtIo.SocketType.STREAM, crtIo.SocketDomain.IPV4, s.timeoutMs))
     .withMinReconnectDelayMs(3_600_000)
     .withMaxReconnectDelayMs(3_600_000);

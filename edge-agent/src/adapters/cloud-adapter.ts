@@ -14,8 +14,9 @@ import type { MessageEndpoint } from '../transport/message-endpoint.js';
  *
  * The dispatcher needs nothing more than a MessageEndpoint, and every adapter honours it the
  * same way: `publish` resolves `acked` only on the broker's PUBACK (QoS 1/2) or once written
- * (QoS 0), `retryable` when the connection is not there or drops, `rejected` on a final refusal
- * (a PUBACK reason code >= 0x80, or a message over the cloud's limits); a subscription handler
+ * (QoS 0), `retryable` when the connection is not there or drops, or the broker refuses for now
+ * (a transient PUBACK reason code, reported after a backoff: transport/publish-refusals.ts),
+ * `rejected` on a final refusal (0x87 not authorized…, or a message over the cloud's limits); a subscription handler
  * holds the inbound PUBACK (its promise, or HELD and a later release) until the durable queue
  * committed the message; events are
  * `connected`, `disconnected` (with a reason) and `error`; `connected` is true once subscribed.

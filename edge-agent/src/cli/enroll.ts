@@ -6,11 +6,14 @@ import {
   BundleFilesSchema,
   BundleManifestSchema,
   formatIssues,
+  type HubLogin,
+  hubLoginFromConfig,
   TetherError,
   ThingNameSchema,
 } from '@tether/shared';
+import { parseDocument } from 'yaml';
 import { keyMatchesCertificate, writeBundleFiles } from '../config/load-bundle.js';
-import { loadBridgeConfig } from '../config/load-config.js';
+import { loadBridgeConfig, loadHubConfig } from '../config/load-config.js';
 import { createKeyAndCsr } from '../pki/dev-pki.js';
 import { type EnrollAuth, iamRefusalMessage, resolveEnrollAuth } from './enroll-auth.js';
 
@@ -28,6 +31,11 @@ export interface EnrollOptions {
   readonly rotate?: boolean | undefined;
   /** The local hub the bundle's service.yml connects to (default: the server's). */
   readonly hub?: string | undefined;
+  /** The hub principal the bridge logs in as (written into service.yml here; never sent). */
+  readonly hubUsername?: string | undefined;
+  readonly hubPassword?: string | undefined;
+  /** The hub config the agent runs with: the login (and address) are read from its principals. */
+  readonly hubConfig?: string | undefined;
   /** `token` or `iam` (SigV4); default: iam for a Lambda function URL (`*.lambda-url.<region>.on.aws`). */
   readonly auth?: string | undefined;
   /** IAM: the region to sign for (default: the function URL's, then AWS_REGION). */
@@ -56,6 +64,7 @@ export async function enrollCommand(options: EnrollOptions): Promise<number> {
     throw usage(`--url: expected https://… (${what} over it)`);
   }
   if (auth.kind === 'iam' && auth.warning) console.error(`tether-agent: warning: ${auth.warning}`);
+  const login = hubLogin(options);
   // first the token or the AWS credentials: without them enroll stops before it makes a key
   const authorize = await requestAuthorizer(url, auth, options);
   const out = resolve(options.out);
@@ -76,12 +85,41 @@ export async function enrollCommand(options: EnrollOptions): Promise<number> {
   });
   const answer = await post(url, body, headers, ca);
   const files = checkAnswer(answer, options.thing, keyPem, auth);
+  if (login) files['service.yml'] = withHubLogin(files['service.yml'] ?? '', login);
   await writeBundleFiles(out, { ...files, 'client.key': keyPem });
   loadBridgeConfig(out); // the bundle as the agent will read it: a bad one is reported now
   const how = auth.kind === 'iam' ? ` (AWS IAM, SigV4 for lambda in ${auth.region})` : '';
   console.log(`tether-agent: enrolled thing ${options.thing}${how}; bundle in ${out}`);
   console.log(`  run: tether-agent --config ${out} [--hub-config hub.yml]`);
   return 0;
+}
+
+/**
+ * The bridge's login at the local hub: --hub-username/--hub-password, or read from --hub-config. It
+ * stays on the device (a hub with principals refuses a bridge without it); undefined when none given.
+ */
+function hubLogin(options: EnrollOptions): Partial<HubLogin> | undefined {
+  if (options.hubConfig !== undefined) {
+    const login = hubLoginFromConfig(loadHubConfig(options.hubConfig).config, {
+      address: options.hub,
+      username: options.hubUsername,
+      password: options.hubPassword,
+    });
+    if ('problem' in login) throw usage(`${login.problem} (from --hub-config ${options.hubConfig})`);
+    return login;
+  }
+  if (options.hubUsername === undefined && options.hubPassword === undefined) return undefined;
+  if (options.hubUsername === undefined) throw usage('--hub-password: give --hub-username too');
+  return { username: options.hubUsername, password: options.hubPassword };
+}
+
+/** service.yml with the hub login set (its comments kept). */
+function withHubLogin(text: string, login: Partial<HubLogin>): string {
+  const doc = parseDocument(text);
+  if (login.address !== undefined) doc.setIn(['hub', 'address'], login.address);
+  if (login.username !== undefined) doc.setIn(['hub', 'username'], login.username);
+  if (login.password !== undefined) doc.setIn(['hub', 'password'], login.password);
+  return doc.toString();
 }
 
 function parseUrl(text: string): URL {

@@ -20,6 +20,7 @@ Usage:
       Print a scrypt hash for a hub principal's password (reads stdin without --password).
   tether-agent enroll --url URL --thing NAME --out DIR [--ca FILE] [--hub URL] [--rotate]
                       [--token-file FILE | --auth iam [--region REGION] [--profile NAME]]
+                      [--hub-config FILE | --hub-username NAME --hub-password TEXT]
       Make this device's key and a CSR, have the provisioning function (tether-cloud serve, or the
       cloud's function URL) sign it, and write the bundle to DIR: run it with --config DIR. The key
       never leaves the device. --auth token (the default for other URLs): the enrollment token
@@ -28,6 +29,9 @@ Usage:
       for --region, else the URL's region, else AWS_REGION; credentials come from the AWS default
       chain (environment, --profile or AWS_PROFILE, SSO, instance or container role), and the
       caller needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (infra's EnrollPolicy).
+      The bridge's login at the local hub goes into service.yml on the device (never sent): from
+      --hub-username/--hub-password, or the principal of --hub-config (the one --hub-username
+      names, or its only one with a password; a hashed password needs --hub-password).
   tether-agent demo
       The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
 

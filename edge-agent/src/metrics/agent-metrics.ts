@@ -141,6 +141,16 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
     perConnection('tether_connect_failures_total', 'Failed connect attempts.', (s) => s.failedAttempts);
   }
   new Counter({
+    name: 'tether_publish_refused_transient_total',
+    help: 'Publishes the destination refused for now (PUBACK 0x97 quota exceeded, 0x96 rate too high…): queued again after a backoff.',
+    labelNames: ['connection'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [connection, e] of sources.connections()) this.inc({ connection }, e.refusedTransient ?? 0);
+    },
+  });
+  new Counter({
     name: 'tether_qos0_dropped_total',
     help: 'QoS 0 messages dropped because their destination was offline (queue.qos0: drop).',
     registers: [registry],

@@ -1,10 +1,14 @@
+import { subscribedFilter } from '../transport/shared-filter.js';
+
 /**
  * Whether some topic could match both filters. Used to decide, once at start, whether a
  * connection can receive back what it publishes (and so needs the echo guard).
  */
 export function filtersOverlap(a: string, b: string): boolean {
-  const al = a.split('/');
-  const bl = b.split('/');
+  // `$share/GROUP/FILTER` receives what FILTER matches [MQTT-4.8.2]: a bridge publishing into its own
+  // shared subscription still gets its echo guard
+  const al = subscribedFilter(a).split('/');
+  const bl = subscribedFilter(b).split('/');
   // [MQTT-4.7.2-1] a leading wildcard never matches a $-topic
   const aDollar = al[0]?.startsWith('$') ?? false;
   const bDollar = bl[0]?.startsWith('$') ?? false;

@@ -1,6 +1,7 @@
 import type { QoS } from '@tether/shared';
 import { topicMatches } from '../rules/topic-match.js';
 import { type BridgeMessage, HELD, type InboundHandler, type MessageHold } from './message-endpoint.js';
+import { subscribedFilter } from './shared-filter.js';
 
 /**
  * The handlers still holding one received message. `ack` runs once every one of them is done
@@ -73,7 +74,8 @@ export function deliverToSubscriptions(
 ): void {
   const holds = new MessageHolds(ack, failed);
   for (const sub of subs) {
-    if (!topicMatches(sub.filter, message.topic)) continue;
+    // a shared subscription delivers what its filter after `$share/GROUP/` matches [MQTT-4.8.2]
+    if (!topicMatches(subscribedFilter(sub.filter), message.topic)) continue;
     // the parsed message goes on as is; a copy only where this subscription lowers its QoS
     holds.handTo(sub.handler, sub.qos < message.qos ? { ...message, qos: sub.qos } : message);
   }

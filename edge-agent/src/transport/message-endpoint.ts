@@ -56,6 +56,8 @@ export interface MessageEndpoint {
   readonly name: string;
   /** True when the endpoint never delivers back what it published itself (MQTT 5 No Local). */
   readonly suppressesEchoes?: boolean;
+  /** Publishes the destination refused for now (quota, rate, busy) and that went back to the queue. */
+  readonly refusedTransient?: number;
   /** Connects (and keeps reconnecting with backoff) until stop(); resolves once started, not once connected. */
   start(signal: AbortSignal): Promise<void>;
   readonly connected: boolean;

@@ -13,7 +13,9 @@ import {
   type MessageEndpoint,
   type PublishOutcome,
 } from './message-endpoint.js';
+import { refusalKind, TransientRefusals } from './publish-refusals.js';
 import { RetryReporter } from './retry-reporter.js';
+import { isSharedFilter } from './shared-filter.js';
 import { loadWs, openStream, type WsModule } from './stream-builder.js';
 
 export interface MqttEndpointOptions {
@@ -51,9 +53,9 @@ interface Subscription {
  */
 export class MqttEndpoint implements MessageEndpoint {
   readonly name: string;
-  readonly suppressesEchoes: boolean;
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
+  private readonly refusals: TransientRefusals;
   private readonly subs: Subscription[] = [];
   private readonly listeners = new Set<(event: EndpointEvent) => void>();
   private client: LeanMqttClient | undefined;
@@ -68,12 +70,23 @@ export class MqttEndpoint implements MessageEndpoint {
     this.name = options.name;
     this.target = parseAddress(options.config.address);
     this.retries = new RetryReporter(this.name, options.config, this.options.logger, (event) => this.emit(event));
-    // MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back
-    this.suppressesEchoes = options.config.protocol === 5;
+    this.refusals = new TransientRefusals(this.name, options.config, this.options.logger);
   }
 
   get connected(): boolean {
     return this.isConnected;
+  }
+
+  /**
+   * MQTT 5 subscriptions carry No Local, so the broker never sends our own publishes back; a shared
+   * subscription cannot carry it [MQTT-3.8.3-4], so with one the bridge keeps its echo guard.
+   */
+  get suppressesEchoes(): boolean {
+    return this.options.config.protocol === 5 && !this.subs.some((s) => isSharedFilter(s.filter));
+  }
+
+  get refusedTransient(): number {
+    return this.refusals.count;
   }
 
   async start(signal: AbortSignal): Promise<void> {
@@ -109,27 +122,29 @@ export class MqttEndpoint implements MessageEndpoint {
     this.inflight++;
     let sync = true;
     client.send(message.topic, message.payload, { qos, retain: message.retain }, (error?: MqttError) => {
-      this.inflight--;
-      const outcome = error ? this.failure(message, error) : ACKED;
-      // the lean client reports a refusal before sending at once; the contract is never synchronous
-      if (sync) process.nextTick(done, outcome);
-      else done(outcome);
+      const finish = (outcome: PublishOutcome) => {
+        this.inflight--;
+        // the lean client reports a refusal before sending at once; the contract is never synchronous
+        if (sync) process.nextTick(done, outcome);
+        else done(outcome);
+      };
+      if (!error) {
+        this.refusals.acked();
+        finish(ACKED);
+        return;
+      }
+      const failure = new TetherError(
+        'TETHER_ERR_PUBLISH',
+        `${this.name}: publish to ${message.topic} failed: ${error.message}`,
+        { cause: error },
+      );
+      const code = error.reasonCode;
+      if (code === undefined || code < 0x80) finish({ status: 'retryable', error: failure });
+      else if (refusalKind(code) === 'final') finish({ status: 'rejected', error: failure });
+      // refused for now (quota, rate, busy): back to the queue, but only after a backoff
+      else this.refusals.hold(failure, finish);
     });
     sync = false;
-  }
-
-  private failure(message: BridgeMessage, error: MqttError): PublishOutcome {
-    const failure = new TetherError(
-      'TETHER_ERR_PUBLISH',
-      `${this.name}: publish to ${message.topic} failed: ${error.message}`,
-      {
-        cause: error,
-      },
-    );
-    // an MQTT 5 reason code >= 0x80 is a final refusal (e.g. 0x87 not authorized)
-    return error.reasonCode !== undefined && error.reasonCode >= 0x80
-      ? { status: 'rejected', error: failure }
-      : { status: 'retryable', error: failure };
   }
 
   async stop(drainMs = 5_000): Promise<void> {
@@ -137,7 +152,10 @@ export class MqttEndpoint implements MessageEndpoint {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     const deadline = Date.now() + drainMs;
-    while (this.inflight > 0 && this.isConnected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.inflight > this.refusals.holding && this.isConnected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    this.refusals.flush();
     const client = this.client;
     this.client = undefined;
     if (client && this.isConnected && this.options.stateTopic) {
@@ -200,6 +218,7 @@ export class MqttEndpoint implements MessageEndpoint {
       this.client = undefined;
       const wasConnected = this.isConnected;
       this.isConnected = false;
+      this.refusals.flush();
       const reason = error ? describeConnectError(error, this.target.address) : undefined;
       if (wasConnected) {
         this.options.logger.warn(
@@ -265,8 +284,9 @@ export class MqttEndpoint implements MessageEndpoint {
       merged.set(s.filter, Math.max(merged.get(s.filter) ?? 0, qos) as QoS);
     }
     const request = [...merged].map(([topic, qos]) =>
-      // MQTT 5: No Local stops the echo of our own publishes; Retain As Published keeps the retain flag
-      v5 ? { topic, qos, nl: true, rap: true } : { topic, qos },
+      // MQTT 5: No Local stops the echo of our own publishes, except on a shared subscription, where
+      // it is a Protocol Error [MQTT-3.8.3-4]; Retain As Published keeps the retain flag
+      v5 ? { topic, qos, nl: !isSharedFilter(topic), rap: true } : { topic, qos },
     );
     const granted = await client.subscribe(request);
     const refused = request.filter((_, i) => (granted[i] ?? 0x80) >= 0x80).map((r) => r.topic);

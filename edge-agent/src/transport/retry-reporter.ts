@@ -1,6 +1,6 @@
 import type { HubClientConfig, TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import { Backoff } from './backoff.js';
+import { Backoff, type BackoffPolicy } from './backoff.js';
 import type { EndpointEvent } from './message-endpoint.js';
 
 /**
@@ -19,13 +19,7 @@ export class RetryReporter {
     private readonly logger: Logger,
     private readonly emit: (event: EndpointEvent) => void,
   ) {
-    const b = config.backoff;
-    this.backoff = new Backoff({
-      minMs: b?.min ?? 500,
-      maxMs: b?.max ?? config.interval,
-      factor: b?.factor ?? 2,
-      jitter: b?.jitter ?? 0.2,
-    });
+    this.backoff = new Backoff(backoffPolicy(config));
   }
 
   /** A connection is up: the next failure starts a new series at the shortest delay. */
@@ -50,4 +44,10 @@ export class RetryReporter {
     }
     return delay;
   }
+}
+
+/** A connection's `backoff` (Baetyl: 500 ms doubling up to `interval`) as a Backoff policy. */
+export function backoffPolicy(config: Pick<HubClientConfig, 'backoff' | 'interval'>): BackoffPolicy {
+  const b = config.backoff;
+  return { minMs: b?.min ?? 500, maxMs: b?.max ?? config.interval, factor: b?.factor ?? 2, jitter: b?.jitter ?? 0.2 };
 }

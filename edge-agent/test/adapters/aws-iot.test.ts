@@ -9,8 +9,14 @@ import { promisify } from 'node:util';
 import { RemoteSchema } from '@tether/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { describeCrtFailure } from '../../src/adapters/aws-iot-errors.js';
-import { AMAZON_ROOT_CA_1_PATH, readAmazonRootCa1 } from '../../src/adapters/aws-iot-sdk.js';
+import { classifyCrtError, describeCrtFailure, publishFailureOutcome } from '../../src/adapters/aws-iot-errors.js';
+import {
+  AMAZON_ROOT_CA_1_PATH,
+  buildAwsIotClientConfig,
+  loadAwsIotSdk,
+  readAmazonRootCa1,
+  releaseClosedClient,
+} from '../../src/adapters/aws-iot-sdk.js';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
 import { createCa, issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
 
@@ -130,5 +136,81 @@ describe('aws-iot start', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("aws-crt's operation errors, from the SDK itself", () => {
+  /** aws-c-mqtt's error code for a name (its codes are 5120..6143). */
+  async function codeOf(name: string): Promise<number> {
+    const { io } = await loadAwsIotSdk();
+    for (let code = 5120; code < 6144; code++) if (io.error_code_to_name(code) === name) return code;
+    throw new Error(`no aws-c-mqtt error ${name}`);
+  }
+
+  it('a packet the native client refuses (a plain Error, no name) is final: rejected, never retried', async () => {
+    const sdk = await loadAwsIotSdk();
+    // a client that is never started: the native call checks the packet before anything is sent
+    const client = new sdk.mqtt5.Mqtt5Client({ hostName: '127.0.0.1', port: 1 });
+    try {
+      const wildcard = await client.publish({ topicName: 'up/#', qos: 1, payload: 'x' }).catch((e: unknown) => e);
+      expect(wildcard).toBeInstanceOf(Error);
+      expect((wildcard as { error_name?: string }).error_name).toBeUndefined();
+      expect(classifyCrtError(wildcard).kind).toBe('refused');
+      expect(publishFailureOutcome('aws', 'up/#', wildcard)).toMatchObject({
+        status: 'rejected',
+        error: { code: 'TETHER_ERR_PUBLISH', message: expect.stringMatching(/failure invoking native client publish/) },
+      });
+      const shared = await client
+        .subscribe({ subscriptions: [{ topicFilter: '$share/g/down', qos: 1, noLocal: true }] })
+        .catch((e: unknown) => e);
+      expect(classifyCrtError(shared).kind).toBe('refused');
+    } finally {
+      client.close();
+      releaseClosedClient(client);
+    }
+  });
+
+  it('the string the completion callbacks reject with is read by its error name', async () => {
+    const { io } = await loadAwsIotSdk();
+    // what _s_on_puback_callback rejects with when the ack timeout expires
+    const timeout = io.error_code_to_string(await codeOf('AWS_ERROR_MQTT_TIMEOUT'));
+    expect(typeof timeout).toBe('string');
+    expect(classifyCrtError(timeout)).toMatchObject({ name: 'AWS_ERROR_MQTT_TIMEOUT', kind: 'transient' });
+    expect(publishFailureOutcome('aws', 'up/a', timeout).status).toBe('retryable');
+    const invalid = io.error_code_to_string(await codeOf('AWS_ERROR_MQTT5_PUBLISH_OPTIONS_VALIDATION'));
+    expect(publishFailureOutcome('aws', 'up/a', invalid).status).toBe('rejected');
+    const offline = io.error_code_to_string(
+      await codeOf('AWS_ERROR_MQTT5_OPERATION_FAILED_DUE_TO_OFFLINE_QUEUE_POLICY'),
+    );
+    expect(publishFailureOutcome('aws', 'up/a', offline).status).toBe('retryable');
+  });
+
+  it('a CrtError carries its name', async () => {
+    const { CrtError } = (await import('aws-iot-device-sdk-v2')) as unknown as {
+      CrtError: new (code: number) => Error & { error_name?: string };
+    };
+    const error = new CrtError(await codeOf('AWS_ERROR_MQTT5_PACKET_VALIDATION'));
+    expect(classifyCrtError(error)).toMatchObject({ name: 'AWS_ERROR_MQTT5_PACKET_VALIDATION', kind: 'refused' });
+  });
+
+  it('the client is built with an ack timeout from the remote timeout', async () => {
+    const sdk = await loadAwsIotSdk();
+    const ca = await createCa({ commonName: 'Ack CA' });
+    const pair = await issueCertificate(ca, { commonName: 't', usage: 'client' });
+    const config = buildAwsIotClientConfig(sdk, {
+      host: '127.0.0.1',
+      port: 8883,
+      clientId: 't',
+      ca: ca.certPem,
+      cert: pair.certPem,
+      key: pair.keyPem,
+      keepaliveSec: 60,
+      clean: false,
+      sessionExpirySec: 3600,
+      timeoutMs: 30_000,
+      ackTimeoutSec: 30,
+      receiveMaximum: 100,
+    });
+    expect(config.ackTimeoutSeconds).toBe(30);
   });
 });

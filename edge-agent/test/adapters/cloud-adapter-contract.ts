@@ -25,6 +25,8 @@ export interface CloudTraits {
   readonly refusesByPuback: boolean;
   /** The connection uses a client certificate the broker checks. */
   readonly mutualTls: boolean;
+  /** The adapter speaks MQTT 5 (subscriptions carry No Local, shared subscriptions exist). */
+  readonly mqtt5?: boolean;
 }
 
 export type CloudSetup = (td: Teardown) => Promise<CloudUnderTest>;
@@ -207,6 +209,30 @@ export function cloudAdapterContract(label: string, setup: CloudSetup, traits: C
         expect(outcome.status === 'rejected' && outcome.error.message).toMatch(/not authorized/);
         // and the connection is still good
         expect(await adapter.publish(message('up/fine', 'yes'))).toEqual({ status: 'acked' });
+      });
+
+    if (traits.mqtt5)
+      it('subscribes a $share/ filter without No Local [MQTT-3.8.3-4]: connects, receives, keeps the echo guard', async () => {
+        const cloud = await setup(td);
+        const app = await cloud.cloudClient('cloud-app');
+        const { adapter, events, abort } = await started(cloud, 'edge-shared');
+        const received: string[] = [];
+        await adapter.subscribe('$share/edges/down/#', 1, (m) => {
+          received.push(m.payload.toString());
+        });
+        await adapter.start(abort.signal);
+        // a SUBSCRIBE with No Local on a shared filter is a protocol error: the broker (or aws-crt)
+        // would refuse it and the adapter would never be up
+        await waitFor(() => adapter.connected, {
+          what: `${label} to connect with a shared subscription`,
+          timeoutMs: 10_000,
+        });
+        await app.publishAsync('down/shared', 'to the group', { qos: 1 });
+        await waitFor(() => received.length === 1, { what: 'the message through the shared subscription' });
+        expect(received).toEqual(['to the group']);
+        expect(events.filter((e) => e.type === 'error')).toEqual([]);
+        // the broker may send our own publishes back on it: the bridge must keep its echo guard
+        expect(adapter.suppressesEchoes).toBe(false);
       });
 
     if (traits.mutualTls)

@@ -32,6 +32,8 @@ const acl = (user: string) =>
     'topic readwrite up/fine',
     'topic readwrite up/+',
     'topic readwrite down/#',
+    // Mosquitto checks a shared SUBSCRIBE against the whole $share/ filter
+    'topic read $share/edges/down/#',
     'user cloud-app',
     'topic readwrite #',
   ].join('\n');
@@ -178,7 +180,11 @@ const awsIot: CloudSetup = async (td) => {
 };
 
 cloudAdapterContract('mqtt over tcp, MQTT 3.1.1', genericTcp, { refusesByPuback: false, mutualTls: false });
-cloudAdapterContract('mqtt over mutual TLS, MQTT 5', genericMutualTlsV5, { refusesByPuback: true, mutualTls: true });
+cloudAdapterContract('mqtt over mutual TLS, MQTT 5', genericMutualTlsV5, {
+  refusesByPuback: true,
+  mutualTls: true,
+  mqtt5: true,
+});
 cloudAdapterContract('baidu-iothub (TLS, endpoint/thing username)', baiduIotHub, {
   refusesByPuback: false,
   mutualTls: false,
@@ -186,4 +192,5 @@ cloudAdapterContract('baidu-iothub (TLS, endpoint/thing username)', baiduIotHub,
 cloudAdapterContract('aws-iot (mutual TLS, AWS IoT Device SDK MQTT 5)', awsIot, {
   refusesByPuback: true,
   mutualTls: true,
+  mqtt5: true,
 });

@@ -83,7 +83,7 @@ export class ProvisioningFunction extends Construct {
       description: 'Tether device provisioning: enroll and rotate (AWS IoT)',
       entry: props.entry ?? join(root, HANDLER_ENTRY),
       handler: 'handler',
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
@@ -107,7 +107,7 @@ export class ProvisioningFunction extends Construct {
         // The local esbuild (an infra dev dependency): synth works offline and without Docker.
         forceDockerBundling: false,
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: 'node24',
         mainFields: ['module', 'main'],
         // Bundle the AWS SDK too: the function runs the SDK version the tests ran, not the runtime's.
         externalModules: [],

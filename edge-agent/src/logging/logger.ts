@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LoggerConfig } from '@tether/shared';
 import { type Logger, pino } from 'pino';
+import { redactUserinfo } from './redact.js';
 
 /**
  * Every field that can hold a secret, wherever it sits in a log object. pino's redaction
@@ -59,6 +60,8 @@ export function createLogger(config: Partial<LoggerConfig> | undefined, options:
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // addresses with credentials inside messages and error texts: no field path reaches them
+      hooks: { streamWrite: redactUserinfo },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );

@@ -1,5 +1,6 @@
 import type { QoS, QueueConfig } from '@tether/shared';
 import type { Logger } from 'pino';
+import { DeadLetterStore } from '../queue/dead-letter-store.js';
 import { MessageQueue } from '../queue/message-queue.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
@@ -38,6 +39,7 @@ export class Bridge {
 
   async start(): Promise<void> {
     const { plan, logger, queue: config, store } = this.options;
+    const deadLetters = store ? new DeadLetterStore(store) : undefined;
     for (const connection of plan.connections) {
       const endpoint = this.endpoint(connection.id);
       // an endpoint that cannot suppress its own echoes gets a guard where a loop is possible
@@ -61,6 +63,8 @@ export class Bridge {
         queue,
         logger: logger.child({ module: 'dispatcher', target: connection.id }),
         window: config.inflight,
+        deadLetterAfter: config.deadletter.after,
+        ...(deadLetters ? { deadLetters } : {}),
         ...(guard ? { beforePublish: (m: BridgeMessage) => guard.remember(m.topic, m.payload) } : {}),
       });
       this.dispatchers.set(connection.id, dispatcher);

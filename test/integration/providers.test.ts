@@ -398,7 +398,7 @@ describe("a message over the cloud's limits is refused, named, and not retried",
     // then the normal one arrives (nothing is stuck behind the big one), the big one never does
     const [first] = await atCloud.waitForCount(1, 10_000);
     expect(first?.text).toBe('after the big one');
-    const line = await agent.waitForLog(/destination refused a message; it is dropped/, 5_000);
+    const line = await agent.waitForLog(/destination refused a message; moved to the dead letters/, 5_000);
     expect(JSON.parse(line)).toMatchObject({ code: 'TETHER_ERR_PUBLISH', reason: expect.stringMatching(reason) });
     await new Promise((r) => setTimeout(r, 500));
     expect(atCloud.messages).toHaveLength(1);

@@ -1,5 +1,6 @@
 import type { QoS, QueueConfig } from '@tether/shared';
 import type { Logger } from 'pino';
+import { DeadLetterStore } from '../queue/dead-letter-store.js';
 import { MessageQueue } from '../queue/message-queue.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
@@ -46,7 +47,12 @@ export class Bridge {
   private readonly subscribed = new WeakMap<MessageEndpoint, Map<string, QoS>>();
   private accepting = true;
 
-  constructor(private readonly options: BridgeOptions) {}
+  /** Messages their destination would not take, set aside in the store (absent with `durability: memory`). */
+  private readonly deadLetters: DeadLetterStore | undefined;
+
+  constructor(private readonly options: BridgeOptions) {
+    this.deadLetters = options.store ? new DeadLetterStore(options.store) : undefined;
+  }
 
   start(): Promise<void> {
     return this.apply(this.options.plan, this.options.endpoints);
@@ -108,6 +114,8 @@ export class Bridge {
         window: config.inflight,
         ...(before ? { stats: before.stats } : {}),
         beforePublish: guard,
+        deadLetterAfter: config.deadletter.after,
+        ...(this.deadLetters ? { deadLetters: this.deadLetters } : {}),
       });
       this.dispatchers.set(connection.id, dispatcher);
       fresh.push(dispatcher);

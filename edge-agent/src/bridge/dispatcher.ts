@@ -1,6 +1,10 @@
+import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import { topicNameProblem } from '../hub/codec/topic-rules.js';
+import type { DeadLetterStore } from '../queue/dead-letter-store.js';
 import type { MessageQueue, QueuedMessage } from '../queue/message-queue.js';
 import type { BridgeMessage, MessageEndpoint, PublishOutcome } from '../transport/message-endpoint.js';
+import { connectionLost, DeliveryFailures, failureKind, neverSent } from './delivery-failures.js';
 
 export interface DispatcherOptions {
   /** The target connection's id, for logs. */
@@ -14,6 +18,10 @@ export interface DispatcherOptions {
   readonly beforePublish?: (message: BridgeMessage) => void;
   /** Counters carried over from the dispatcher this one replaces (reload), so they never go back. */
   readonly stats?: DispatcherStats;
+  /** A message that failed this many times in a row the same way is set aside (`queue.deadletter.after`). */
+  readonly deadLetterAfter: number;
+  /** Where set-aside messages go; absent with `durability: memory` (they are logged and dropped). */
+  readonly deadLetters?: DeadLetterStore;
 }
 
 export interface DispatcherStats {
@@ -23,6 +31,8 @@ export interface DispatcherStats {
   rejected: number;
   retried: number;
   inflight: number;
+  /** Messages set aside: refused, invalid topic, or failed `deadLetterAfter` times in a row. */
+  deadLettered: number;
 }
 
 /**
@@ -30,6 +40,13 @@ export interface DispatcherStats {
  * durability; the dispatcher acks a message in the queue only when the destination acked it,
  * and gives it back (ahead of everything newer) when the send failed, so per-topic order
  * survives reconnects.
+ *
+ * A poison message cannot hold the queue: one the destination refuses, whose topic breaks the
+ * spec, or that fails `deadLetterAfter` times in a row the same way goes to the dead letters
+ * (listed, re-queued or dropped with `tether-agent deadletters`). A lost connection fails every
+ * message in flight, so it blames none of them: the dispatcher then sends those messages again
+ * one at a time (window 1) until they are through, and a message that loses the connection
+ * while it is alone in flight is the one counted.
  */
 export class Dispatcher {
   readonly stats: DispatcherStats;
@@ -39,9 +56,24 @@ export class Dispatcher {
   private stopped = false;
   private readonly idleWaiters = new Set<() => void>();
   private readonly unsubscribe: Array<() => void> = [];
+  private readonly failures: DeliveryFailures;
+  /** The id of the message sent while nothing else was in flight, or -1 once another joined it. */
+  private aloneId = -1;
+  /** While > 0, messages up to this id lost a connection together: they go out one at a time. */
+  private probeUntil = 0;
+  /** Messages waiting for their dead-letter commit (not in flight, not in the queue). */
+  private settingAside = 0;
 
   constructor(private readonly options: DispatcherOptions) {
-    this.stats = options.stats ?? { forwarded: 0, forwardedBytes: 0, rejected: 0, retried: 0, inflight: 0 };
+    this.stats = options.stats ?? {
+      forwarded: 0,
+      forwardedBytes: 0,
+      rejected: 0,
+      retried: 0,
+      inflight: 0,
+      deadLettered: 0,
+    };
+    this.failures = new DeliveryFailures(options.name, options.deadLetters);
   }
 
   get endpoint(): MessageEndpoint {
@@ -83,7 +115,7 @@ export class Dispatcher {
    */
   async drain(ms: number, backlogToo: boolean): Promise<void> {
     if (!backlogToo) this.stopped = true;
-    const idle = () => this.inflight === 0 && (!backlogToo || this.options.queue.size === 0);
+    const idle = () => this.inflight === 0 && this.settingAside === 0 && (!backlogToo || this.options.queue.size === 0);
     if (idle()) return;
     await new Promise<void>((resolve) => {
       const check = () => {
@@ -102,8 +134,8 @@ export class Dispatcher {
   }
 
   private pump(): void {
-    const { endpoint, window, queue } = this.options;
-    while (!this.stopped && endpoint.connected && this.inflight < window) {
+    const { endpoint, queue } = this.options;
+    while (!this.stopped && endpoint.connected && this.inflight < (this.probeUntil > 0 ? 1 : this.options.window)) {
       const entry = queue.take();
       if (!entry) break;
       this.send(entry);
@@ -114,6 +146,16 @@ export class Dispatcher {
 
   private send(entry: QueuedMessage): void {
     const { endpoint } = this.options;
+    // a Topic Name the spec forbids gets the connection dropped by a compliant broker
+    // [MQTT-1.5.3-1], [MQTT-1.5.3-2], [MQTT-3.3.2-2], [MQTT-4.7.3-1]: never send it
+    const problem = topicNameProblem(entry.message.topic);
+    if (problem !== undefined) {
+      this.setAside(entry, `invalid topic: ${problem}`, 0, 'TETHER_ERR_PUBLISH');
+      return;
+    }
+    // the retry list is handed out first, oldest first: a newer message means every suspect is through
+    if (this.probeUntil > 0 && entry.id > this.probeUntil) this.probeUntil = 0;
+    this.aloneId = this.inflight === 0 ? entry.id : -1;
     this.inflight++;
     this.options.beforePublish?.(entry.message);
     if (endpoint.send) {
@@ -138,23 +180,87 @@ export class Dispatcher {
     if (outcome.status === 'acked') {
       this.stats.forwarded++;
       this.stats.forwardedBytes += entry.message.payload.length;
+      this.failures.clear(entry);
       queue.ack(entry);
     } else if (outcome.status === 'retryable') {
       this.stats.retried++;
-      queue.release(entry);
+      this.retry(entry, outcome.error);
     } else {
       this.stats.rejected++;
-      queue.discard(entry);
-      this.options.logger.error(
-        {
-          target: this.options.name,
-          topic: entry.message.topic,
-          code: outcome.error.code,
-          reason: outcome.error.message,
-        },
-        'destination refused a message; it is dropped',
-      );
+      this.setAside(entry, outcome.error.message, 1, outcome.error.code, 'destination refused a message');
     }
     this.pump();
+  }
+
+  /** A failed send: counted when it tells something about the message, then sent again or set aside. */
+  private retry(entry: QueuedMessage, error: TetherError): void {
+    const { queue, deadLetterAfter } = this.options;
+    if (neverSent(error)) {
+      queue.release(entry);
+      return;
+    }
+    if (connectionLost(error) && this.aloneId !== entry.id) {
+      // lost together with others: no one to blame yet, so each goes out alone next
+      this.probeUntil = Math.max(this.probeUntil, entry.id);
+      queue.release(entry);
+      return;
+    }
+    const { logger, name } = this.options;
+    const failures = this.failures.record(entry, failureKind(error), (stored, count) => {
+      // at most deadLetterAfter - 1 lines per message: one per failure until it is set aside
+      if (count < deadLetterAfter) {
+        logger.warn(
+          {
+            target: name,
+            topic: entry.message.topic,
+            failures: count,
+            after: deadLetterAfter,
+            stored,
+            reason: error.message,
+          },
+          'a message failed again; it is set aside after queue.deadletter.after failures in a row',
+        );
+      }
+    });
+    if (failures >= deadLetterAfter) {
+      this.setAside(entry, error.message, failures, error.code, `message failed ${failures} times in a row`);
+      return;
+    }
+    // until it is through, it keeps going out alone, so its next failure is its own too
+    this.probeUntil = Math.max(this.probeUntil, entry.id);
+    queue.release(entry);
+  }
+
+  /**
+   * Moves a message to the dead letters: it leaves the queue once the dead letter is committed
+   * (a store failure gives it back to the queue, so nothing is lost). Logged once per message.
+   */
+  private setAside(entry: QueuedMessage, reason: string, attempts: number, code: string, why = 'invalid topic'): void {
+    const { queue, deadLetters, logger, name } = this.options;
+    this.stats.deadLettered++;
+    const fields = { target: name, topic: entry.message.topic, code, reason, attempts };
+    if (!deadLetters) {
+      this.failures.clear(entry);
+      queue.discard(entry);
+      logger.error(fields, `${why}; it is dropped (durability: memory keeps no dead letters)`);
+      return;
+    }
+    this.settingAside++;
+    deadLetters.add(name, entry.message, reason, attempts, (error) => {
+      this.settingAside--;
+      if (error) {
+        this.stats.deadLettered--;
+        logger.error(
+          { ...fields, storeError: error.message },
+          `${why}; the dead letter could not be stored, kept queued`,
+        );
+        queue.release(entry);
+      } else {
+        this.failures.clear(entry);
+        queue.discard(entry);
+        logger.error(fields, `${why}; moved to the dead letters (tether-agent deadletters list)`);
+      }
+      this.pump();
+    });
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, TetherError } from '@tether/shared';
 import { hashPasswordCommand } from './hash-password.js';
-import { runAgent, runHubOnly } from './run.js';
+import { DEFAULT_DATA_DIR, runAgent, runHubOnly } from './run.js';
 import { USAGE } from './usage.js';
 import { validateCommand } from './validate.js';
 
@@ -38,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       auth: { type: 'string' },
       region: { type: 'string' },
       profile: { type: 'string' },
+      id: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -51,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command = 'run', ...rest] = positionals;
+  const action = command === 'deadletters' ? rest.shift() : undefined;
   if (rest.length > 0) throw usageError(`unexpected argument "${rest[0]}"`);
   switch (command) {
     case 'run':
@@ -96,6 +99,17 @@ async function main(argv: string[]): Promise<number> {
         profile: values.profile,
       });
     }
+    case 'deadletters': {
+      if (action !== 'list' && action !== 'requeue' && action !== 'drop')
+        throw usageError('deadletters needs list, requeue or drop');
+      const { deadLettersCommand } = await import('./deadletters.js');
+      return deadLettersCommand({
+        action,
+        dataDir: values['data-dir'] ?? DEFAULT_DATA_DIR,
+        ids: (values.id ?? []).map(deadLetterId),
+        all: values.all === true,
+      });
+    }
     case 'demo': {
       const { runDemo } = await import('../demo/quickstart.js');
       return runDemo({ once: values.once === true });
@@ -103,6 +117,11 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw usageError(`unknown command "${command}"`);
   }
+}
+
+function deadLetterId(text: string): number {
+  if (!/^\d+$/.test(text)) throw usageError(`--id ${text}: expected a dead letter id (a number)`);
+  return Number(text);
 }
 
 function usageError(message: string): TetherError {

@@ -32,6 +32,10 @@ Usage:
       The bridge's login at the local hub goes into service.yml on the device (never sent): from
       --hub-username/--hub-password, or the principal of --hub-config (the one --hub-username
       names, or its only one with a password; a hashed password needs --hub-password).
+  tether-agent deadletters list|requeue|drop [--id N ...] [--all] [--data-dir DIR]
+      Messages set aside because their destination would not take them (queue.deadletter):
+      list them, put them back at the end of their queue, or drop them (--id or --all). Works
+      on a stopped agent's data dir; while the agent runs, the store is locked and this exits 1.
   tether-agent demo
       The quick start: embedded hub, a local TLS stand-in for the cloud, and the seed's rules.
 
@@ -39,6 +43,8 @@ Options:
   -c, --config FILE       bridge config (or hub config for \`hub\`), or a provisioning bundle folder
       --hub-config FILE   embedded hub config
       --data-dir DIR      where the agent keeps its state (default: ./var/lib/tether)
+      --id N              deadletters: a dead letter id (repeatable)
+      --all               deadletters drop: every dead letter
   -h, --help              show this help
   -v, --version           print the version
 

@@ -1,6 +1,7 @@
 import type { LoggerConfig } from '@tether/shared';
 import { type Logger, pino } from 'pino';
 import { LogSink, sinkSettings } from './log-sink.js';
+import { redactUserinfo } from './redact.js';
 
 /**
  * Every field that can hold a secret, wherever it sits in a log object. pino's redaction
@@ -80,6 +81,8 @@ export function createLogControl(config: Partial<LoggerConfig> | undefined, opti
         children.add(ref);
         forget.register(child, ref);
       },
+      // addresses with credentials inside messages and error texts: no field path reaches them
+      hooks: { streamWrite: redactUserinfo },
     },
     options.destination ?? (sink as LogSink),
   );

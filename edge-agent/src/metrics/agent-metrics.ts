@@ -93,6 +93,12 @@ export function createAgentMetrics(sources: MetricsSources): Registry {
     'counter',
   );
   perQueue(
+    'tether_dead_letters_total',
+    'Messages set aside as dead letters: refused, invalid topic, or failed queue.deadletter.after times in a row.',
+    (d) => d.stats.deadLettered,
+    'counter',
+  );
+  perQueue(
     'tether_redelivered_total',
     'Messages sent again after a lost connection or a restart: possible duplicates downstream.',
     (d) => d.queue.stats.redelivered,

@@ -49,6 +49,16 @@ export function registerHubMetrics(registry: Registry, status: () => HubStatus |
     (s) => s.stats.malformed + s.stats.tooLarge,
   );
   counter(
+    'tether_hub_login_delays_total',
+    'Failed password logins whose refusal was delayed (limits.logindelay).',
+    (s) => s.stats.loginDelays,
+  );
+  counter(
+    'tether_hub_login_delay_seconds_total',
+    'Time failed password logins waited for their refusal, in total.',
+    (s) => s.stats.loginDelayMs / 1000,
+  );
+  counter(
     'tether_hub_slow_disconnects_total',
     'Clients disconnected because they stopped reading.',
     (s) => s.stats.slowDisconnects,

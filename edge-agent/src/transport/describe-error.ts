@@ -1,4 +1,5 @@
 import { type ErrorCode, TetherError } from '@tether/shared';
+import { redactUserinfo } from '../logging/redact.js';
 
 /**
  * Turns what Node, OpenSSL and mqtt.js throw into one line a person can act on, with the
@@ -9,7 +10,9 @@ export function describeConnectError(error: unknown, address: string): TetherErr
   const e = error as { code?: string | number; message?: string };
   const code = typeof e.code === 'string' ? tlsAlertCode(e.code) : undefined;
   const message = e.message ?? String(error);
-  const make = (tetherCode: ErrorCode, reason: string) => new TetherError(tetherCode, reason, { cause: error });
+  // the address (and a library's message) may carry `user:password@`: never in an error text
+  const make = (tetherCode: ErrorCode, reason: string) =>
+    new TetherError(tetherCode, redactUserinfo(reason), { cause: error });
 
   // CONNACK refusals: MQTT 3.1.1 return codes 4/5, MQTT 5 reason codes 134/135 [MQTT-3.2.2.3]
   if (typeof e.code === 'number') {

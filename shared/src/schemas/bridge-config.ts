@@ -316,6 +316,11 @@ export const QueueConfigSchema = tetherSection({
    * so a message the destination acknowledges within it is never written.
    */
   commitdelay: DurationSchema.default(1),
+  /**
+   * Poison messages: one that fails `after` times in a row the same way (the destination drops
+   * the connection with it alone in flight, or refuses it) moves to the store's dead letters.
+   */
+  deadletter: z.object({ after: z.number().int().min(1).max(1_000).default(5) }).default({ after: 5 }),
 });
 export type QueueConfig = z.infer<typeof QueueConfigSchema>;
 

@@ -76,6 +76,14 @@ export const HubLimitsSchema = z
     writetimeout: DurationSchema.default(30_000),
     /** How long the hub keeps an MQTT 3.1/3.1.1 persistent session (clean session 0) once its client is gone [persistent_client_expiration]. */
     sessionexpiry: DurationSchema.default(7 * 24 * 3_600_000),
+    /** A failed password login is refused only after a delay per client address, doubling per failure from `min` to `max`, forgotten after `forget` without failures; `min: 0` turns it off. Certificate logins and logins that succeed are never delayed. */
+    logindelay: z
+      .object({
+        min: DurationSchema.default(100),
+        max: DurationSchema.default(10_000),
+        forget: DurationSchema.default(600_000),
+      })
+      .prefault({}),
     /** Retained messages, whole hub: at the bound a new retained topic is refused (updates and deletes still work). */
     retained: z
       .object({

@@ -1,4 +1,5 @@
 import type { HubConfig } from '@tether/shared';
+import type { LoginDelayConfig } from './login-throttle.js';
 import type { QueueBounds } from './session.js';
 
 /** The hub's bounds in the units the broker uses; from the hub config's `limits` (documented there). */
@@ -18,6 +19,7 @@ export interface BrokerLimits {
   readonly maxKeepAliveSec: number;
   readonly retainedMessages: number;
   readonly retainedBytes: number;
+  readonly loginDelay: LoginDelayConfig;
 }
 
 /** Baetyl-Hub's `message.length.max` default: 32k. */
@@ -41,5 +43,6 @@ export function brokerLimits(config: HubConfig): BrokerLimits {
     maxKeepAliveSec: Math.min(65_535, Math.floor(l.keepalive / 1000)),
     retainedMessages: l.retained.messages,
     retainedBytes: l.retained.bytes,
+    loginDelay: { minMs: l.logindelay.min, maxMs: l.logindelay.max, forgetMs: l.logindelay.forget },
   };
 }

@@ -24,6 +24,9 @@ export class BrokerStats {
   /** Clients disconnected because they stopped reading. */
   slowDisconnects = 0;
   sessionsRestored = 0;
+  /** Failed password logins refused late (limits.logindelay), and their delay in total. */
+  loginDelays = 0;
+  loginDelayMs = 0;
   readonly drops = new Map<DropReason, number>();
 
   dropped(reason: DropReason): void {

@@ -24,6 +24,7 @@ import { type Delivery, type HubMessage, retainPayload } from './hub-message.js'
 import type { HubStateStore } from './hub-state-store.js';
 import type { HubStatus } from './hub-status.js';
 import { InternalSubscribers } from './internal-subscribers.js';
+import { LoginThrottle } from './login-throttle.js';
 import { RetainedMessages } from './retained-messages.js';
 import { Session, type SessionSubscription } from './session.js';
 import { SessionLifecycle } from './session-lifecycle.js';
@@ -53,6 +54,7 @@ export class Broker {
   readonly limits: BrokerLimits;
   readonly internal = new InternalSubscribers();
   readonly retained: RetainedMessages;
+  readonly loginThrottle: LoginThrottle;
   private readonly sessions = new Map<string, Session>();
   private readonly connections = new Map<string, ClientConnection>();
   private readonly open = new Set<ClientConnection>();
@@ -66,6 +68,7 @@ export class Broker {
     this.limits = options.limits;
     this.refusals = new RefusalLog(options.logger);
     this.retained = new RetainedMessages(options.limits.retainedMessages, options.limits.retainedBytes, this.stats);
+    this.loginThrottle = new LoginThrottle(options.limits.loginDelay, this.stats);
     this.lifecycle = new SessionLifecycle({
       publishWill: (session, will) => this.publishWill(session.clientId, will),
       endSession: (session) => this.endSession(session),
@@ -183,6 +186,8 @@ export class Broker {
     if (this.stopped) return refuse(ConnackReturnCode.ServerUnavailable, ReasonCode.ServerShuttingDown, 'hub stopping');
     if (!principal) {
       const noPassword = packet.password === undefined;
+      // a failed password login is answered late, later each time from the same address
+      if (!noPassword) await this.loginThrottle.hold(conn.peer.address);
       return refuse(
         noPassword ? ConnackReturnCode.NotAuthorized : ConnackReturnCode.BadUserNameOrPassword,
         noPassword ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,

@@ -193,7 +193,8 @@ describe('poison messages', () => {
     // `{2}` of dev/a is empty: an empty Topic Name [MQTT-4.7.3-1]
     const s = await site({ topic: 'dev/#', qos: 1, target: { topic: '{2}' } });
     const cloud = await remote(s);
-    const sink = await collectMessages(await connectClient(cloud.url, { clientId: 'sink', teardown: td }), '#', {
+    // one-level topics: what the rule maps to, not the agent's retained state topic (tether/…/state)
+    const sink = await collectMessages(await connectClient(cloud.url, { clientId: 'sink', teardown: td }), '+', {
       qos: 1,
     });
     const { process: running, metrics } = await agent(s);

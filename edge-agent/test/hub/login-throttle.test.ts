@@ -1,3 +1,4 @@
+import type { IConnectPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LoginThrottle } from '../../src/hub/broker/login-throttle.js';
 import { Resources, seedConfig } from './hub-fixtures.js';
@@ -68,7 +69,10 @@ describe('limits.logindelay on the hub', () => {
   it('does not count a login without a password (certificate or username only)', async () => {
     const hub = await res.hub(seedConfig({ limits: { logindelay: { min: `${MIN}ms` } } }));
     const raw = await rawSocket(res, hub);
-    const connack = await raw.connect({ username: 'nobody', password: undefined });
+    const connack = await raw.connect({
+      username: 'nobody',
+      password: undefined,
+    } as unknown as Partial<IConnectPacket>);
     expect(connack.returnCode).toBe(5); // not authorized
     expect(hub.broker.stats.loginDelays).toBe(0);
   });

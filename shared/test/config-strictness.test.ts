@@ -98,7 +98,7 @@ describe("unknown keys in Tether's own sections are errors with a did-you-mean",
       b.queue = { colour: 'blue' };
     });
     expect(result.errors).toEqual([
-      'queue.colour: unknown key (known here: durability, maxmessages, maxbytes, overflow, qos0, inflight, memory, commitdelay)',
+      'queue.colour: unknown key (known here: durability, maxmessages, maxbytes, overflow, qos0, inflight, memory, commitdelay, deadletter)',
     ]);
   });
 });

@@ -81,14 +81,18 @@ const HUB_311_AT_LEAST = [
 
 /**
  * MQTT 5 on the hub of our own: 26 of 27 (Mosquitto 2.0.11: 22 with dynsec and max_keepalive, 21 by
- * default). Left: test_subscribe_failure, which wants 0x80 where the hub, like Mosquitto, answers the
+ * default), 25 of them required (see test_client_topic_alias below). Left: test_subscribe_failure, which wants 0x80 where the hub, like Mosquitto, answers the
  * refused filter with 0x87 Not authorized (MQTT 5 table 2-6: the more specific code; Paho's v5 client
  * cannot decode 0x87 in a SUBACK).
  */
 const HUB_5_AT_LEAST: string[] = [
   'test_assigned_clientid',
   'test_basic',
-  'test_client_topic_alias',
+  // not test_client_topic_alias: it passes, but races. Its client has a persistent session and
+  // subscribes to what it publishes; the hub sends that copy at once and the PUBACK only once the
+  // copy is committed (the promise: acknowledged = stored). The test disconnects as soon as it sees
+  // the copy and asserts its PUBACK had already come: on a loaded machine it sometimes has not (one
+  // CI run in five here). Mosquitto acknowledges before anything is on disk, so it never races.
   'test_dollar_topics',
   'test_flow_control1',
   'test_flow_control2',

@@ -1,6 +1,7 @@
 import type { TetherError } from '@tether/shared';
 import type { BridgeMessage } from '../transport/message-endpoint.js';
-import type { SqliteStore, StoreParticipant } from './sqlite-store.js';
+import { QueuedStatements } from './queued-statements.js';
+import type { SqliteStore } from './sqlite-store.js';
 
 /** A message a destination would not take, set aside so the rest of its queue moves on. */
 export interface DeadLetter {
@@ -44,8 +45,6 @@ interface DeadLetterRow {
   dead_at: number;
 }
 
-type Op = () => void;
-
 /**
  * The dead-letter table and the failure counts, in the agent's store (same database and group
  * commit as the queues). Writes are queued and run in the store's next transaction; `add` tells
@@ -53,31 +52,14 @@ type Op = () => void;
  *
  * Statements use only run/get/all with positional parameters (better-sqlite3 and node:sqlite).
  */
-export class DeadLetterStore implements StoreParticipant {
-  private ops: Op[] = [];
-  private callbacks: Array<(error: TetherError | undefined) => void> = [];
+export class DeadLetterStore {
+  private readonly pending: QueuedStatements;
   private readonly st: ReturnType<typeof statements>;
 
-  constructor(private readonly store: SqliteStore) {
+  constructor(store: SqliteStore) {
     store.exec(SCHEMA);
     this.st = statements(store);
-    store.join(this);
-  }
-
-  hasWork(): boolean {
-    return this.ops.length > 0 || this.callbacks.length > 0;
-  }
-
-  write(): void {
-    const ops = this.ops;
-    this.ops = [];
-    for (const op of ops) op();
-  }
-
-  settled(error: TetherError | undefined): void {
-    const callbacks = this.callbacks;
-    this.callbacks = [];
-    for (const cb of callbacks) cb(error);
+    this.pending = new QueuedStatements(store);
   }
 
   /** Sets `message` aside; `done` runs once that is committed, or with the store's error. */
@@ -90,9 +72,8 @@ export class DeadLetterStore implements StoreParticipant {
   ): void {
     const { topic, payload, qos, retain } = message;
     const deadAt = Date.now();
-    this.ops.push(() => this.st.insert.run(queue, topic, payload, qos, retain ? 1 : 0, reason, attempts, deadAt));
-    this.callbacks.push(done);
-    this.store.scheduleCommit(this.ops.length);
+    this.queue(() => this.st.insert.run(queue, topic, payload, qos, retain ? 1 : 0, reason, attempts, deadAt));
+    this.pending.afterCommit(done);
   }
 
   /** The failure counts of `queue`'s stored messages, by row id (read once at start). */
@@ -114,7 +95,7 @@ export class DeadLetterStore implements StoreParticipant {
     done?: (error: TetherError | undefined) => void,
   ): void {
     this.queue(() => this.st.putFailure.run(queue, rowId, failure.failures, failure.kind, failure.topic));
-    if (done) this.callbacks.push(done);
+    if (done) this.pending.afterCommit(done);
   }
 
   clearFailure(queue: string, rowId: number): void {
@@ -136,9 +117,8 @@ export class DeadLetterStore implements StoreParticipant {
     this.queue(() => this.st.delete.run(id));
   }
 
-  private queue(op: Op): void {
-    this.ops.push(op);
-    this.store.scheduleCommit(this.ops.length);
+  private queue(op: () => void): void {
+    this.pending.run(op);
   }
 }
 

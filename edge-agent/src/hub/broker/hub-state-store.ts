@@ -1,5 +1,6 @@
 import type { TetherError } from '@tether/shared';
-import { asBuffer, type SqliteStore, type StoreParticipant } from '../../queue/sqlite-store.js';
+import { QueuedStatements } from '../../queue/queued-statements.js';
+import { asBuffer, type SqliteStore } from '../../queue/sqlite-store.js';
 import type { ProtocolVersion, PublishProperties, QoS, Will } from '../codec/types.js';
 import type { Delivery, HubMessage } from './hub-message.js';
 import type { SessionSubscription } from './session.js';
@@ -33,8 +34,6 @@ CREATE TABLE IF NOT EXISTS hub_qos2_in (client_id TEXT NOT NULL, packet_id INTEG
 CREATE TABLE IF NOT EXISTS hub_wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, props TEXT);
 `;
 
-type Op = () => void;
-
 /**
  * The embedded hub's durable state, in the agent's store (same database and group commit as the
  * bridge's queues): retained messages, persistent sessions with their subscriptions, the messages
@@ -45,45 +44,26 @@ type Op = () => void;
  * Changes are queued as statements and run in the store's next transaction; `afterCommit`
  * callbacks run once that transaction is durable (the hub holds a publisher's ack on them).
  */
-export class HubStateStore implements StoreParticipant {
-  private ops: Op[] = [];
+export class HubStateStore {
+  private readonly pending: QueuedStatements;
   /** Deliveries whose rows wait for the next transaction: removed before it, they are never written. */
   private readonly pendingAdds = new Map<Delivery, { cancelled: boolean }>();
   readonly stats = { deliveriesNeverWritten: 0 };
-  private callbacks: Array<(error: TetherError | undefined) => void> = [];
   private readonly st: ReturnType<typeof statements>;
 
-  constructor(private readonly store: SqliteStore) {
+  constructor(store: SqliteStore) {
     store.exec(SCHEMA);
     this.st = statements(store);
-    store.join(this);
-  }
-
-  hasWork(): boolean {
-    return this.ops.length > 0 || this.callbacks.length > 0;
-  }
-
-  write(): void {
-    const ops = this.ops;
-    this.ops = [];
-    for (const op of ops) op();
-  }
-
-  settled(error: TetherError | undefined): void {
-    const callbacks = this.callbacks;
-    this.callbacks = [];
-    for (const cb of callbacks) cb(error);
+    this.pending = new QueuedStatements(store);
   }
 
   /** Runs `cb` once everything queued so far is committed (or failed to be). */
   afterCommit(cb: (error: TetherError | undefined) => void): void {
-    this.callbacks.push(cb);
-    this.store.scheduleCommit(this.ops.length);
+    this.pending.afterCommit(cb);
   }
 
-  private queue(op: Op): void {
-    this.ops.push(op);
-    this.store.scheduleCommit(this.ops.length);
+  private queue(op: () => void): void {
+    this.pending.run(op);
   }
 
   setRetained(m: HubMessage): void {

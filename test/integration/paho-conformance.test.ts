@@ -141,8 +141,38 @@ async function runAgainst(suite: PahoSuite, kind: 'mosquitto' | 'hub', shards: n
   return run;
 }
 
+/**
+ * Mosquitto is the reference that proves the runner reads results right, not the thing under test.
+ * Some of its passes are timing-bound on a loaded machine (test_will_message waits 10 s for a will
+ * Mosquitto sends about 5.5 s after the connect, where the hub needs 4.6 s), so a known pass that
+ * fails is run once more, alone, on a fresh broker, and the retry is printed. A test outside the
+ * known set that passes is never retried: the exact-set assertion still catches a runner that
+ * reads results wrong either way.
+ */
+async function runMosquittoReference(suite: PahoSuite, shards: number, known: readonly string[], td: Teardown) {
+  const run = await runAgainst(suite, 'mosquitto', shards, td);
+  const again = run.failed.map((f) => f.name).filter((name) => known.includes(name));
+  if (again.length === 0) return run;
+  const dir = await mkdtemp(join(tmpdir(), `tether-paho-mosquitto-${suite}-again-`));
+  td.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+  const { port } = await startPahoMosquitto({ dir, teardown: td });
+  const retry = await runPaho(suite, '127.0.0.1', port, {
+    tests: again,
+    testTimeoutsMs: TIMEOUTS,
+    timeoutMs: 40_000,
+    teardown: td,
+  });
+  console.log(formatPahoRun(retry, `Paho MQTT ${suite} against Mosquitto, known passes that failed, once more`));
+  return {
+    ...run,
+    passed: [...run.passed, ...retry.passed],
+    failed: run.failed.filter((f) => !retry.passed.includes(f.name)),
+  };
+}
+
 const sorted = (names: readonly string[]) => [...names].sort();
-const TEST_TIMEOUT_MS = 110_000;
+// 80 s for the shards, 40 s for a retry of the reference's known passes, and the brokers' starts
+const TEST_TIMEOUT_MS = 140_000;
 
 describe.concurrent('Paho interoperability tests', () => {
   it(
@@ -150,7 +180,7 @@ describe.concurrent('Paho interoperability tests', () => {
     async ({ expect, onTestFinished }) => {
       const td = new Teardown();
       onTestFinished(() => td.run());
-      const run = await runAgainst('3.1.1', 'mosquitto', 1, td);
+      const run = await runMosquittoReference('3.1.1', 1, MOSQUITTO_311_PASSES, td);
       expect(sorted(run.passed), formatPahoRun(run, 'mosquitto 3.1.1')).toEqual(sorted(MOSQUITTO_311_PASSES));
     },
     TEST_TIMEOUT_MS,
@@ -174,7 +204,7 @@ describe.concurrent('Paho interoperability tests', () => {
     async ({ expect, onTestFinished }) => {
       const td = new Teardown();
       onTestFinished(() => td.run());
-      const run = await runAgainst('5', 'mosquitto', V5_SHARDS, td);
+      const run = await runMosquittoReference('5', V5_SHARDS, MOSQUITTO_5_PASSES, td);
       expect(sorted(run.passed), formatPahoRun(run, 'mosquitto 5')).toEqual(sorted(MOSQUITTO_5_PASSES));
     },
     TEST_TIMEOUT_MS,

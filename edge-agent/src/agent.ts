@@ -5,6 +5,7 @@ import { Bridge } from './bridge/bridge.js';
 import { ConnectionStateTopics, externalHubPublisher, type StateTopic } from './bridge/connection-state-topics.js';
 import type { Dispatcher } from './bridge/dispatcher.js';
 import type { LoadedConfig } from './config/load-config.js';
+import type { MessageEndpoint } from './core/message-endpoint.js';
 import type { EmbeddedHub } from './hub/embedded-hub.js';
 import type { InProcessHubLink } from './hub/in-process-hub-link.js';
 import { AgentStatus } from './metrics/agent-status.js';
@@ -13,7 +14,6 @@ import type { MetricsServer } from './metrics/metrics-server.js';
 import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, type ConnectionPlan, planBridge } from './rules/bridge-plan.js';
 import { readTlsMaterial } from './transport/connection-options.js';
-import type { MessageEndpoint } from './transport/message-endpoint.js';
 import { MqttEndpoint } from './transport/mqtt-endpoint.js';
 
 export interface AgentOptions {
@@ -279,10 +279,7 @@ export class Agent {
       const registry = createAgentMetrics({
         dispatchers: () => this.dispatchers,
         connections: () => this.endpoints,
-        // offline drops at the bridge plus QoS 0 dropped because a backlog sat on disk
-        qos0Dropped: () =>
-          (this.bridge?.stats.qos0Dropped ?? 0) +
-          [...this.dispatchers.values()].reduce((n, d) => n + d.queue.stats.volatileDropped, 0),
+        qos0Dropped: () => [...this.dispatchers.values()].reduce((n, d) => n + d.queue.stats.qos0Dropped, 0),
         store: () => this.store?.stats,
         ...(this.hub ? { hub: () => (this.hub?.running ? this.hub.broker.status() : undefined) } : {}),
         connectionStates: () => this.monitor?.states() ?? [],

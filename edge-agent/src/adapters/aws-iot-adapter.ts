@@ -1,8 +1,10 @@
 import { type AwsIotRemoteConfig, type QoS, TetherError } from '@tether/shared';
 import type { mqtt5 } from 'aws-iot-device-sdk-v2';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { EndpointEvent, PublishOutcome } from '../core/message-endpoint.js';
+import type { InboundHandler } from '../core/message-hold.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
-import { deliverToSubscriptions } from '../transport/deliver-held.js';
-import type { BridgeMessage, EndpointEvent, InboundHandler, PublishOutcome } from '../transport/message-endpoint.js';
+import { deliverToSubscriptions } from '../transport/deliver-to-subscriptions.js';
 import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
 import { isSharedFilter } from '../transport/shared-filter.js';

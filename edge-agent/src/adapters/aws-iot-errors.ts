@@ -1,7 +1,7 @@
 import { type ErrorCode, TetherError } from '@tether/shared';
 import type { mqtt5 } from 'aws-iot-device-sdk-v2';
+import type { PublishOutcome } from '../core/message-endpoint.js';
 import { describeReason } from '../transport/lean/reason-codes.js';
-import type { PublishOutcome } from '../transport/message-endpoint.js';
 import { refusalKind } from '../transport/publish-refusals.js';
 
 /** What the CRT reports: a CrtError (`error_name` like `AWS_IO_SOCKET_CONNECTION_REFUSED`) and, when the broker answered, a reason code. */

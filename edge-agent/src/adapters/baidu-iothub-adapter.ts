@@ -1,5 +1,6 @@
 import type { BaiduIotHubRemoteConfig } from '@tether/shared';
-import type { BridgeMessage, PublishOutcome } from '../transport/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { PublishOutcome } from '../core/message-endpoint.js';
 import { baiduIotHubLimits } from './baidu-iothub-limits.js';
 import type { AdapterRequest } from './cloud-adapter.js';
 import { MqttCloudAdapter } from './mqtt-adapter.js';

@@ -1,6 +1,6 @@
 import type { RemoteConfig } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { MessageEndpoint } from '../transport/message-endpoint.js';
+import type { MessageEndpoint } from '../core/message-endpoint.js';
 
 /**
  * The seam between Tether and a cloud. A remote's `provider:` picks one implementation from

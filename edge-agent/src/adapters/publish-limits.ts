@@ -1,5 +1,5 @@
 import { TetherError } from '@tether/shared';
-import type { PublishOutcome } from '../transport/message-endpoint.js';
+import type { PublishOutcome } from '../core/message-endpoint.js';
 
 /** What a cloud accepts in one PUBLISH; checked before sending so an over-limit message fails clearly. */
 export interface PublishLimits {

@@ -1,11 +1,13 @@
 import type { QoS, QueueConfig } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { MessageEndpoint } from '../core/message-endpoint.js';
+import { HELD, type MessageHold, MessageHolds } from '../core/message-hold.js';
 import { DeadLetterStore } from '../queue/dead-letter-store.js';
 import { MessageQueue } from '../queue/message-queue.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
 import { EchoGuard } from '../rules/echo-guard.js';
-import { type BridgeMessage, HELD, type MessageEndpoint, type MessageHold } from '../transport/message-endpoint.js';
 import { Dispatcher } from './dispatcher.js';
 
 export interface BridgeOptions {
@@ -16,11 +18,6 @@ export interface BridgeOptions {
   /** The durable store; absent with `durability: memory`. */
   readonly store?: SqliteStore;
   readonly logger: Logger;
-}
-
-export interface BridgeStats {
-  /** QoS 0 messages dropped because their destination was offline (`qos0: drop`). */
-  qos0Dropped: number;
 }
 
 const NO_ROUTES: readonly RoutePlan[] = [];
@@ -37,7 +34,6 @@ const NO_ROUTES: readonly RoutePlan[] = [];
  */
 export class Bridge {
   readonly dispatchers = new Map<string, Dispatcher>();
-  readonly stats: BridgeStats = { qos0Dropped: 0 };
   private readonly guards = new Map<string, EchoGuard>();
   /** Routes by source connection and filter, for the handlers. */
   private routes = new Map<string, Map<string, RoutePlan[]>>();
@@ -176,27 +172,22 @@ export class Bridge {
 
   /**
    * Queues `message` for every route. Returns undefined when it is safe at once (nothing to
-   * store, or memory queues), else HELD, and `hold` is released once every queue has it safe, with the
-   * first error if one could not store it. A callback, not a promise: this runs per message.
+   * store, or memory queues), else HELD, and `hold` is released once every queue has it safe, with
+   * the first error if one could not store it. No promise: this runs per message.
    */
   private forward(message: BridgeMessage, routes: readonly RoutePlan[], hold: MessageHold): typeof HELD | undefined {
     if (!this.accepting) {
       hold.release(new Error('the bridge is stopping'));
       return HELD;
     }
-    // one count for the loop itself, so a queue reporting "safe" early cannot settle it midway
-    let pending = 1;
-    let failure: Error | undefined;
-    const onSafe = (error?: Error): void => {
-      if (error) failure ??= error;
-      if (--pending === 0) hold.release(failure);
-    };
+    let holds: MessageHolds | undefined;
+    let held = false;
     for (const route of routes) {
       const dispatcher = this.dispatchers.get(route.to);
       if (!dispatcher) continue;
       const qos = Math.min(message.qos, route.qos) as QoS;
       if (qos === 0 && this.options.queue.qos0 === 'drop' && !dispatcher.endpoint.connected) {
-        this.stats.qos0Dropped++;
+        dispatcher.queue.droppedOffline();
         if (!dispatcher.qos0DropLogged) {
           dispatcher.qos0DropLogged = true;
           this.options.logger.warn(
@@ -206,20 +197,20 @@ export class Bridge {
         }
         continue;
       }
-      pending++;
       const mapped = {
         topic: route.mapTopic(message.topic),
         payload: message.payload,
         qos,
         retain: route.keepRetain && message.retain,
       };
-      if (dispatcher.queue.offer(mapped, onSafe)) pending--;
+      holds ??= new MessageHolds(hold);
+      holds.add();
+      if (dispatcher.queue.offer(mapped, holds)) holds.release();
+      else held = true;
     }
-    if (--pending === 0) {
-      // every queue had it safe at once (a failure is only ever reported later, but honour one)
-      if (!failure) return undefined;
-      hold.release(failure);
-    }
+    // every queue had it safe at once: the caller acks, and the counter is dropped unreleased
+    if (!held) return undefined;
+    (holds as MessageHolds).release();
     return HELD;
   }
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MessageEndpoint } from '../transport/message-endpoint.js';
+import type { MessageEndpoint } from '../core/message-endpoint.js';
 
 /** Publishes a retained message on the hub; resolves once the hub has it (or could not take it). */
 export type HubStatePublisher = (topic: string, payload: Buffer) => Promise<void>;

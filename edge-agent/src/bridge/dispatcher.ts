@@ -1,9 +1,10 @@
 import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { MessageEndpoint, PublishOutcome } from '../core/message-endpoint.js';
 import { topicNameProblem } from '../hub/codec/topic-rules.js';
 import type { DeadLetterStore } from '../queue/dead-letter-store.js';
 import type { MessageQueue, QueuedMessage } from '../queue/message-queue.js';
-import type { BridgeMessage, MessageEndpoint, PublishOutcome } from '../transport/message-endpoint.js';
 import { connectionLost, DeliveryFailures, failureKind, neverSent } from './delivery-failures.js';
 
 export interface DispatcherOptions {
@@ -168,7 +169,7 @@ export class Dispatcher {
         // an endpoint never rejects; if one does, treat it as retryable rather than lose the message
         this.inflight--;
         this.options.logger.error({ target: this.options.name, err: error }, 'publish threw');
-        this.options.queue.release(entry);
+        this.options.queue.requeue(entry);
         this.pump();
       },
     );
@@ -196,13 +197,13 @@ export class Dispatcher {
   private retry(entry: QueuedMessage, error: TetherError): void {
     const { queue, deadLetterAfter } = this.options;
     if (neverSent(error)) {
-      queue.release(entry);
+      queue.requeue(entry);
       return;
     }
     if (connectionLost(error) && this.aloneId !== entry.id) {
       // lost together with others: no one to blame yet, so each goes out alone next
       this.probeUntil = Math.max(this.probeUntil, entry.id);
-      queue.release(entry);
+      queue.requeue(entry);
       return;
     }
     const { logger, name } = this.options;
@@ -228,7 +229,7 @@ export class Dispatcher {
     }
     // until it is through, it keeps going out alone, so its next failure is its own too
     this.probeUntil = Math.max(this.probeUntil, entry.id);
-    queue.release(entry);
+    queue.requeue(entry);
   }
 
   /**
@@ -254,7 +255,7 @@ export class Dispatcher {
           { ...fields, storeError: error.message },
           `${why}; the dead letter could not be stored, kept queued`,
         );
-        queue.release(entry);
+        queue.requeue(entry);
       } else {
         this.failures.clear(entry);
         queue.discard(entry);

@@ -1,7 +1,8 @@
 import type { HubConfig, Principal } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { MessageHold } from '../core/message-hold.js';
 import type { SqliteStore } from '../queue/sqlite-store.js';
-import type { MessageHold } from '../transport/message-endpoint.js';
 import { Broker } from './broker/broker.js';
 import { brokerLimits } from './broker/broker-limits.js';
 import type { HubMessage } from './broker/hub-message.js';
@@ -177,11 +178,7 @@ export class EmbeddedHub {
    * The bridge's downlink into the hub: delivered like a client's message (hub routes included),
    * `hold` released once every persistent session it goes to has it stored.
    */
-  publishFromLink(
-    message: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean },
-    origin: string,
-    hold: MessageHold,
-  ): void {
+  publishFromLink(message: BridgeMessage, origin: string, hold: MessageHold): void {
     const broker = this.broker;
     broker.publishAsHub(message.topic, message.payload, message.qos, message.retain, undefined, origin, hold);
     if (this.routes.size > 0 && !message.topic.startsWith(SYS)) this.routes.route(message);

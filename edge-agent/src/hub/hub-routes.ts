@@ -1,21 +1,7 @@
 import type { HubRoute, QoS } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { BridgeMessage } from '../core/bridge-message.js';
 import { topicMatches } from '../rules/topic-match.js';
-
-/** What a route needs of a message; aedes packets and bridge messages both fit. */
-export interface RoutableMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
-
-export interface RoutedCopy {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
 
 /**
  * Baetyl-Hub's `subscriptions`: a message published on a topic matching `source.topic`
@@ -31,7 +17,7 @@ export interface RoutedCopy {
 export class HubRoutes {
   constructor(
     private readonly routes: readonly HubRoute[],
-    private readonly publish: (copy: RoutedCopy) => Promise<void>,
+    private readonly publish: (copy: BridgeMessage) => Promise<void>,
     private readonly logger: Logger,
   ) {}
 
@@ -40,12 +26,12 @@ export class HubRoutes {
   }
 
   /** Publishes the copies for one original message; returns how many routes matched. */
-  route(message: RoutableMessage): number {
+  route(message: BridgeMessage): number {
     let matched = 0;
     for (const { source, target } of this.routes) {
       if (!topicMatches(source.topic, message.topic)) continue;
       matched++;
-      const copy: RoutedCopy = {
+      const copy: BridgeMessage = {
         topic: target.topic,
         payload: message.payload,
         qos: Math.min(message.qos, source.qos, target.qos) as QoS,

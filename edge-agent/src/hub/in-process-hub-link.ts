@@ -1,15 +1,9 @@
 import type { Principal, QoS } from '@tether/shared';
 import { TetherError, topicNameProblem } from '@tether/shared';
 import type { Logger } from 'pino';
-import type {
-  BridgeMessage,
-  EndpointEvent,
-  InboundHandler,
-  MessageEndpoint,
-  MessageHold,
-  PublishOutcome,
-} from '../transport/message-endpoint.js';
-import { ACKED } from '../transport/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import { ACKED, type EndpointEvent, type MessageEndpoint, type PublishOutcome } from '../core/message-endpoint.js';
+import type { InboundHandler, MessageHold } from '../core/message-hold.js';
 import type { EmbeddedHub } from './embedded-hub.js';
 
 export interface InProcessHubLinkOptions {
@@ -125,11 +119,9 @@ export class InProcessHubLink implements MessageEndpoint {
       queueMicrotask(() => done({ status: 'rejected', error }));
       return;
     }
-    let settled = false;
+    // released once: the broker counts the message's holders in a MessageHolds
     const hold: MessageHold = {
       release: (err?: unknown) => {
-        if (settled) return;
-        settled = true;
         // the dispatcher's callback never runs inside the broker's (or the store's) loop
         queueMicrotask(() =>
           done(

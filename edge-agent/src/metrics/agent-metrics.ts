@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from '../bridge/dispatcher.js';
+import type { MessageEndpoint } from '../core/message-endpoint.js';
 import type { HubStatus } from '../hub/broker/hub-status.js';
 import type { StoreStats } from '../queue/sqlite-store.js';
-import type { MessageEndpoint } from '../transport/message-endpoint.js';
 import { registerHubMetrics } from './hub-metrics.js';
 
 export interface MetricsSources {

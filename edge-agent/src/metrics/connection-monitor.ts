@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EndpointEvent, MessageEndpoint } from '../transport/message-endpoint.js';
+import type { EndpointEvent, MessageEndpoint } from '../core/message-endpoint.js';
 
 /** Every minute while a connection is down, one summary line (not one per attempt). */
 export const OUTAGE_SUMMARY_MS = 60_000;

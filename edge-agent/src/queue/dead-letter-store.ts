@@ -1,5 +1,5 @@
 import type { TetherError } from '@tether/shared';
-import type { BridgeMessage } from '../transport/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
 import { QueuedStatements } from './queued-statements.js';
 import type { SqliteStore } from './sqlite-store.js';
 

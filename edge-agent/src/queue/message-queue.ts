@@ -1,12 +1,10 @@
 import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { BridgeMessage } from '../transport/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { MessageHold } from '../core/message-hold.js';
 import type { PendingWrite, QueueTable } from './sqlite-store.js';
 
 export type OverflowPolicy = 'drop-oldest' | 'reject-new';
-
-/** Runs once a message is safe (stored, or already delivered), or with the error that kept it from being stored. */
-export type SafeCallback = (error?: Error) => void;
 
 export interface QueuedMessage {
   /** Position in the queue: increasing in the order messages are handed out. */
@@ -42,8 +40,11 @@ export interface QueueStats {
   dropped: number;
   /** Messages handed out again after a failed send or a restart: possible duplicates downstream. */
   redelivered: number;
-  /** Volatile (QoS 0) messages dropped because the backlog was on disk. */
-  volatileDropped: number;
+  /**
+   * QoS 0 messages dropped (`queue.qos0: drop`): the destination was offline, or the backlog was
+   * on disk and a message never written cannot keep its place. The one count of QoS 0 drops.
+   */
+  qos0Dropped: number;
   /** Durable messages the destination acknowledged before their commit: never written to disk. */
   unwritten: number;
 }
@@ -63,37 +64,41 @@ class Entry implements QueuedMessage, PendingWrite {
   cancelled = false;
   /** In memory (takeable) now, or placed only once written (the backlog is on disk). */
   readonly inMemory: boolean;
-  private onSafe: SafeCallback | undefined;
+  /** The source's hold, released once (see settle()). */
+  private hold: MessageHold | undefined;
 
   constructor(
     readonly id: number,
     readonly message: BridgeMessage,
     private readonly queue: MessageQueue,
-    onSafe: SafeCallback | undefined,
+    hold: MessageHold | undefined,
     inMemory: boolean,
   ) {
-    this.onSafe = onSafe;
+    this.hold = hold;
     this.inMemory = inMemory;
   }
 
   /** Called by the store after the commit (not when cancelled). */
   written(error: Error | undefined, rowid: number): void {
     if (error) {
-      this.safe(error);
+      this.settle(error);
       this.queue.writeFailed(this);
       return;
     }
     this.rowid = rowid;
     this.queue.written(this);
-    this.safe(undefined);
+    this.settle(undefined);
   }
 
-  /** Reports the outcome to the source once: the first of written, delivered or dropped wins. */
-  safe(error: Error | undefined): void {
-    const onSafe = this.onSafe;
-    if (!onSafe) return;
-    this.onSafe = undefined;
-    onSafe(error);
+  /**
+   * Releases the source's hold: the first of written, delivered or dropped decides, so this is
+   * the one place where a queued message's outcome is reported at most once.
+   */
+  settle(error: Error | undefined): void {
+    const hold = this.hold;
+    if (!hold) return;
+    this.hold = undefined;
+    hold.release(error);
   }
 }
 
@@ -111,7 +116,7 @@ export class MessageQueue {
     acked: 0,
     dropped: 0,
     redelivered: 0,
-    volatileDropped: 0,
+    qos0Dropped: 0,
     unwritten: 0,
   };
   private readonly memory: Array<Entry | undefined> = [];
@@ -165,11 +170,11 @@ export class MessageQueue {
 
   /**
    * Queues a message. Returns true when it is safe at once (memory queue, volatile QoS 0, or
-   * dropped as a volatile message behind a disk backlog); otherwise `onSafe` runs later, never
-   * synchronously: once committed or delivered, or with the error (store failure, reject-new
-   * overflow) that kept it from being stored.
+   * dropped as a volatile message behind a disk backlog); otherwise `hold` is released later,
+   * never synchronously: once committed or delivered, or with the error (store failure,
+   * reject-new overflow) that kept it from being stored.
    */
-  offer(incoming: BridgeMessage, onSafe: SafeCallback): boolean {
+  offer(incoming: BridgeMessage, hold: MessageHold): boolean {
     const message = this.detached(incoming);
     const size = message.payload.length;
     if (this.isFull(size)) {
@@ -178,9 +183,9 @@ export class MessageQueue {
       } else {
         this.waitForRoom(size).then(
           () => {
-            if (this.offer(message, onSafe)) onSafe();
+            if (this.offer(message, hold)) hold.release();
           },
-          (error: Error) => onSafe(error),
+          (error: Error) => hold.release(error),
         );
         return false;
       }
@@ -190,7 +195,7 @@ export class MessageQueue {
     if (volatile) {
       if (this.spilled) {
         // older messages wait on disk and this one is never written: it cannot keep its place
-        this.stats.volatileDropped++;
+        this.stats.qos0Dropped++;
         return true;
       }
       this.account(size);
@@ -201,7 +206,7 @@ export class MessageQueue {
     }
     this.account(size);
     const inMemory = !this.spilled && this.memory.length - this.memoryHead < this.window;
-    const entry = new Entry(++this.seq, message, this, onSafe, inMemory);
+    const entry = new Entry(++this.seq, message, this, hold, inMemory);
     if (inMemory) {
       this.push(entry);
     } else {
@@ -217,8 +222,8 @@ export class MessageQueue {
    * once stored (or delivered) and rejects when it cannot be.
    */
   append(message: BridgeMessage): Promise<void> | undefined {
-    let settle: SafeCallback | undefined;
-    const safeNow = this.offer(message, (error) => settle?.(error));
+    let settle: ((error?: unknown) => void) | undefined;
+    const safeNow = this.offer(message, { release: (error) => settle?.(error) });
     if (safeNow) return undefined;
     return new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
@@ -248,12 +253,17 @@ export class MessageQueue {
   }
 
   /** A send failed: hand it out again before anything newer. */
-  release(entry: QueuedMessage): void {
+  requeue(entry: QueuedMessage): void {
     this.stats.redelivered++;
     let at = this.retry.length;
     while (at > 0 && (this.retry[at - 1] as Entry).id > entry.id) at--;
     this.retry.splice(at, 0, entry as Entry);
     this.notify();
+  }
+
+  /** A QoS 0 message dropped before it reached the queue: its destination was offline (`queue.qos0: drop`). */
+  droppedOffline(): void {
+    this.stats.qos0Dropped++;
   }
 
   /** Drops a message the destination refused for good. */
@@ -334,7 +344,7 @@ export class MessageQueue {
       // delivered (or dropped) before its commit: the write is skipped, and it is safe now
       entry.cancelled = true;
       this.stats.unwritten++;
-      entry.safe(undefined);
+      entry.settle(undefined);
     }
     const wake = this.waiting.shift();
     wake?.();

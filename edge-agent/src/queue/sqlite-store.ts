@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { BridgeMessage } from '../transport/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
 import { errorCode, isCorruption, isDiskFull, startOver, storeError } from './store-errors.js';
 import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, writeManifest } from './store-files.js';
 

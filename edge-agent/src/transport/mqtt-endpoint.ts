@@ -1,18 +1,13 @@
 import type { HubClientConfig, QoS } from '@tether/shared';
 import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import { ACKED, type EndpointEvent, type MessageEndpoint, type PublishOutcome } from '../core/message-endpoint.js';
+import type { InboundHandler } from '../core/message-hold.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial, type TlsMaterial } from './connection-options.js';
-import { deliverToSubscriptions } from './deliver-held.js';
+import { deliverToSubscriptions } from './deliver-to-subscriptions.js';
 import { describeConnectError } from './describe-error.js';
 import { type LeanMessage, LeanMqttClient, type MqttError } from './lean/index.js';
-import {
-  ACKED,
-  type BridgeMessage,
-  type EndpointEvent,
-  type InboundHandler,
-  type MessageEndpoint,
-  type PublishOutcome,
-} from './message-endpoint.js';
 import { refusalKind, TransientRefusals } from './publish-refusals.js';
 import { RetryReporter } from './retry-reporter.js';
 import { isSharedFilter } from './shared-filter.js';

@@ -1,7 +1,7 @@
 import type { HubClientConfig, TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { PublishOutcome } from '../core/message-endpoint.js';
 import { Backoff } from './backoff.js';
-import type { PublishOutcome } from './message-endpoint.js';
 import { backoffPolicy } from './retry-reporter.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { HubClientConfig, TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
+import type { EndpointEvent } from '../core/message-endpoint.js';
 import { Backoff, type BackoffPolicy } from './backoff.js';
-import type { EndpointEvent } from './message-endpoint.js';
 
 /**
  * Reconnect timing and failure reporting shared by every connection: exponential backoff with

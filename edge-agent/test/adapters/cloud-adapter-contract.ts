@@ -8,7 +8,8 @@ import { collectMessages } from '../../../test/helpers/mqtt-clients.js';
 import { Teardown } from '../../../test/helpers/teardown.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { CloudAdapter } from '../../src/adapters/cloud-adapter.js';
-import type { BridgeMessage, EndpointEvent } from '../../src/transport/message-endpoint.js';
+import type { BridgeMessage } from '../../src/core/bridge-message.js';
+import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 
 /** A cloud stand-in (Mosquitto configured like that cloud) and the adapter that talks to it. */
 export interface CloudUnderTest {

@@ -5,7 +5,7 @@ import { awsIotLimitProblem, subscribeBatches } from '../../src/adapters/aws-iot
 import { BAIDU_IOTHUB_LIMITS, baiduIotHubLimits } from '../../src/adapters/baidu-iothub-limits.js';
 import { limitProblem } from '../../src/adapters/publish-limits.js';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
-import type { BridgeMessage } from '../../src/transport/message-endpoint.js';
+import type { BridgeMessage } from '../../src/core/bridge-message.js';
 
 const bytes = (n: number) => Buffer.alloc(n, 0x61);
 const levels = (n: number) => Array.from({ length: n }, (_, i) => `l${i}`).join('/');

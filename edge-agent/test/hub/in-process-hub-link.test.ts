@@ -1,9 +1,10 @@
 import { HubConfigSchema, TetherError } from '@tether/shared';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { BridgeMessage } from '../../src/core/bridge-message.js';
+import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import type { BridgeMessage, EndpointEvent } from '../../src/transport/message-endpoint.js';
 import { ALL, Resources, record, seedConfig, until, urlOf, withTimeout } from './hub-fixtures.js';
 
 const res = new Resources();

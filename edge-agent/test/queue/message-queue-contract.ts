@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { MessageQueue, MessageQueueOptions } from '../../src/queue/message-queue.js';
-import type { BridgeMessage } from '../../src/transport/message-endpoint.js';
 
 export type QueueFactory = (options: Partial<MessageQueueOptions>) => {
   queue: MessageQueue;
@@ -38,8 +38,8 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
       const { queue } = build({});
       for (let i = 0; i < 4; i++) await queue.append(msg(i));
       const [a, b, c] = [queue.take(), queue.take(), queue.take()];
-      queue.release(c!);
-      queue.release(a!);
+      queue.requeue(c!);
+      queue.requeue(a!);
       expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/0', 't/2', 't/3']);
       queue.ack(b!);
       expect(queue.stats.redelivered).toBe(2);

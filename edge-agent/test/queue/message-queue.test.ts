@@ -135,7 +135,7 @@ describe('volatile QoS 0 in a durable queue', () => {
     await queue.append({ topic: 'a', payload: Buffer.from('a'), qos: 1, retain: false });
     await queue.append({ topic: 'b', payload: Buffer.from('b'), qos: 1, retain: false }); // spilled
     await queue.append({ topic: 'c', payload: Buffer.from('c'), qos: 0, retain: false });
-    expect(queue.stats.volatileDropped).toBe(1);
+    expect(queue.stats.qos0Dropped).toBe(1);
     expect(queue.size).toBe(2);
   });
 });

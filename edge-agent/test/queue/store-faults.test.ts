@@ -108,7 +108,9 @@ describe.skipIf(!isRoot)('a full disk heals', () => {
     let safe = 0;
     const failed: Error[] = [];
     for (let i = 0; i < N; i++) {
-      queue.offer(message(i, 16 * 1024), (error) => (error ? failed.push(error) : safe++));
+      queue.offer(message(i, 16 * 1024), {
+        release: (error?: unknown) => (error ? failed.push(error as Error) : safe++),
+      });
       if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
     }
     // 16 MB offered to a 24 MB disk less the reserves (or the filler): the store fills, and the rest waits (not failed)
@@ -242,8 +244,10 @@ describe('store errors name the path and the cause', () => {
     expect(delivered.length).toBeLessThan(500);
     expect(store.writesWait).toBe(true);
     let outcome = 'waiting';
-    queue.offer(message(1_000, 10), (error) => {
-      outcome = error ? 'failed' : 'safe';
+    queue.offer(message(1_000, 10), {
+      release: (error?: unknown) => {
+        outcome = error ? 'failed' : 'safe';
+      },
     });
     store.flush();
     expect(outcome).toBe('waiting');

@@ -9,7 +9,7 @@ import { startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { findExecutable } from '../../../test/helpers/process.js';
 import { Teardown } from '../../../test/helpers/teardown.js';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import type { EndpointEvent } from '../../src/transport/message-endpoint.js';
+import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 import { captureLogger } from '../adapters/cloud-adapter-contract.js';
 

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Principal } from '@tether/shared';
 import type { Logger } from 'pino';
-import { MessageHolds } from '../../transport/deliver-held.js';
-import { HELD, type InboundHandler, type MessageHold } from '../../transport/message-endpoint.js';
+import { HELD, type InboundHandler, type MessageHold, MessageHolds } from '../../core/message-hold.js';
 import { ConnackReturnCode, ReasonCode } from '../codec/reason-codes.js';
 import { parseSharedSubscription } from '../codec/topic-rules.js';
 import type {
@@ -333,13 +332,14 @@ export class Broker {
     }
     conn.inboundInflight++;
     const ackType = qos === 1 ? 4 : 5;
-    const holds = new MessageHolds(
-      () => {
-        // QoS 2 stays in flight until its PUBCOMP (released())
-        if (qos === 1) conn.inboundInflight--;
-        conn.write(conn.wire.ack(ackType, id, 0));
-      },
-      (error) => {
+    const holds = new MessageHolds({
+      release: (error) => {
+        if (error === undefined) {
+          // QoS 2 stays in flight until its PUBCOMP (released())
+          if (qos === 1) conn.inboundInflight--;
+          conn.write(conn.wire.ack(ackType, id, 0));
+          return;
+        }
         // not stored: no ack, the connection closes, the client sends it again
         if (qos === 2) session.inboundQos2.delete(id);
         this.options.logger.warn(
@@ -348,7 +348,7 @@ export class Broker {
         );
         conn.close('store failed', ReasonCode.UnspecifiedError);
       },
-    );
+    });
     this.route(message, holds);
     this.options.onClientMessage?.(message);
     holds.release();
@@ -372,10 +372,7 @@ export class Broker {
       this.route(message, undefined);
       return;
     }
-    const holds = new MessageHolds(
-      () => hold.release(),
-      (error) => hold.release(error),
-    );
+    const holds = new MessageHolds(hold);
     this.route(message, holds);
     holds.release();
   }

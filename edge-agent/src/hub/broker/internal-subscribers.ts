@@ -1,7 +1,7 @@
 import type { QoS } from '@tether/shared';
+import type { BridgeMessage } from '../../core/bridge-message.js';
+import { type InboundHandler, type MessageHold, MessageHolds } from '../../core/message-hold.js';
 import { topicMatches } from '../../rules/topic-match.js';
-import { MessageHolds } from '../../transport/deliver-held.js';
-import type { BridgeMessage, InboundHandler } from '../../transport/message-endpoint.js';
 import type { HubMessage } from './hub-message.js';
 
 interface InternalSubscription {
@@ -39,6 +39,11 @@ export class InternalSubscribers {
     this.onFailure = report;
   }
 
+  /** For a message nobody waits for: a handler's failure is only reported. */
+  private failureReport(topic: string): MessageHold {
+    return { release: (error) => error !== undefined && this.onFailure(topic, error) };
+  }
+
   deliver(message: HubMessage, holds: MessageHolds | undefined): void {
     if (this.subs.size === 0) return;
     let own: MessageHolds | undefined;
@@ -55,7 +60,7 @@ export class InternalSubscribers {
         holds.handTo(sub.handler, copy);
         continue;
       }
-      own ??= new MessageHolds(NOOP, (error) => this.onFailure(message.topic, error));
+      own ??= new MessageHolds(this.failureReport(message.topic));
       own.handTo(sub.handler, copy);
     }
     own?.release();
@@ -65,7 +70,7 @@ export class InternalSubscribers {
   deliverTo(filter: string, message: BridgeMessage): void {
     const sub = this.subs.get(filter);
     if (!sub) return;
-    const holds = new MessageHolds(NOOP, (error) => this.onFailure(message.topic, error));
+    const holds = new MessageHolds(this.failureReport(message.topic));
     holds.handTo(sub.handler, { ...message, qos: Math.min(message.qos, sub.qos) as QoS });
     holds.release();
   }

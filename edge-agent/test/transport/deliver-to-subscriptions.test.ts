@@ -1,12 +1,8 @@
 import type { QoS } from '@tether/shared';
 import { describe, expect, it } from 'vitest';
-import { deliverToSubscriptions } from '../../src/transport/deliver-held.js';
-import {
-  type BridgeMessage,
-  HELD,
-  type InboundHandler,
-  type MessageHold,
-} from '../../src/transport/message-endpoint.js';
+import type { BridgeMessage } from '../../src/core/bridge-message.js';
+import { HELD, type InboundHandler, type MessageHold } from '../../src/core/message-hold.js';
+import { deliverToSubscriptions } from '../../src/transport/deliver-to-subscriptions.js';
 
 const message: BridgeMessage = { topic: 'up/a', payload: Buffer.from('x'), qos: 1, retain: false };
 

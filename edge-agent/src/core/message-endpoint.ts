@@ -1,44 +1,18 @@
 import type { QoS, TetherError } from '@tether/shared';
-
-/** A message as it crosses the bridge, independent of the MQTT client that carried it. */
-export interface BridgeMessage {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-}
+import type { BridgeMessage } from './bridge-message.js';
+import type { InboundHandler } from './message-hold.js';
 
 /**
  * What a destination said about a publish. The dispatcher owns retries and durability;
  * endpoints only report.
  */
-/** The outcome of every successful publish: one shared object, no allocation per message. */
-export const ACKED: PublishOutcome = Object.freeze({ status: 'acked' as const });
-
 export type PublishOutcome =
   | { readonly status: 'acked' }
   | { readonly status: 'retryable'; readonly error: TetherError }
   | { readonly status: 'rejected'; readonly error: TetherError };
 
-/**
- * Handed to an InboundHandler with each message. A handler that returns HELD calls release() once
- * when the message is safe (stored, or already delivered), or with the error that kept it from
- * being stored. An object with a method, not a closure: one allocation per message, not two.
- */
-export interface MessageHold {
-  release(error?: unknown): void;
-}
-
-/** What a handler returns when it holds the message and will call `hold.release()`. */
-export const HELD: unique symbol = Symbol('held');
-
-/**
- * Called for every message a subscription receives. The source is acknowledged (PUBACK) once the
- * message is safe: at once when the handler returns nothing, when its promise resolves, or, when
- * it returns HELD, when it calls `hold.release()`. A rejection or `release(error)` leaves it
- * unacknowledged.
- */
-export type InboundHandler = (message: BridgeMessage, hold: MessageHold) => void | Promise<void> | typeof HELD;
+/** The outcome of every successful publish: one shared object, no allocation per message. */
+export const ACKED: PublishOutcome = Object.freeze({ status: 'acked' as const });
 
 export type EndpointEvent =
   | { readonly type: 'connected'; readonly sessionPresent: boolean }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../edge-agent/src/logging/logger.js';
 import { MessageQueue } from '../edge-agent/src/queue/message-queue.js';
 import { type Durability, SqliteStore } from '../edge-agent/src/queue/sqlite-store.js';
+import { append } from '../edge-agent/test/queue/append.js';
 
 /**
  * The durable store alone, in the way the bridge uses it: messages appended (group-committed),
@@ -48,7 +49,7 @@ async function scenario(name: string, durability: Durability, count: number, bat
     // as from a socket: up to 1,000 messages per read, one turn of the event loop each
     const appends: Array<Promise<void> | undefined> = [];
     for (let i = 0; i < count; i++) {
-      appends.push(queue.append(message));
+      appends.push(append(queue, message));
       if (i % 1_000 === 999) await new Promise((resolve) => setImmediate(resolve));
     }
     await Promise.all(appends);
@@ -74,7 +75,7 @@ async function scenario(name: string, durability: Durability, count: number, bat
   } else {
     for (let done = 0; done < count; done += batch) {
       const appends: Array<Promise<void> | undefined> = [];
-      for (let i = 0; i < batch; i++) appends.push(queue.append(message));
+      for (let i = 0; i < batch; i++) appends.push(append(queue, message));
       await Promise.all(appends);
       for (let e = queue.take(); e; e = queue.take()) queue.ack(e);
     }

@@ -11,6 +11,7 @@ import type { InProcessHubLink } from './hub/in-process-hub-link.js';
 import { AgentStatus } from './metrics/agent-status.js';
 import { ConnectionMonitor } from './metrics/connection-monitor.js';
 import type { MetricsServer } from './metrics/metrics-server.js';
+import { queueFactory } from './queue/queue-factory.js';
 import { SqliteStore } from './queue/sqlite-store.js';
 import { type BridgePlan, type ConnectionPlan, planBridge } from './rules/bridge-plan.js';
 import { readTlsMaterial } from './transport/connection-options.js';
@@ -156,7 +157,7 @@ export class Agent {
       plan,
       endpoints: this.endpoints,
       queue: bridge.config.queue,
-      ...(this.store ? { store: this.store } : {}),
+      queues: queueFactory(bridge.config.queue, logger, this.store),
       logger: logger.child({ module: 'bridge' }),
     });
     // subscriptions are registered before connecting, so the first CONNACK subscribes them

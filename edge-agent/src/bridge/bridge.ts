@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { BridgeMessage } from '../core/bridge-message.js';
 import type { MessageEndpoint } from '../core/message-endpoint.js';
 import { HELD, type MessageHold, MessageHolds } from '../core/message-hold.js';
-import { DeadLetterStore } from '../queue/dead-letter-store.js';
-import { MessageQueue } from '../queue/message-queue.js';
-import type { SqliteStore } from '../queue/sqlite-store.js';
+import type { MessageQueue } from '../queue/message-queue.js';
+import type { QueueFactory } from '../queue/queue-factory.js';
 import type { BridgePlan, RoutePlan } from '../rules/bridge-plan.js';
 import { EchoGuard } from '../rules/echo-guard.js';
 import { Dispatcher } from './dispatcher.js';
@@ -15,8 +14,8 @@ export interface BridgeOptions {
   /** One endpoint per plan connection id. */
   readonly endpoints: ReadonlyMap<string, MessageEndpoint>;
   readonly queue: QueueConfig;
-  /** The durable store; absent with `durability: memory`. */
-  readonly store?: SqliteStore;
+  /** Opens each destination's queue (durable, or in memory with `durability: memory`). */
+  readonly queues: QueueFactory;
   readonly logger: Logger;
 }
 
@@ -43,12 +42,7 @@ export class Bridge {
   private readonly subscribed = new WeakMap<MessageEndpoint, Map<string, QoS>>();
   private accepting = true;
 
-  /** Messages their destination would not take, set aside in the store (absent with `durability: memory`). */
-  private readonly deadLetters: DeadLetterStore | undefined;
-
-  constructor(private readonly options: BridgeOptions) {
-    this.deadLetters = options.store ? new DeadLetterStore(options.store) : undefined;
-  }
+  constructor(private readonly options: BridgeOptions) {}
 
   start(): Promise<void> {
     return this.apply(this.options.plan, this.options.endpoints);
@@ -62,7 +56,7 @@ export class Bridge {
    * a broker connection the subscription stays until the endpoint is replaced).
    */
   async apply(plan: BridgePlan, endpoints: ReadonlyMap<string, MessageEndpoint>): Promise<void> {
-    const { logger, queue: config, store } = this.options;
+    const { logger, queue: config, queues } = this.options;
     const routes = new Map<string, Map<string, RoutePlan[]>>();
     for (const route of plan.routes) {
       let byFilter = routes.get(route.from);
@@ -99,7 +93,7 @@ export class Bridge {
       const before = this.dispatchers.get(connection.id);
       if (before && before.endpoint === endpoint && before.window === config.inflight) continue;
       before?.detach();
-      const queue = before?.queue ?? this.parked.get(connection.id) ?? this.openQueue(connection.id, config, store);
+      const queue = before?.queue ?? this.parked.get(connection.id) ?? queues.open(connection.id);
       this.parked.delete(connection.id);
       const guard = (m: BridgeMessage) => this.guards.get(connection.id)?.remember(m.topic, m.payload);
       const dispatcher = new Dispatcher({
@@ -111,7 +105,7 @@ export class Bridge {
         ...(before ? { stats: before.stats } : {}),
         beforePublish: guard,
         deadLetterAfter: config.deadletter.after,
-        ...(this.deadLetters ? { deadLetters: this.deadLetters } : {}),
+        ...(queues.deadLetters ? { deadLetters: queues.deadLetters } : {}),
       });
       this.dispatchers.set(connection.id, dispatcher);
       fresh.push(dispatcher);
@@ -144,30 +138,15 @@ export class Bridge {
     }
   }
 
-  private openQueue(id: string, config: QueueConfig, store: SqliteStore | undefined): MessageQueue {
-    const queue = new MessageQueue({
-      name: id,
-      maxMessages: config.maxmessages,
-      maxBytes: config.maxbytes,
-      overflow: config.overflow,
-      memoryWindow: config.memory,
-      // qos0: drop — QoS 0 is at most once, so it is never written to disk
-      volatileQos0: config.qos0 === 'drop',
-      logger: this.options.logger.child({ module: 'queue', queue: id }),
-      ...(store ? { table: store.table(id) } : {}),
-    });
-    queue.open();
-    return queue;
-  }
-
   /**
    * Stops taking messages (new ones are not acknowledged to their source) and waits up to
    * `ms` for in-flight publishes; an in-memory backlog is given the same time to empty.
    */
   async drain(ms: number): Promise<void> {
     this.accepting = false;
-    const backlogToo = this.options.store === undefined;
-    await Promise.all([...this.dispatchers.values()].map((d) => d.drain(ms, backlogToo)));
+    // an in-memory backlog is lost at exit: it gets the drain time too
+    const what = this.options.queues.durable ? 'inflight' : 'backlog';
+    await Promise.all([...this.dispatchers.values()].map((d) => d.drain(ms, what)));
   }
 
   /**

@@ -111,10 +111,11 @@ export class Dispatcher {
   }
 
   /**
-   * Stops sending new messages and waits up to `ms` for the in-flight ones (and, for an
-   * in-memory queue, the backlog, which would otherwise be lost).
+   * Waits up to `ms` for the in-flight messages (`inflight`: nothing new is sent), or for the
+   * whole backlog to go (`backlog`: an in-memory queue's, which would otherwise be lost).
    */
-  async drain(ms: number, backlogToo: boolean): Promise<void> {
+  async drain(ms: number, what: 'inflight' | 'backlog'): Promise<void> {
+    const backlogToo = what === 'backlog';
     if (!backlogToo) this.stopped = true;
     const idle = () => this.inflight === 0 && this.settingAside === 0 && (!backlogToo || this.options.queue.size === 0);
     if (idle()) return;

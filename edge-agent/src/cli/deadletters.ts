@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { TetherError } from '@tether/shared';
 import { silentLogger } from '../logging/logger.js';
 import { type DeadLetter, DeadLetterStore } from '../queue/dead-letter-store.js';
-import { type PendingWrite, SqliteStore } from '../queue/sqlite-store.js';
+import type { PendingWrite } from '../queue/queue-table.js';
+import { SqliteStore } from '../queue/sqlite-store.js';
 
 export type DeadLetterAction = 'list' | 'requeue' | 'drop';
 

@@ -2,7 +2,7 @@ import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
 import type { BridgeMessage } from '../core/bridge-message.js';
 import type { MessageHold } from '../core/message-hold.js';
-import type { PendingWrite, QueueTable } from './sqlite-store.js';
+import type { PendingWrite, QueueTable } from './queue-table.js';
 
 export type OverflowPolicy = 'drop-oldest' | 'reject-new';
 
@@ -215,19 +215,6 @@ export class MessageQueue {
     }
     (table as QueueTable).insert(entry);
     return false;
-  }
-
-  /**
-   * Promise form of offer(), for callers that await: undefined when safe at once, else resolves
-   * once stored (or delivered) and rejects when it cannot be.
-   */
-  append(message: BridgeMessage): Promise<void> | undefined {
-    let settle: ((error?: unknown) => void) | undefined;
-    const safeNow = this.offer(message, { release: (error) => settle?.(error) });
-    if (safeNow) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      settle = (error) => (error ? reject(error) : resolve());
-    });
   }
 
   /** The oldest message not handed out yet. */

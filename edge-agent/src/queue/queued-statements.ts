@@ -12,20 +12,22 @@ export class QueuedStatements implements StoreParticipant {
   private statements: Statement[] = [];
   private callbacks: Array<(error: TetherError | undefined) => void> = [];
 
-  constructor(private readonly store: SqliteStore) {
-    store.join(this);
+  private readonly commitSoon: (pending: number) => void;
+
+  constructor(store: SqliteStore) {
+    this.commitSoon = store.join(this);
   }
 
   /** Runs `statement` inside the next transaction. */
   run(statement: Statement): void {
     this.statements.push(statement);
-    this.store.scheduleCommit(this.statements.length);
+    this.commitSoon(this.statements.length);
   }
 
   /** Calls `cb` once everything queued so far is committed (or with the store's error). */
   afterCommit(cb: (error: TetherError | undefined) => void): void {
     this.callbacks.push(cb);
-    this.store.scheduleCommit(this.statements.length);
+    this.commitSoon(this.statements.length);
   }
 
   hasWork(): boolean {

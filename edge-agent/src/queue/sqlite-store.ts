@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { BridgeMessage } from '../core/bridge-message.js';
+import type { PendingWrite, QueueTable, StoredRow } from './queue-table.js';
 import { errorCode, isCorruption, isDiskFull, startOver, storeError } from './store-errors.js';
 import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, writeManifest } from './store-files.js';
 
@@ -13,23 +13,6 @@ import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, writeManifes
  * `fsync`: synchronous=FULL — every group commit is fsynced, so it survives power loss.
  */
 export type Durability = 'process' | 'fsync';
-
-export interface StoredRow {
-  readonly id: number;
-  readonly message: BridgeMessage;
-}
-
-/**
- * A message waiting for the next group commit. The queue's own entry object: no allocation per
- * write. `cancelled` is set when the write is no longer needed (the destination acknowledged the
- * message, or it was dropped, before the commit).
- */
-export interface PendingWrite {
-  readonly message: BridgeMessage;
-  cancelled: boolean;
-  /** After the commit: the row id, or the store's error. Not called for a cancelled write. */
-  written(error: Error | undefined, rowid: number): void;
-}
 
 /**
  * Another part's writes in the store's group commit (the embedded hub's sessions and retained
@@ -55,11 +38,23 @@ export interface StoreStats {
   lastError?: string | undefined;
 }
 
+/** What a table needs of its store; the store's scheduling stays private to it. */
+interface TableHost {
+  /** A write is pending (`pending` in this table): commit after the delay, or at once when many wait. */
+  commitSoon(pending: number): void;
+  /** A delete is pending: it rides the next commit, or one of its own a little later. */
+  deleteSoon(pending: number): void;
+  /** A read failed: a damaged file stops the store taking anything new. */
+  failedRead(error: unknown): void;
+  /** The store's error for a failure of this table (TETHER_ERR_STORE naming the path). */
+  storeError(error: unknown): TetherError;
+}
+
 /** One queue's table in the store. */
-export class QueueTable {
-  inserts: PendingWrite[] = [];
+class SqliteQueueTable implements QueueTable {
+  private inserts: PendingWrite[] = [];
   /** Row ids acknowledged and not deleted yet: kept until a commit deletes them, failed ones included. */
-  deletes: number[] = [];
+  private deletes: number[] = [];
   private compactAt = COMMIT_BATCH;
   /**
    * The last row id handed out. Ids are given here, not by SQLite: SQLite reuses them once the
@@ -75,7 +70,7 @@ export class QueueTable {
   private readonly statsStmt: StatementSync;
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: TableHost,
     db: DatabaseSync,
     table: string,
   ) {
@@ -95,13 +90,13 @@ export class QueueTable {
       this.inserts = this.inserts.filter((w) => !w.cancelled);
       this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
     }
-    this.store.scheduleCommit(this.inserts.length);
+    this.store.commitSoon(this.inserts.length);
   }
 
   /** Forgets a message with a later commit (a crash before it means a redelivery, not a loss). */
   delete(id: number): void {
     this.deletes.push(id);
-    this.store.scheduleDeletes(this.deletes.length);
+    this.store.deleteSoon(this.deletes.length);
   }
 
   /** Committed rows after `id`; none once the store found its file damaged (what memory holds still goes). */
@@ -123,42 +118,53 @@ export class QueueTable {
     try {
       return this.statsStmt.get() as unknown as { count: number; bytes: number };
     } catch (error) {
-      throw storeError(error, this.store.path, this.store.dataDir);
+      throw this.store.storeError(error);
     }
   }
 
-  /** Bytes the next waiting write needs on disk (an estimate: payload, topic and row overhead). */
+  /** Bytes a write needs on disk (an estimate: payload, topic and row overhead). */
   static sizeOf(write: PendingWrite): number {
     return write.message.payload.length + write.message.topic.length + 32;
-  }
-
-  /** Bytes waiting to be written. */
-  pendingBytes(): number {
-    let bytes = 0;
-    for (const w of this.inserts) if (!w.cancelled) bytes += QueueTable.sizeOf(w);
-    return bytes;
   }
 
   hasInserts(): boolean {
     return this.inserts.some((w) => !w.cancelled);
   }
 
+  hasDeletes(): boolean {
+    return this.deletes.length > 0;
+  }
+
+  /** Bytes the oldest waiting write needs, if one waits (the smallest a commit must fit). */
+  nextWriteSize(): number | undefined {
+    const next = this.inserts.find((w) => !w.cancelled);
+    return next ? SqliteQueueTable.sizeOf(next) : undefined;
+  }
+
+  /** The transaction rolled back for good: every waiting write hears of `failure` (its source sends it again). */
+  failInserts(failure: Error): void {
+    const failed = this.inserts;
+    this.inserts = [];
+    for (const write of failed) if (!write.cancelled) write.written(failure, 0);
+  }
+
   /**
-   * Inside the store's transaction: the writes not cancelled, in order, each with its new row id,
-   * up to `budget.bytes` (always at least one); the rest wait for the next commit.
+   * Inside the store's transaction: the writes not cancelled, in order, onto `written` with their
+   * new row ids in `ids`, up to `budget.bytes` (always at least one); the rest wait for the next commit.
    */
-  runInserts(written: Array<PendingWrite | number>, budget: { bytes: number }): void {
+  runInserts(written: PendingWrite[], ids: number[], budget: { bytes: number }): void {
     let at = 0;
     for (; at < this.inserts.length; at++) {
       const write = this.inserts[at] as PendingWrite;
       if (write.cancelled) continue;
-      const size = QueueTable.sizeOf(write);
+      const size = SqliteQueueTable.sizeOf(write);
       if (size > budget.bytes && written.length > 0) break;
       budget.bytes -= size;
       const { topic, payload, qos, retain } = write.message;
       const id = ++this.lastId;
       this.insertStmt.run(id, topic, payload, qos, retain ? 1 : 0);
-      written.push(write, id);
+      written.push(write);
+      ids.push(id);
     }
     this.ran = at;
   }
@@ -258,7 +264,7 @@ interface Outage {
 export class SqliteStore {
   readonly path: string;
   readonly stats: StoreStats = { commits: 0, writes: 0, fullEpisodes: 0 };
-  private readonly tables = new Map<string, QueueTable>();
+  private readonly tables = new Map<string, SqliteQueueTable>();
   private readonly participants: StoreParticipant[] = [];
   private readonly commitDelayMs: number;
   private readonly reserveBytes: number;
@@ -341,7 +347,7 @@ export class SqliteStore {
       this.db.exec(
         `CREATE TABLE IF NOT EXISTS ${tbl} (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)`,
       );
-      table = new QueueTable(this, this.db, tbl);
+      table = new SqliteQueueTable(this.tableHost, this.db, tbl);
     } catch (error) {
       throw storeError(error, this.path, this.dataDir);
     }
@@ -349,9 +355,13 @@ export class SqliteStore {
     return table;
   }
 
-  /** Adds a part whose writes ride the store's commits; `prepare` gives it statements on the database. */
-  join(participant: StoreParticipant): void {
+  /**
+   * Adds a part whose writes ride the store's commits (`prepare` gives it statements on the
+   * database). It calls the function returned with its count of waiting writes to have them committed.
+   */
+  join(participant: StoreParticipant): (pending: number) => void {
     this.participants.push(participant);
+    return this.scheduleCommit;
   }
 
   /** Runs DDL (a participant's tables) on the store's database. */
@@ -372,8 +382,15 @@ export class SqliteStore {
     return this.outage !== undefined;
   }
 
+  private readonly tableHost: TableHost = {
+    commitSoon: (pending) => this.scheduleCommit(pending),
+    deleteSoon: (pending) => this.scheduleDeletes(pending),
+    failedRead: (error) => this.failedRead(error),
+    storeError: (error) => storeError(error, this.path, this.dataDir),
+  };
+
   /** A write is pending (`pending` in its table): commit after the delay, or at once when many wait. */
-  scheduleCommit(pending: number): void {
+  private readonly scheduleCommit = (pending: number): void => {
     if (this.closed || this.commitImmediate) return;
     if (this.outage) return; // the retry timer (or the next delete) runs the commit
     if (pending < COMMIT_BATCH && this.commitDelayMs > 0) {
@@ -383,10 +400,10 @@ export class SqliteStore {
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     this.commitImmediate = setImmediate(this.commitNow);
-  }
+  };
 
   /** A delete is pending: it rides the next commit, or one of its own a little later. */
-  scheduleDeletes(pending: number): void {
+  private scheduleDeletes(pending: number): void {
     if (this.closed || this.commitImmediate || this.commitTimer) return;
     if (pending >= COMMIT_BATCH) {
       this.commitImmediate = setImmediate(this.commitNow);
@@ -407,7 +424,7 @@ export class SqliteStore {
     this.commitImmediate = undefined;
     if (this.closed || this.outage?.kind === 'damaged') return;
     const tables = [...this.tables.values()];
-    const deletes = tables.some((t) => t.deletes.length > 0);
+    const deletes = tables.some((t) => t.hasDeletes());
     const joined = this.participants.filter((p) => p.hasWork());
     const writes = joined.length > 0 || tables.some((t) => t.hasInserts());
     if (!writes) {
@@ -447,9 +464,7 @@ export class SqliteStore {
       this.measured = { at: now, bytes: budget };
     }
     // the smallest write that must fit (0 when only participants write: the hub's state)
-    const sizes = tables
-      .map((t) => t.inserts.find((w) => !w.cancelled))
-      .flatMap((w) => (w ? [QueueTable.sizeOf(w)] : []));
+    const sizes = tables.flatMap((t) => t.nextWriteSize() ?? []);
     const next = sizes.length > 0 ? Math.min(...sizes) : 0;
     if (budget < next || budget <= 0) {
       this.measured = undefined;
@@ -476,7 +491,7 @@ export class SqliteStore {
   }
 
   /** From a table: a read failed. A damaged file stops the store taking anything new. */
-  failedRead(error: unknown): void {
+  private failedRead(error: unknown): void {
     const failure = storeError(error, this.path, this.dataDir);
     if (isCorruption(errorCode(error))) this.startOutage('damaged', failure.message);
     else this.logger.error({ code: failure.code, reason: failure.message }, 'store read failed');
@@ -508,17 +523,18 @@ export class SqliteStore {
 
   /** Runs one transaction; false when it rolled back. */
   private commit(
-    tables: QueueTable[],
+    tables: SqliteQueueTable[],
     joined: StoreParticipant[],
     withWrites: boolean,
     budget = { bytes: Number.POSITIVE_INFINITY },
   ): boolean {
-    const written: Array<PendingWrite | number> = [];
+    const written: PendingWrite[] = [];
+    const ids: number[] = [];
     try {
       this.transaction(() => {
         for (const table of tables) {
           table.runDeletes();
-          if (withWrites) table.runInserts(written, budget);
+          if (withWrites) table.runInserts(written, ids, budget);
         }
         if (withWrites) for (const p of joined) p.write();
       });
@@ -528,20 +544,23 @@ export class SqliteStore {
     }
     // counted once it is durable: a rolled-back transaction wrote nothing
     this.stats.commits++;
-    this.stats.writes += written.length / 2;
+    this.stats.writes += written.length;
     if (!this.outage) this.stats.lastError = undefined;
     for (const table of tables) table.deletesCommitted();
     if (!withWrites) return true;
     for (const p of joined) p.settled(undefined);
     for (const table of tables) table.insertsCommitted();
-    for (let i = 0; i < written.length; i += 2) {
-      (written[i] as PendingWrite).written(undefined, written[i + 1] as number);
-    }
+    for (let i = 0; i < written.length; i++) (written[i] as PendingWrite).written(undefined, ids[i] as number);
     return true;
   }
 
   /** The transaction rolled back: none of its writes (and none of its deletes) happened. */
-  private failedCommit(error: unknown, tables: QueueTable[], joined: StoreParticipant[], withWrites: boolean): void {
+  private failedCommit(
+    error: unknown,
+    tables: SqliteQueueTable[],
+    joined: StoreParticipant[],
+    withWrites: boolean,
+  ): void {
     const failure = storeError(error, this.path, this.dataDir);
     this.stats.lastError = failure.message;
     const code = errorCode(error);
@@ -560,11 +579,7 @@ export class SqliteStore {
     }
     this.logger.error({ code: failure.code, reason: failure.message }, 'store write failed; messages not acknowledged');
     if (!withWrites) return;
-    for (const table of tables) {
-      const failed = table.inserts;
-      table.inserts = [];
-      for (const write of failed) if (!write.cancelled) write.written(failure, 0);
-    }
+    for (const table of tables) table.failInserts(failure);
   }
 
   private startOutage(kind: Outage['kind'], reason: string): void {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logging/logger.js';
 import { QueueAge } from '../../src/metrics/queue-age.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
+import { append } from '../queue/append.js';
 
 const message = (n: number) => ({ topic: 't', payload: Buffer.from(String(n)), qos: 1 as const, retain: false });
 
@@ -23,9 +24,9 @@ describe('QueueAge', () => {
     const t0 = 1_000_000;
     const age = new QueueAge(queue, t0);
     expect(age.oldestSeconds(t0)).toBe(0);
-    void queue.append(message(1));
+    void append(queue, message(1));
     age.sample(t0 + 1_000);
-    void queue.append(message(2));
+    void append(queue, message(2));
     age.sample(t0 + 5_000);
     expect(age.oldestSeconds(t0 + 11_000)).toBe(10);
     // the first one is delivered: the second is the oldest now
@@ -39,8 +40,8 @@ describe('QueueAge', () => {
 
   it('counts a backlog found at start from the start', () => {
     const queue = memoryQueue();
-    void queue.append(message(1));
-    void queue.append(message(2));
+    void append(queue, message(1));
+    void append(queue, message(2));
     // created after the queue already held two messages (a previous run's backlog)
     const age = new QueueAge({ size: queue.size, stats: { appended: 0 } }, 5_000);
     expect(age.oldestSeconds(8_000)).toBe(3);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { MessageQueue, MessageQueueOptions } from '../../src/queue/message-queue.js';
+import { append } from './append.js';
 
 export type QueueFactory = (options: Partial<MessageQueueOptions>) => {
   queue: MessageQueue;
@@ -24,7 +25,7 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
   describe(`MessageQueue contract: ${name}`, () => {
     it('hands messages out in order, once, and forgets what is acked', async () => {
       const { queue } = build({});
-      for (let i = 0; i < 5; i++) await queue.append(msg(i));
+      for (let i = 0; i < 5; i++) await append(queue, msg(i));
       expect(queue.size).toBe(5);
       const taken = takeAll(queue);
       expect(taken.map((e) => e.message.topic)).toEqual(['t/0', 't/1', 't/2', 't/3', 't/4']);
@@ -36,7 +37,7 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
 
     it('gives a released message back before anything newer, in id order', async () => {
       const { queue } = build({});
-      for (let i = 0; i < 4; i++) await queue.append(msg(i));
+      for (let i = 0; i < 4; i++) await append(queue, msg(i));
       const [a, b, c] = [queue.take(), queue.take(), queue.take()];
       queue.requeue(c!);
       queue.requeue(a!);
@@ -47,7 +48,7 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
 
     it('drop-oldest: at the bound exactly the oldest are dropped and counted', async () => {
       const { queue } = build({ maxMessages: 3, overflow: 'drop-oldest' });
-      for (let i = 0; i < 7; i++) await queue.append(msg(i));
+      for (let i = 0; i < 7; i++) await append(queue, msg(i));
       expect(queue.size).toBe(3);
       expect(queue.stats.dropped).toBe(4);
       expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/4', 't/5', 't/6']);
@@ -55,10 +56,10 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
 
     it('drop-oldest never drops a message in flight', async () => {
       const { queue } = build({ maxMessages: 2, overflow: 'drop-oldest' });
-      await queue.append(msg(0));
-      await queue.append(msg(1));
+      await append(queue, msg(0));
+      await append(queue, msg(1));
       const inflight = queue.take()!;
-      await queue.append(msg(2));
+      await append(queue, msg(2));
       expect(queue.stats.dropped).toBe(1);
       expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/2']);
       queue.ack(inflight);
@@ -66,17 +67,17 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
 
     it('bounds bytes as well as messages', async () => {
       const { queue } = build({ maxBytes: 100, overflow: 'drop-oldest' });
-      for (let i = 0; i < 5; i++) await queue.append(msg(i, 40));
+      for (let i = 0; i < 5; i++) await append(queue, msg(i, 40));
       expect(queue.bytes).toBeLessThanOrEqual(100);
       expect(takeAll(queue).map((e) => e.message.topic)).toEqual(['t/3', 't/4']);
     });
 
     it('reject-new: an append waits for room, then lands in order', async () => {
       const { queue } = build({ maxMessages: 2, overflow: 'reject-new' });
-      await queue.append(msg(0));
-      await queue.append(msg(1));
+      await append(queue, msg(0));
+      await append(queue, msg(1));
       let landed = false;
-      const third = (queue.append(msg(2)) ?? Promise.resolve()).then(() => {
+      const third = (append(queue, msg(2)) ?? Promise.resolve()).then(() => {
         landed = true;
       });
       await new Promise((r) => setImmediate(r));
@@ -93,7 +94,7 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
       const { queue } = build({});
       let calls = 0;
       queue.onAvailable(() => calls++);
-      await queue.append(msg(0));
+      await append(queue, msg(0));
       expect(calls).toBeGreaterThan(0);
     });
   });

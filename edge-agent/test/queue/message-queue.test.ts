@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';
+import { append } from './append.js';
 import { messageQueueContract } from './message-queue-contract.js';
 
 const logger = silentLogger();
@@ -45,14 +46,14 @@ describe('the durable queue across restarts', () => {
     const dir = tempDir();
     const first = durable({}, dir);
     for (let i = 0; i < 5; i++)
-      await first.queue.append({ topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: i === 3 });
+      await append(first.queue, { topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: i === 3 });
     first.queue.ack(first.queue.take()!); // t/0 delivered
     first.queue.take(); // t/1 in flight when the agent dies: must come back
     first.store.close();
 
     const second = durable({}, dir);
     expect(second.queue.size).toBe(4);
-    await second.queue.append({ topic: 't/new', payload: Buffer.from('n'), qos: 1, retain: false });
+    await append(second.queue, { topic: 't/new', payload: Buffer.from('n'), qos: 1, retain: false });
     const out = [];
     for (let e = second.queue.take(); e; e = second.queue.take())
       out.push([e.message.topic, e.message.payload.toString(), e.message.retain]);
@@ -69,7 +70,7 @@ describe('the durable queue across restarts', () => {
     const { queue } = durable({ memoryWindow: 10 });
     const appends = [];
     for (let i = 0; i < 2_500; i++)
-      appends.push(queue.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }));
+      appends.push(append(queue, { topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }));
     await Promise.all(appends);
     const seen: number[] = [];
     for (let e = queue.take(); e; e = queue.take()) {
@@ -82,7 +83,7 @@ describe('the durable queue across restarts', () => {
   it('commits a tick of appends in one transaction', async () => {
     const { queue } = durable({});
     const appends = Array.from({ length: 1_000 }, (_, i) =>
-      queue.append({ topic: 't', payload: Buffer.from([i % 256]), qos: 1, retain: false }),
+      append(queue, { topic: 't', payload: Buffer.from([i % 256]), qos: 1, retain: false }),
     );
     await Promise.all(appends);
     expect(queue.size).toBe(1_000);
@@ -122,7 +123,7 @@ describe('volatile QoS 0 in a durable queue', () => {
     const dir = tempDir();
     const first = durable({ volatileQos0: true }, dir);
     const m = (topic: string, qos: 0 | 1) => ({ topic, payload: Buffer.from(topic), qos, retain: false });
-    await Promise.all([first.queue.append(m('a', 1)), first.queue.append(m('b', 0)), first.queue.append(m('c', 1))]);
+    await Promise.all([append(first.queue, m('a', 1)), append(first.queue, m('b', 0)), append(first.queue, m('c', 1))]);
     const order = [first.queue.take(), first.queue.take(), first.queue.take()].map((e) => e?.message.topic);
     expect(order).toEqual(['a', 'b', 'c']);
     first.store.close();
@@ -132,9 +133,9 @@ describe('volatile QoS 0 in a durable queue', () => {
 
   it('drops a QoS 0 message that arrives while the backlog is on disk, and counts it', async () => {
     const { queue } = durable({ volatileQos0: true, memoryWindow: 1 });
-    await queue.append({ topic: 'a', payload: Buffer.from('a'), qos: 1, retain: false });
-    await queue.append({ topic: 'b', payload: Buffer.from('b'), qos: 1, retain: false }); // spilled
-    await queue.append({ topic: 'c', payload: Buffer.from('c'), qos: 0, retain: false });
+    await append(queue, { topic: 'a', payload: Buffer.from('a'), qos: 1, retain: false });
+    await append(queue, { topic: 'b', payload: Buffer.from('b'), qos: 1, retain: false }); // spilled
+    await append(queue, { topic: 'c', payload: Buffer.from('c'), qos: 0, retain: false });
     expect(queue.stats.qos0Dropped).toBe(1);
     expect(queue.size).toBe(2);
   });
@@ -152,7 +153,7 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
 
   it('a message delivered before its commit is safe at once and never written', async () => {
     const { queue, store, dir } = delayed(60_000);
-    const safe = queue.append(m(1));
+    const safe = append(queue, m(1));
     expect(safe).toBeInstanceOf(Promise);
     const entry = queue.take()!; // handed out before any commit
     expect(entry.message.topic).toBe('t/1');
@@ -166,7 +167,7 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
 
   it('a message not delivered within the delay is written, and survives a restart', async () => {
     const { queue, store, dir } = delayed(20);
-    const appended = [queue.append(m(1)), queue.append(m(2)), queue.append(m(3))];
+    const appended = [append(queue, m(1)), append(queue, m(2)), append(queue, m(3))];
     const inflight = queue.take()!; // sent, never acknowledged
     await Promise.all(appended);
     expect(store.stats).toMatchObject({ commits: 1, writes: 3 });
@@ -179,7 +180,7 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
 
   it('deletes acknowledged rows in any order (id ranges), keeping the rest', async () => {
     const { queue, store, dir } = delayed(0);
-    await Promise.all(Array.from({ length: 50 }, (_, i) => queue.append(m(i))));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => append(queue, m(i))));
     const taken = Array.from({ length: 50 }, () => queue.take()!);
     // acks out of order, with holes: 0-9, 30-39 reversed, 45
     for (const i of [...Array.from({ length: 10 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 39 - i), 45])
@@ -203,7 +204,7 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
       q.open();
       return { queue: q };
     })();
-    const appends = Array.from({ length: 10 }, (_, i) => queue.append(m(i)));
+    const appends = Array.from({ length: 10 }, (_, i) => append(queue, m(i)));
     const seen: string[] = [];
     // the first three are takeable before the commit; the rest come from disk after it
     for (let e = queue.take(); e; e = queue.take()) seen.push(e.message.topic);

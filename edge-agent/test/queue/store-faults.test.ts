@@ -19,6 +19,7 @@ import { waitFor } from '../../../test/helpers/wait-for.js';
 import { createLogger, silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
+import { append } from './append.js';
 
 /**
  * The store when the disk or the file goes wrong: a full disk heals with nothing lost, every
@@ -161,7 +162,7 @@ describe('store errors name the path and the cause', () => {
     const dir = tempDir();
     const store = open(dir);
     const queue = queueOn(store);
-    await Promise.all(Array.from({ length: 300 }, (_, i) => queue.append(message(i, 1024))));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => append(queue, message(i, 1024))));
     store.close();
     const fd = openSync(join(dir, 'queue.db'), 'r+');
     writeSync(fd, Buffer.alloc(4 * 4096, 0x55), 0, 4 * 4096, 3 * 4096);
@@ -193,7 +194,7 @@ describe('store errors name the path and the cause', () => {
     const dir = join(disk, 'data');
     // (a disk smaller than the default reserve: none kept)
     const store = SqliteStore.open(dir, { durability: 'process', reserveBytes: 0 }, silentLogger());
-    await queueOn(store).append(message(1, 100));
+    await append(queueOn(store), message(1, 100));
     store.close();
     execFileSync('mount', ['-o', 'remount,ro', disk]);
     const error = storeErrorOf(() => SqliteStore.open(dir, { durability: 'process' }, silentLogger()));
@@ -203,7 +204,7 @@ describe('store errors name the path and the cause', () => {
   it('a 0-byte queue.db that held a store is refused, with the command to start over', async () => {
     const dir = tempDir();
     const store = open(dir);
-    await queueOn(store).append(message(1, 100));
+    await append(queueOn(store), message(1, 100));
     store.close();
     truncateSync(join(dir, 'queue.db'), 0);
     const error = storeErrorOf(() => SqliteStore.open(dir, { durability: 'process' }, silentLogger()));
@@ -227,7 +228,7 @@ describe('store errors name the path and the cause', () => {
     const { logger, lines } = recordingLogger();
     const store = open(dir, {}, logger);
     const queue = queueOn(store, 10);
-    await Promise.all(Array.from({ length: 500 }, (_, i) => queue.append(message(i, 1024))));
+    await Promise.all(Array.from({ length: 500 }, (_, i) => append(queue, message(i, 1024))));
     // on disk in the database file, and no longer in SQLite's page cache
     store.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     store.exec('PRAGMA cache_size = 1');
@@ -264,7 +265,7 @@ describe('file modes, whatever the umask', () => {
     cleanups.push(() => process.umask(old));
     const dir = join(root, 'data');
     const store = open(dir);
-    await queueOn(store).append(message(1, 10));
+    await append(queueOn(store), message(1, 10));
     const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
     expect(mode(dir)).toBe('700');
     expect(mode(join(dir, 'queue.db'))).toBe('600');

@@ -25,6 +25,8 @@ export type BaiduIotCoreTransport = keyof typeof BAIDU_IOTCORE_PORTS;
 
 export const BAIDU_IOTCORE_ALGORITHMS = ['SHA256', 'MD5'] as const;
 export type BaiduIotCoreAlgorithm = (typeof BAIDU_IOTCORE_ALGORITHMS)[number];
+/** Tether signs with SHA256 unless told otherwise (Baidu's default, when the username names none, is MD5). */
+export const BAIDU_IOTCORE_DEFAULT_ALGORITHM: BaiduIotCoreAlgorithm = 'SHA256';
 
 /** Baidu's rule for a device name (its DeviceKey); `|` and `&` would also break the login's format. */
 export const BAIDU_IOTCORE_DEVICE_NAME = /^[A-Za-z0-9_-]{1,40}$/;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   BAIDU_IOTCORE_ALGORITHMS,
+  BAIDU_IOTCORE_DEFAULT_ALGORITHM,
   BAIDU_IOTCORE_DEVICE_NAME,
   baiduIotCoreAddress,
   baiduIotCoreLogin,
@@ -255,7 +256,7 @@ export const BaiduIotCoreRemoteSchema = z
       .string()
       .transform((a) => a.toUpperCase())
       .pipe(z.enum(BAIDU_IOTCORE_ALGORITHMS, { error: 'expected SHA256 or MD5' }))
-      .default('SHA256'),
+      .default(BAIDU_IOTCORE_DEFAULT_ALGORITHM),
     /**
      * Sign each CONNECT with the current time (Baidu accepts it within 10 minutes of its clock, so a
      * captured password soon stops working); false: timestamp 0, Baidu's form for devices whose

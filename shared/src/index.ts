@@ -1,3 +1,4 @@
+export * from './baidu-iotcore.js';
 export * from './errors.js';
 export * from './hub-login.js';
 export * from './issue-messages.js';

@@ -234,7 +234,7 @@ describe('messages say what is valid', () => {
     [
       'a provider',
       (b: Record<string, any>) => (b.remotes[0].provider = 'aws'),
-      'remotes[0].provider: unknown provider "aws": expected mqtt, baidu-iothub, aws-iot (mqtt when absent)',
+      'remotes[0].provider: unknown provider "aws": expected mqtt, baidu-iotcore, baidu-iothub, aws-iot (mqtt when absent)',
     ],
   ])('%s', (_label, change, line) => {
     expect(bridge(change).errors).toEqual([line]);

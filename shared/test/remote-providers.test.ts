@@ -41,7 +41,7 @@ describe('provider: the remote schema is a discriminated union', () => {
 
   it('names the field and the choices for an unknown provider', () => {
     expect(problems({ name: 'cloud', provider: 'azure', address: 'ssl://h:8883' })).toEqual([
-      'remotes[0].provider: unknown provider "azure": expected mqtt, baidu-iothub, aws-iot (mqtt when absent)',
+      'remotes[0].provider: unknown provider "azure": expected mqtt, baidu-iotcore, baidu-iothub, aws-iot (mqtt when absent)',
     ]);
   });
 
@@ -107,6 +107,89 @@ describe('provider: baidu-iothub', () => {
       password: 's',
     });
     expect(found).toEqual([expect.stringMatching(/^remotes\[0\]\.region: expected a region/)]);
+  });
+});
+
+describe('provider: baidu-iotcore', () => {
+  // the device of Baidu's own example ("通过MQTT连接及收发消息"): its MD5 login without a clock
+  const fromConsole = { iotcoreid: 'abcd123', region: 'gz', devicekey: 'mydevice', devicesecret: 'ImSeCrEt0I1M2jkl' };
+
+  it("derives Baidu's broker address, the thingidp username and the signed password from the console's fields", () => {
+    const config = remote({ provider: 'baidu-iotcore', ...fromConsole, algorithm: 'md5' });
+    expect(config).toMatchObject({
+      address: 'ssl://abcd123.iot.gz.baidubce.com:1884',
+      username: 'thingidp@abcd123|mydevice|0|MD5',
+      password: '22bc75231495220c7a2202fe15f7d286',
+      clientid: 'mydevice',
+      maxqos: 1,
+      protocol: 4,
+      maxpayload: 32 * 1024,
+    });
+  });
+
+  it('signs with SHA256 unless told otherwise; tcp on 1883; an explicit client id wins', () => {
+    const config = remote({
+      provider: 'baidu-iotcore',
+      ...fromConsole,
+      region: 'bj',
+      transport: 'tcp',
+      clientid: 'gw',
+    });
+    expect(config).toMatchObject({
+      address: 'tcp://abcd123.iot.bj.baidubce.com:1883',
+      username: 'thingidp@abcd123|mydevice|0|SHA256',
+      password: '8b84e00accf874b07c1ac586830d211386294df1d2303d40d19c007c0e937af5',
+      clientid: 'gw',
+    });
+  });
+
+  it('a certificate device needs no secret and sends no username', () => {
+    const config = remote({
+      provider: 'baidu-iotcore',
+      iotcoreid: 'abcd123',
+      region: 'gz',
+      devicekey: 'gw-1',
+      cert: 'client.pem',
+      key: 'client.key',
+    });
+    expect(config).toMatchObject({ address: 'ssl://abcd123.iot.gz.baidubce.com:1884', clientid: 'gw-1' });
+    expect(config.username).toBeUndefined();
+    expect(config.password).toBeUndefined();
+  });
+
+  it('names each missing or bad field at once, never echoing the secret', () => {
+    const found = problems({ name: 'cloud', provider: 'baidu-iotcore', region: 'gz', timestamped: true });
+    expect(found).toEqual([
+      expect.stringMatching(/^remotes\[0\]\.address: give address, or iotcoreid and region/),
+      'remotes[0].devicesecret: Baidu IoT Core needs devicesecret (signature auth), or a client certificate (cert and key)',
+      'remotes[0].timestamped: a timestamped login is signed with devicesecret: give it',
+      'remotes[0].clientid: give devicekey (the client id defaults to it) or clientid',
+    ]);
+    const bad = problems({
+      name: 'cloud',
+      provider: 'baidu-iotcore',
+      ...fromConsole,
+      devicekey: 'my|device',
+      algorithm: 'sha1',
+      password: 'p',
+    });
+    expect(bad).toEqual(
+      expect.arrayContaining([
+        'remotes[0].devicekey: expected the device name: 1-40 letters, digits, "-" or "_"',
+        'remotes[0].algorithm: expected SHA256 or MD5',
+        'remotes[0].password: give devicesecret or username and password, not both',
+      ]),
+    );
+    expect(bad.join('\n')).not.toContain('ImSeCrEt');
+  });
+
+  it('a secret without the device it belongs to is refused, naming the missing field', () => {
+    expect(
+      problems({ name: 'c', provider: 'baidu-iotcore', address: 'ssl://h:1884', iotcoreid: 'a', devicesecret: 's' }),
+    ).toEqual([
+      'remotes[0].devicekey: devicesecret needs iotcoreid and devicekey: the username is thingidp@<iotcoreid>|<devicekey>|…',
+      'remotes[0].clientid: give devicekey (the client id defaults to it) or clientid',
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +186,22 @@ const CASES: Array<[string, CloudCase]> = [
     },
   ],
   [
+    "baidu-iotcore: the console's fields only; the broker knows the thingidp login Baidu documents",
+    async (s) => {
+      const user = `thingidp@tethercore|${THING}|0|SHA256`;
+      const password = createHash('sha256').update(`${THING}&0&SHA256device-secret`).digest('hex');
+      const broker = await passwordBroker(s, user, password);
+      const remote = {
+        provider: 'baidu-iotcore',
+        address: `tcp://127.0.0.1:${broker.port}`,
+        iotcoreid: 'tethercore',
+        devicekey: THING,
+        devicesecret: 'device-secret',
+      };
+      return { broker, remote, app: passwordApp(broker) };
+    },
+  ],
+  [
     'aws-iot: mutual TLS (port 8883 style), the thing name as client id',
     async (s) => {
       const broker = await mtlsBroker(s, { identityIsUsername: true, agentUser: THING });
@@ -274,7 +291,7 @@ describe('the same rules and traffic through every provider', () => {
     // and it stops cleanly, no secret in its output
     const code = await agent.stop('SIGTERM');
     expect(code, `exit ${code}; stderr: ${agent.stderr().slice(-2000)}`).toBe(0);
-    for (const secret of ['hahaha', 'edge-secret', 'identity-key', 'BEGIN PRIVATE KEY']) {
+    for (const secret of ['hahaha', 'edge-secret', 'identity-key', 'device-secret', 'BEGIN PRIVATE KEY']) {
       expect(agent.output()).not.toContain(secret);
     }
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
+import { FakeBaiduIotCore } from '../../cloud/test/helpers/fake-baidu-iotcore.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../../cloud/test/helpers/fake-baidu-iothub.js';
 import { createKeyAndCsr } from '../../edge-agent/src/pki/dev-pki.js';
 import { startAgent } from '../helpers/agent-process.js';
@@ -34,10 +35,10 @@ describe('tether-cloud command line', () => {
     await writeFile(join(root, 'devices.csv'), 'thing\ngood\nbad thing\n');
     const cases: [string[], RegExp][] = [
       [[], /a command is needed/],
-      [['provision', '--thing', 'x'], /--provider local\|aws-iot\|baidu-iothub is required/],
+      [['provision', '--thing', 'x'], /--provider local\|aws-iot\|baidu-iotcore\|baidu-iothub is required/],
       [
         ['provision', '--provider', 'gcp', '--thing', 'x'],
-        /--provider: expected local, aws-iot or baidu-iothub, got "gcp"/,
+        /--provider: expected local, aws-iot, baidu-iotcore or baidu-iothub, got "gcp"/,
       ],
       [['provision', '--provider', 'local', '--thing', 'x', '--out', root, ...POLICY], /--ca-dir DIR is required/],
       [
@@ -67,6 +68,14 @@ describe('tether-cloud command line', () => {
         ['provision', '--provider', 'baidu-iothub', '--thing', 'x', '--out', root, ...POLICY],
         /baidu-iothub needs BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY/,
       ],
+      [
+        ['provision', '--provider', 'baidu-iotcore', '--iotcore-id', 'c1', '--thing', 'x', '--out', root, ...POLICY],
+        /baidu-iotcore needs BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY/,
+      ],
+      [
+        ['provision', '--provider', 'baidu-iotcore', '--iotcore-id', 'c1', '--auth', 'password', '--thing', 'x'],
+        /--auth: expected signature or certificate/,
+      ],
       [[...local, '--thing', 'x', '--frob'], /Unknown option '--frob'/],
     ];
     for (const [args, message] of cases) {
@@ -74,6 +83,12 @@ describe('tether-cloud command line', () => {
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(message);
     }
+    // with Baidu's keys, the IoT Core instance is the next thing named
+    const noId = await runCloudCli(['provision', '--provider', 'baidu-iotcore', '--thing', 'x', '--out', root], {
+      env: { BCE_ACCESS_KEY_ID: 'ak', BCE_SECRET_ACCESS_KEY: 'sk' },
+    });
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toMatch(/--iotcore-id ID \(the IoT Core ID in Baidu's console\) is required/);
     // nothing was provisioned by any of them
     expect(existsSync(join(ca, 'registry.json'))).toBe(false);
   });
@@ -257,6 +272,57 @@ describe('tether-cloud command line', () => {
     expect((await stat(join(out, 'service.yml'))).mode & 0o777).toBe(0o600);
     expect(`${run.stdout}${run.stderr}`).not.toContain(password);
     expect(await readFile(join(out, 'bundle.json'), 'utf8')).not.toContain(password);
+    expect(fake.badSignatures).toBe(0);
+    // and it still works, but says once that Baidu deprecated the service
+    expect(run.stderr.match(/DeprecationWarning: Baidu IoT Hub is deprecated by Baidu/g)).toHaveLength(1);
+  });
+
+  it('baidu-iotcore: the device secret goes into service.yml (0600) only; the agent accepts the bundle', async () => {
+    const fake = new FakeBaiduIotCore('clicore');
+    const url = await fake.start();
+    td.add('fake Baidu IoT Core', () => fake.stop());
+    const root = await tempRoot(td, 'tether-cli-');
+    const out = join(root, 'gw-1');
+    const env = {
+      BCE_ACCESS_KEY_ID: BAIDU_CREDENTIALS.accessKeyId,
+      BCE_SECRET_ACCESS_KEY: BAIDU_CREDENTIALS.secretAccessKey,
+    };
+    const args = ['--provider', 'baidu-iotcore', '--api-url', url, '--iotcore-id', 'clicore', '--region', 'bj'];
+    const dry = await runCloudCli(['provision', ...args, '--thing', 'gw-1', '--out', out, ...POLICY, '--dry-run'], {
+      env,
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(fake.devices.size).toBe(0);
+    const run = await runCloudCli(['provision', ...args, '--thing', 'gw-1', '--out', out, ...POLICY], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const secret = fake.devices.get('gw-1')?.secretKey ?? '';
+    expect(secret.length).toBeGreaterThan(8);
+    expect(parse(await readFile(join(out, 'service.yml'), 'utf8')).remotes[0]).toMatchObject({
+      provider: 'baidu-iotcore',
+      iotcoreid: 'clicore',
+      region: 'bj',
+      devicekey: 'gw-1',
+      devicesecret: secret,
+    });
+    expect((await stat(join(out, 'service.yml'))).mode & 0o777).toBe(0o600);
+    expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
+    expect(run.stderr).not.toContain('DeprecationWarning');
+    expect(await readFile(join(out, 'bundle.json'), 'utf8')).not.toContain(secret);
+    expect([...fake.templates.values()][0]?.policies.map((p) => `${p.permission} ${p.topicFilter}`)).toEqual([
+      'PUB devices/{deviceName}/up',
+      'SUB devices/{deviceName}/down',
+    ]);
+    // the agent takes the bundle as it is
+    const agent = await startAgent({ args: ['validate', '--config', out], teardown: td });
+    const exit = await agent.waitForExit(15_000);
+    expect(exit.code, agent.output()).toBe(0);
+    expect(agent.output()).not.toContain(secret);
+    // describe and revoke through the same flags
+    const described = await runCloudCli(['describe', ...args, '--thing', 'gw-1'], { env });
+    expect(JSON.parse(described.stdout)).toMatchObject({ provider: 'baidu-iotcore', exists: true });
+    const revoked = await runCloudCli(['revoke', ...args, '--thing', 'gw-1'], { env });
+    expect(revoked.stdout).toContain('thing gw-1: revoked gw-1 at baidu-iotcore');
+    expect(fake.devices.has('gw-1')).toBe(false);
     expect(fake.badSignatures).toBe(0);
   });
 

@@ -43,6 +43,7 @@ const OPTIONS = {
   region: { type: 'string' },
   'api-url': { type: 'string' },
   'baidu-endpoint': { type: 'string' },
+  'iotcore-id': { type: 'string' },
   auth: { type: 'string' },
   'broker-user': { type: 'string' },
   days: { type: 'string' },

@@ -15,6 +15,7 @@ import {
 import { parse as parseYaml } from 'yaml';
 import { parseEndpoint } from '../core/endpoint.js';
 import { DEFAULT_HUB, type HubConnection } from '../core/service-config.js';
+import type { BceCredentials } from '../providers/bce-signer.js';
 import type { ProviderSettings } from '../providers/create-provider.js';
 
 /** The parsed command line (node:util parseArgs values). */
@@ -39,6 +40,7 @@ export interface CliValues {
   region?: string | undefined;
   'api-url'?: string | undefined;
   'baidu-endpoint'?: string | undefined;
+  'iotcore-id'?: string | undefined;
   auth?: string | undefined;
   'broker-user'?: string | undefined;
   days?: string | undefined;
@@ -66,8 +68,12 @@ export function thingName(values: CliValues): string {
 
 /** The provider's settings from flags and environment; every missing or bad flag named. */
 export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
-  const name = ProviderNameSchema.safeParse(requireValue(values, 'provider', 'local|aws-iot|baidu-iothub'));
-  if (!name.success) throw usageError(`--provider: expected local, aws-iot or baidu-iothub, got "${values.provider}"`);
+  const name = ProviderNameSchema.safeParse(
+    requireValue(values, 'provider', 'local|aws-iot|baidu-iotcore|baidu-iothub'),
+  );
+  if (!name.success) {
+    throw usageError(`--provider: expected local, aws-iot, baidu-iotcore or baidu-iothub, got "${values.provider}"`);
+  }
   switch (name.data) {
     case 'local': {
       const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint);
@@ -95,23 +101,50 @@ export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = pro
         ...(port ? { port: port === '443' ? 443 : 8883 } : {}),
       };
     }
+    case 'baidu-iotcore': {
+      const auth = values.auth ?? 'signature';
+      if (auth !== 'signature' && auth !== 'certificate') throw usageError('--auth: expected signature or certificate');
+      const credentials = bceCredentials(env, 'baidu-iotcore');
+      const iotCoreId = requireValue(values, 'iotcore-id', "ID (the IoT Core ID in Baidu's console)");
+      if (!DNS_LABEL.test(iotCoreId)) throw usageError('--iotcore-id: expected an IoT Core ID such as abcd123');
+      if (values.region !== undefined && !DNS_LABEL.test(values.region)) {
+        throw usageError('--region: expected the region of the IoT Core instance, gz or bj');
+      }
+      return {
+        provider: 'baidu-iotcore',
+        iotCoreId,
+        region: values.region,
+        credentials,
+        apiUrl: values['api-url'],
+        auth,
+      };
+    }
     case 'baidu-iothub': {
       const auth = values.auth ?? 'password';
       if (auth !== 'password' && auth !== 'certificate') throw usageError(`--auth: expected password or certificate`);
-      const accessKeyId = env.BCE_ACCESS_KEY_ID;
-      const secretAccessKey = env.BCE_SECRET_ACCESS_KEY;
-      if (!accessKeyId || !secretAccessKey) {
-        throw usageError('baidu-iothub needs BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY in the environment');
-      }
+      // the keys first, as before: their absence is the likelier mistake
+      const credentials = bceCredentials(env, 'baidu-iothub');
       return {
         provider: 'baidu-iothub',
         endpointName: requireValue(values, 'baidu-endpoint', 'NAME (the IoTHub endpoint)'),
-        credentials: { accessKeyId, secretAccessKey },
+        credentials,
         apiUrl: values['api-url'],
         auth,
       };
     }
   }
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
+
+/** Baidu's access key, from the environment only: never on a command line others can read. */
+function bceCredentials(env: NodeJS.ProcessEnv, provider: string): BceCredentials {
+  const accessKeyId = env.BCE_ACCESS_KEY_ID;
+  const secretAccessKey = env.BCE_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw usageError(`${provider} needs BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY in the environment`);
+  }
+  return { accessKeyId, secretAccessKey };
 }
 
 /** The policy from --allow-pub/--allow-sub or --policy FILE (not both). */

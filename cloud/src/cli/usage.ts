@@ -35,8 +35,10 @@ Providers:
                  --endpoint mqtts://HOST:PORT (first use; remembered)  --broker-user USER  --days N
   aws-iot        --region REGION (or AWS_REGION)  --api-url URL; credentials: the AWS SDK's default chain;
                  --aws-port 8883|443 (443: for networks that allow only HTTPS; the agent offers ALPN)
-  baidu-iothub   --baidu-endpoint NAME  --auth password|certificate  --api-url URL (default https://iot.gz.baidubce.com);
-                 credentials: BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY
+  baidu-iotcore  --iotcore-id ID  --region gz|bj (default gz)  --auth signature|certificate
+                 --api-url URL (default https://iot.baidubce.com); credentials: BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY
+  baidu-iothub   (deprecated by Baidu: use baidu-iotcore) --baidu-endpoint NAME  --auth password|certificate
+                 --api-url URL (default https://iot.gz.baidubce.com); credentials: BCE_ACCESS_KEY_ID and BCE_SECRET_ACCESS_KEY
 
 Other options:
       --concurrency N       things provisioned at once with --batch (default 4, at most 16)

@@ -115,6 +115,74 @@ export function baiduPermissions(topics: ThingTopics): { topic: string; operatio
   return [...byTopic].map(([topic, operations]) => ({ topic, operations }));
 }
 
+/** IoT Core's template variable for the connecting device's name ("管理模板", see below). */
+export const IOTCORE_DEVICE_VARIABLE = '{deviceName}';
+
+/** What one IoT Core template topic allows: publish, subscribe, or both (IoTCoreClient's Permission enum). */
+export type IotCorePermission = 'PUB' | 'SUB' | 'ALL';
+
+export interface IotCoreTemplateTopic {
+  readonly topicFilter: string;
+  readonly permission: IotCorePermission;
+}
+
+/** "系统限制" (https://cloud.baidu.com/doc/IoTCore/s/3k7o8yehh): 单模板可管理主题数量 12. */
+export const IOTCORE_TOPICS_PER_TEMPLATE = 12;
+const IOTCORE_ADVANCED_MAX_LEVELS = 5;
+const IOTCORE_MAX_TOPIC_LENGTH = 255;
+const IOTCORE_COMMON_PREFIX = `$iot/${IOTCORE_DEVICE_VARIABLE}/`;
+
+/**
+ * A policy as the topics of one Baidu IoT Core device template, for the whole fleet: `{thing}`
+ * becomes `{deviceName}`, the variable IoT Core replaces with the connecting device's name
+ * (Device Template, https://intl.cloud.baidu.com/doc/IoTCore/s/2k7o8yf4k-en: "{deviceName} is the
+ * variable; when using corresponding device for connection, replace it with the device name").
+ * A filter both published and subscribed is one topic with `ALL`.
+ */
+export function iotCoreTemplateTopics(policy: Policy): IotCoreTemplateTopic[] {
+  const byFilter = new Map<string, IotCorePermission>();
+  const mapped = (f: string) => f.replaceAll(THING_PLACEHOLDER, IOTCORE_DEVICE_VARIABLE);
+  for (const f of policy.publish) byFilter.set(mapped(f), 'PUB');
+  for (const f of policy.subscribe) {
+    const filter = mapped(f);
+    byFilter.set(filter, byFilter.get(filter) === 'PUB' ? 'ALL' : 'SUB');
+  }
+  return [...byFilter].map(([topicFilter, permission]) => ({ topicFilter, permission }));
+}
+
+/**
+ * Where a policy breaks the rules of an IoT Core template, as sentences naming the filter. The same
+ * Device Template document: a topic of the common mode is `$iot/{deviceName}/…`; an advanced-mode
+ * topic "cannot be started with $, with the longest definition of five layers, and the total
+ * length shall not exceed 255 characters"; "系统限制": at most 12 topics a template.
+ */
+export function iotCoreTemplateProblems(policy: Policy): string[] {
+  const topics = iotCoreTemplateTopics(policy);
+  const problems: string[] = [];
+  if (topics.length > IOTCORE_TOPICS_PER_TEMPLATE) {
+    problems.push(
+      `policy: ${topics.length} topic filters; a Baidu IoT Core template holds at most ${IOTCORE_TOPICS_PER_TEMPLATE}`,
+    );
+  }
+  for (const { topicFilter } of topics) {
+    const shown = topicFilter.replaceAll(IOTCORE_DEVICE_VARIABLE, THING_PLACEHOLDER);
+    if (topicFilter.length > IOTCORE_MAX_TOPIC_LENGTH) {
+      problems.push(
+        `policy: "${shown}" is longer than the ${IOTCORE_MAX_TOPIC_LENGTH} characters of an IoT Core topic`,
+      );
+    } else if (topicFilter.startsWith('$')) {
+      if (!topicFilter.startsWith(IOTCORE_COMMON_PREFIX)) {
+        problems.push(`policy: "${shown}": an IoT Core template topic under $ must start with $iot/{thing}/`);
+      }
+    } else if (topicFilter.split('/').length > IOTCORE_ADVANCED_MAX_LEVELS) {
+      problems.push(
+        `policy: "${shown}" has ${topicFilter.split('/').length} levels; an IoT Core template topic outside $iot/{thing}/ has at most ${IOTCORE_ADVANCED_MAX_LEVELS}`,
+      );
+    }
+  }
+  return problems;
+}
+
 /**
  * A name for a policy derived from its content: the same policy gets the same name across runs and
  * things (so re-runs find it), a changed policy a new one (so no thing silently gets another's rights).

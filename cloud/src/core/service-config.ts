@@ -14,23 +14,43 @@ export interface HubConnection {
 export const DEFAULT_HUB: HubConnection = { address: 'tcp://127.0.0.1:1883' };
 const REMOTE_NAME = 'cloud';
 
-/** What each cloud's broker supports: AWS IoT and Baidu IoTHub have no QoS 2; Baidu speaks MQTT 3.1.1. */
+/**
+ * What each cloud's broker supports: AWS IoT and Baidu have no QoS 2; Baidu speaks MQTT 3.1.1
+ * (the aws-iot and baidu-iotcore remotes default to these themselves).
+ */
 const BROKER_LIMITS: Record<ProviderName, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
   local: { protocol: 5, maxqos: 2 },
   'aws-iot': { protocol: 5, maxqos: 1 },
+  'baidu-iotcore': { protocol: 4, maxqos: 1 },
   'baidu-iothub': { protocol: 4, maxqos: 1 },
 };
 
 /**
  * The bundle's one remote. AWS IoT gets `provider: aws-iot` (the AWS IoT Device SDK adapter: its
  * endpoint, port — 443 works there, with the ALPN the adapter offers — and the thing as client id);
- * the others the generic `mqtt` remote with the address and credentials.
+ * Baidu IoT Core `provider: baidu-iotcore` with the fields the agent derives the address and the
+ * signed login from (the device secret, never a password made from it); the others the generic
+ * `mqtt` remote with the address and credentials.
  */
 function remoteFor(provisioned: Provisioned, limits: { protocol: 4 | 5; maxqos: 1 | 2 }): RemoteInput {
   const tls = {
     ...(provisioned.caPem !== undefined ? { ca: BUNDLE_FILES.ca } : {}),
     ...(provisioned.certificate !== undefined ? { cert: BUNDLE_FILES.cert, key: BUNDLE_FILES.key } : {}),
   };
+  const clientid = provisioned.clientId !== provisioned.thing ? { clientid: provisioned.clientId } : {};
+  const iotCore = provisioned.baiduIotCore;
+  if (provisioned.provider === 'baidu-iotcore' && iotCore) {
+    return {
+      name: REMOTE_NAME,
+      provider: 'baidu-iotcore',
+      iotcoreid: iotCore.iotCoreId,
+      region: iotCore.region,
+      devicekey: provisioned.thing,
+      ...(iotCore.deviceSecret !== undefined ? { devicesecret: iotCore.deviceSecret } : {}),
+      ...clientid,
+      ...tls,
+    };
+  }
   if (provisioned.provider === 'aws-iot') {
     return {
       name: REMOTE_NAME,
@@ -38,7 +58,7 @@ function remoteFor(provisioned: Provisioned, limits: { protocol: 4 | 5; maxqos: 
       endpoint: provisioned.endpoint.host,
       port: provisioned.endpoint.port,
       thing: provisioned.thing,
-      ...(provisioned.clientId !== provisioned.thing ? { clientid: provisioned.clientId } : {}),
+      ...clientid,
       ...tls,
     };
   }

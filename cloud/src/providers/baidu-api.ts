@@ -2,11 +2,15 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { type BceCredentials, signBceRequest } from './bce-signer.js';
 
-/** Baidu IoTHub's REST API (IoT Hub v1), every request signed with bce-auth-v1. */
+/**
+ * Baidu's IoT REST APIs (IoT Hub v1, IoT Core v1): JSON over HTTPS, every request signed with
+ * bce-auth-v1. Both of Baidu's own clients (bce-sdk-java IotHubClient and IoTCoreClient) sign
+ * `host` and `x-bce-date` only; so does this one.
+ */
 
 export interface BaiduApiOptions {
   readonly credentials: BceCredentials;
-  /** Default `https://iot.gz.baidubce.com`. */
+  /** Another API URL (a test's local server); each service has its own default. */
   readonly apiUrl?: string | undefined;
   /** Per request. Default 15 s. */
   readonly timeoutMs?: number | undefined;
@@ -29,13 +33,16 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
 export class BaiduApi {
   private readonly base: URL;
 
-  constructor(private readonly options: BaiduApiOptions) {
-    this.base = new URL(options.apiUrl ?? 'https://iot.gz.baidubce.com');
+  constructor(
+    private readonly options: BaiduApiOptions,
+    defaultUrl: string,
+  ) {
+    this.base = new URL(options.apiUrl ?? defaultUrl);
   }
 
-  /** The region of the API host (`iot.<region>.baidubce.com`), for the MQTT host when none is given. */
-  get region(): string | undefined {
-    return /^iot\.([a-z0-9-]+)\.baidubce\.com$/.exec(this.base.hostname)?.[1];
+  /** The API's host name (`iot.gz.baidubce.com`). */
+  get hostname(): string {
+    return this.base.hostname;
   }
 
   /** Sends one request; resolves with the JSON answer (a GET: `undefined` on 404); throws BaiduApiError otherwise. */
@@ -52,7 +59,6 @@ export class BaiduApi {
       'content-type': 'application/json; charset=utf-8',
       ...(payload ? { 'content-length': String(payload.length) } : {}),
     };
-    // Baidu's own IoTHub client signs host and x-bce-date only; the same here
     headers.authorization = signBceRequest(
       this.options.credentials,
       { method, path, query, headers },

@@ -40,10 +40,14 @@ interface PrincipalAnswer {
 /** MQTT over TLS on Baidu IoTHub. */
 const TLS_PORT = 1884;
 
+/** IotHubClient's default endpoint (bce-sdk-java): the API lives in the region it serves. */
+const IOTHUB_API_URL = 'https://iot.gz.baidubce.com';
+
 /**
  * Baidu IoTHub, by its REST API: endpoint (project), thing (user), principal (identity, with a password
  * or a certificate), policy with one permission per topic, and the two attach actions. Baidu has no
  * policy variables, so each thing gets its own policy (`tether-<thing>`) with its expanded topics.
+ * Baidu's deprecated service: new fleets use IoT Core (./baidu-iotcore.ts).
  */
 export class BaiduIotHubProvider implements Provider {
   readonly name = 'baidu-iothub' as const;
@@ -51,7 +55,7 @@ export class BaiduIotHubProvider implements Provider {
   private readonly ep: string;
 
   constructor(private readonly options: BaiduIotHubProviderOptions) {
-    this.api = new BaiduApi(options);
+    this.api = new BaiduApi(options, IOTHUB_API_URL);
     this.ep = options.endpointName;
   }
 
@@ -231,7 +235,9 @@ export class BaiduIotHubProvider implements Provider {
   /** `mqttTlsHostname` (or `hostname`) in whatever form it comes; without an answer, Baidu's naming rule. */
   private mqttEndpoint(answer: EndpointAnswer): BundleEndpoint {
     const given = answer.mqttTlsHostname ?? answer.hostname;
-    return parseBaiduHostname(given ?? `${this.ep}.mqtt.iot.${this.api.region ?? 'gz'}.baidubce.com`, TLS_PORT);
+    // the region of the API host (`iot.<region>.baidubce.com`) when the answer names no MQTT host
+    const region = /^iot\.([a-z0-9-]+)\.baidubce\.com$/.exec(this.api.hostname)?.[1] ?? 'gz';
+    return parseBaiduHostname(given ?? `${this.ep}.mqtt.iot.${region}.baidubce.com`, TLS_PORT);
   }
 
   private provisioned(

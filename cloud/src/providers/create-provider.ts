@@ -1,5 +1,6 @@
 import type { IoTClient } from '@aws-sdk/client-iot';
-import type { BundleEndpoint } from '@tether/shared';
+import { BAIDU_IOTHUB_DEPRECATED, type BundleEndpoint } from '@tether/shared';
+import type { IotCoreAuth } from './baidu-iotcore.js';
 import type { BceCredentials } from './bce-signer.js';
 import type { Provider } from './provider.js';
 
@@ -24,6 +25,15 @@ export type ProviderSettings =
       readonly client?: IoTClient | undefined;
       /** The bundle's MQTT port: 8883 (default) or 443 (ALPN x-amzn-mqtt-ca, offered by the aws-iot adapter). */
       readonly port?: 8883 | 443 | undefined;
+    }
+  | {
+      readonly provider: 'baidu-iotcore';
+      readonly iotCoreId: string;
+      readonly credentials: BceCredentials;
+      /** The instance's region (`gz`, `bj`), for the MQTT host. */
+      readonly region?: string | undefined;
+      readonly apiUrl?: string | undefined;
+      readonly auth?: IotCoreAuth | undefined;
     }
   | {
       readonly provider: 'baidu-iothub';
@@ -56,9 +66,26 @@ export async function createProvider(settings: ProviderSettings): Promise<Provid
         });
       return new AwsIotProvider({ client, port: settings.port });
     }
+    case 'baidu-iotcore': {
+      const { BaiduIotCoreProvider } = await import('./baidu-iotcore.js');
+      return new BaiduIotCoreProvider(settings);
+    }
     case 'baidu-iothub': {
+      warnIotHubDeprecated();
       const { BaiduIotHubProvider } = await import('./baidu-iothub.js');
       return new BaiduIotHubProvider(settings);
     }
   }
+}
+
+let iotHubWarned = false;
+
+/**
+ * Once per process, on stderr as Node's own deprecations are (the CLI, a Lambda's log): Baidu is
+ * retiring IoT Hub. Provisioning it keeps working.
+ */
+function warnIotHubDeprecated(): void {
+  if (iotHubWarned) return;
+  iotHubWarned = true;
+  process.emitWarning(BAIDU_IOTHUB_DEPRECATED, { type: 'DeprecationWarning', code: 'TETHER_BAIDU_IOTHUB' });
 }

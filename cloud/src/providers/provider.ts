@@ -1,8 +1,8 @@
 import type { BundleEndpoint, Policy, ProviderName } from '@tether/shared';
 
 /**
- * The provisioning seam. One implementation per cloud (`local`, `aws-iot`, `baidu-iothub`); the CLI,
- * the Lambda handler and `tether-cloud serve` all drive the same three phases:
+ * The provisioning seam. One implementation per cloud (`local`, `aws-iot`, `baidu-iotcore`,
+ * `baidu-iothub`); the CLI, the Lambda handler and `tether-cloud serve` all drive the same three phases:
  *
  *   plan(request)  reads only: what exists, what each step will create (`--dry-run` prints it)
  *   apply(plan)    runs the steps in order; a failing step throws ProvisionStepError naming it
@@ -74,6 +74,13 @@ export interface Provisioned {
   readonly username?: string | undefined;
   /** Password principals (Baidu): written into service.yml only. Never logged. */
   readonly password?: string | undefined;
+  /**
+   * Baidu IoT Core: what the bridge config gives the agent to derive its address and login from
+   * (the device's secret only for signature devices; written into service.yml only, never logged).
+   */
+  readonly baiduIotCore?:
+    | { readonly iotCoreId: string; readonly region: string; readonly deviceSecret?: string | undefined }
+    | undefined;
   /** The CA that signed the broker's certificate (trust anchor for the bridge), when known. */
   readonly caPem?: string | undefined;
   readonly certificate?: IssuedCertificate | undefined;

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { type BceCredentials, signBceRequest } from '../../src/providers/bce-signer.js';
+import { checkBceSignature } from './bce-auth-check.js';
 import { type FakeAnswer, HttpRecorder, type RecordedRequest } from './http-recorder.js';
 
-export const BAIDU_CREDENTIALS: BceCredentials = { accessKeyId: 'ak-tether-test', secretAccessKey: 'sk-tether-test' };
+export { BAIDU_CREDENTIALS } from './bce-auth-check.js';
 
 interface Permission {
   permissionUuid: string;
@@ -12,9 +12,8 @@ interface Permission {
 }
 
 /**
- * Baidu IoTHub's v1 API as provisioning uses it, on a local port. It recomputes every request's
- * bce-auth-v1 signature from what arrived (method, path, query, the signed headers) and refuses a
- * request whose signature, access key or x-bce-date does not match.
+ * Baidu IoTHub's v1 API as provisioning uses it, on a local port. It refuses a request whose
+ * bce-auth-v1 signature, access key or x-bce-date does not match (./bce-auth-check.ts).
  */
 export class FakeBaiduIotHub {
   readonly recorder: HttpRecorder;
@@ -44,7 +43,7 @@ export class FakeBaiduIotHub {
   }
 
   private answer(r: RecordedRequest): FakeAnswer {
-    const problem = checkSignature(r);
+    const problem = checkBceSignature(r);
     if (problem) {
       this.badSignatures++;
       return { status: 401, body: { code: 'AccessDenied', message: problem } };
@@ -125,26 +124,6 @@ export class FakeBaiduIotHub {
     else return { status: 400, body: { code: 'InvalidRequest', message: `unknown action ${name}` } };
     return ok({});
   }
-}
-
-/** Recomputes the request's bce-auth-v1 Authorization; returns what is wrong, or undefined. */
-function checkSignature(r: RecordedRequest): string | undefined {
-  const auth = String(r.headers.authorization ?? '');
-  const m = /^bce-auth-v1\/([^/]+)\/([^/]+)\/(\d+)\/([^/]*)\/([0-9a-f]{64})$/.exec(auth);
-  if (!m) return `malformed Authorization: ${auth}`;
-  const [, ak, timestamp = '', expiration, signedHeaders = '', signature] = m;
-  if (ak !== BAIDU_CREDENTIALS.accessKeyId) return `unknown access key ${ak}`;
-  if (r.headers['x-bce-date'] !== timestamp) return 'x-bce-date differs from the signature timestamp';
-  if (Math.abs(Date.parse(timestamp) - Date.now()) > 5 * 60_000) return 'stale signature';
-  const names = signedHeaders.split(';').filter(Boolean);
-  if (!names.includes('host')) return 'host is not signed';
-  const headers = Object.fromEntries(names.map((n) => [n, String(r.headers[n] ?? '')]));
-  const expected = signBceRequest(
-    BAIDU_CREDENTIALS,
-    { method: r.method, path: r.path, query: r.query, headers },
-    { timestamp: new Date(timestamp), expirationSeconds: Number(expiration), headersToSign: names },
-  );
-  return expected.endsWith(`/${signature}`) ? undefined : 'signature does not match';
 }
 
 function endpointAnswer(name: string): Record<string, string> {

@@ -6,12 +6,15 @@ import { BundleFilesSchema, PolicySchema } from '@tether/shared';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenDigest, tokenMatches } from '../../src/api/tokens.js';
+import { optionsFromEnvironment } from '../../src/lambda/environment.js';
 import { createHandler, type HttpResult, handler } from '../../src/lambda/handler.js';
 import { REDACT_PATHS } from '../../src/log.js';
 import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { AwsIotProvider } from '../../src/providers/aws-iot.js';
 import { LocalProvider } from '../../src/providers/local.js';
+import { BAIDU_CREDENTIALS } from '../helpers/bce-auth-check.js';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FakeAwsIot, REGION } from '../helpers/fake-aws-iot.js';
+import { FakeBaiduIotCore } from '../helpers/fake-baidu-iotcore.js';
 
 const policy = PolicySchema.parse({ publish: ['devices/{thing}/up'], subscribe: ['devices/{thing}/down'] });
 const TOKEN = 'fleet-token-value-0123456789';
@@ -135,12 +138,49 @@ describe('provisioning handler (Lambda)', () => {
       const answer = (await handler(http({ thing: 'x' }, TOKEN))) as HttpResult;
       expect(answer.statusCode).toBe(500);
       expect(JSON.parse(answer.body).error.problems).toEqual([
-        'TETHER_PROVIDER: expected aws-iot or baidu-iothub',
+        'TETHER_PROVIDER: expected aws-iot, baidu-iotcore or baidu-iothub',
         'TETHER_POLICY: publish[0]: \'#\' must be the whole last level in "a/#/b"',
         'TETHER_ENROLL_TOKEN_SHA256: required with TETHER_AUTH=token, 64 hex digits',
       ]);
     } finally {
       process.env = saved;
+    }
+  });
+
+  it('baidu-iotcore from the environment: every missing variable named, then a bundle from IoT Core', async () => {
+    const base = { TETHER_PROVIDER: 'baidu-iotcore', TETHER_POLICY: JSON.stringify(policy), TETHER_AUTH: 'iam' };
+    await expect(
+      optionsFromEnvironment({ ...base, TETHER_BAIDU_AUTH: 'password' }, pino({ level: 'silent' })),
+    ).rejects.toMatchObject({
+      problems: [
+        'TETHER_IOTCORE_ID: required with TETHER_PROVIDER=baidu-iotcore',
+        'BCE_ACCESS_KEY_ID: required with TETHER_PROVIDER=baidu-iotcore',
+        'BCE_SECRET_ACCESS_KEY: required with TETHER_PROVIDER=baidu-iotcore',
+        'TETHER_BAIDU_AUTH: expected signature or certificate',
+      ],
+    });
+    const fake = new FakeBaiduIotCore('envcore');
+    try {
+      const env = {
+        ...base,
+        TETHER_IOTCORE_ID: 'envcore',
+        TETHER_BAIDU_REGION: 'bj',
+        TETHER_API_URL: await fake.start(),
+        BCE_ACCESS_KEY_ID: BAIDU_CREDENTIALS.accessKeyId,
+        BCE_SECRET_ACCESS_KEY: BAIDU_CREDENTIALS.secretAccessKey,
+      };
+      const { logger, lines } = captureLogger();
+      const options = await optionsFromEnvironment(env, logger);
+      expect(options.provider.name).toBe('baidu-iotcore');
+      const answer = (await createHandler(options)({ thing: 'core-1' })) as Record<string, unknown>;
+      expect(answer.statusCode).toBe(200);
+      const files = BundleFilesSchema.parse(answer.files);
+      expect(files['service.yml']).toMatch(/provider: baidu-iotcore\n\s+iotcoreid: envcore\n\s+region: bj/);
+      const secret = fake.devices.get('core-1')?.secretKey ?? '';
+      expect(files['service.yml']).toContain(`devicesecret: ${secret}`);
+      expect(lines.join('\n')).not.toContain(secret);
+    } finally {
+      await fake.stop();
     }
   });
 

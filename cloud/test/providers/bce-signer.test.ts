@@ -5,7 +5,9 @@ import { canonicalRequest, signBceRequest, uriEncode } from '../../src/providers
  * Baidu's published examples for bce-auth-v1:
  * - "Generate Authentication String" / "Include the Authentication String into the Header"
  *   (https://intl.cloud.baidu.com/doc/Reference/s/njwvz1yfu-en, …/Gjwvz1xez-en): the UploadPart example;
- * - the JavaScript SDK's own test vectors, baidubce/bce-sdk-js test/sdk/auth.spec.js.
+ * - the JavaScript SDK's own test vectors, baidubce/bce-sdk-js test/sdk/auth.spec.js;
+ * - an IoT Core request signed the way bce-sdk-java's IoTCoreClient signs (host and x-bce-date),
+ *   checked against openssl (Baidu publishes no IoT Core vector).
  */
 describe('bce-auth-v1', () => {
   it("reproduces the document's UploadPart example (default signed headers, list left out)", () => {
@@ -62,6 +64,30 @@ describe('bce-auth-v1', () => {
     );
     expect(del).toBe(
       'bce-auth-v1/my_ak/2014-06-13T05:57:36Z/1800/content-length;content-type/c9386b15d585960ae5e6972f73ed92a9a682dc81025480ba5b41206d3e489822',
+    );
+  });
+
+  it('signs an IoT Core request as IoTCoreClient does (host and x-bce-date), matching openssl', () => {
+    // an independent computation of the specification's chain for this request:
+    //   key=$(printf '%s' 'bce-auth-v1/my_ak/2014-06-13T05:57:36Z/1800' | openssl dgst -sha256 -hmac my_sk -r)
+    //   printf 'GET\n/v1/iotcore/abcd123/template/list\npageNo=1&pageSize=100\nhost:iot.baidubce.com\n
+    //           x-bce-date:2014-06-13T05%%3A57%%3A36Z' | openssl dgst -sha256 -hmac "$key"
+    const authorization = signBceRequest(
+      { accessKeyId: 'my_ak', secretAccessKey: 'my_sk' },
+      {
+        method: 'GET',
+        path: '/v1/iotcore/abcd123/template/list',
+        query: { pageSize: '100', pageNo: '1' },
+        headers: {
+          host: 'iot.baidubce.com',
+          'x-bce-date': '2014-06-13T05:57:36Z',
+          'content-type': 'application/json; charset=utf-8',
+        },
+      },
+      { timestamp: new Date(1402639056 * 1000), headersToSign: ['host', 'x-bce-date'] },
+    );
+    expect(authorization).toBe(
+      'bce-auth-v1/my_ak/2014-06-13T05:57:36Z/1800/host;x-bce-date/c569e70b2568a3e9acbadc55e4a5bc25e6be9e02d024bde33ac390deaa3c180f',
     );
   });
 

@@ -6,11 +6,12 @@ import type { MessageEndpoint } from '../core/message-endpoint.js';
  * The seam between Tether and a cloud. A remote's `provider:` picks one implementation from
  * ./registry.ts; changing cloud is changing that field and the connection fields, never the rules.
  *
- * | provider       | file                     | built on                                          |
- * | -------------- | ------------------------ | ------------------------------------------------- |
- * | `mqtt`         | mqtt-adapter.ts          | MqttEndpoint (tcp, ssl, ws, wss; MQTT 3.1.1 and 5) |
- * | `baidu-iothub` | baidu-iothub-adapter.ts  | MqttEndpoint + Baidu's address, username, limits  |
- * | `aws-iot`      | aws-iot-adapter.ts       | aws-iot-device-sdk-v2 MQTT 5, loaded on first use |
+ * | provider        | file                     | built on                                                   |
+ * | --------------- | ------------------------ | ---------------------------------------------------------- |
+ * | `mqtt`          | mqtt-adapter.ts          | MqttEndpoint (tcp, ssl, ws, wss; MQTT 3.1.1 and 5)         |
+ * | `baidu-iotcore` | baidu-iotcore-adapter.ts | MqttEndpoint + IoT Core's address, signed login, limits    |
+ * | `baidu-iothub`  | baidu-iothub-adapter.ts  | the same with IoT Hub's address and username (deprecated) |
+ * | `aws-iot`       | aws-iot-adapter.ts       | aws-iot-device-sdk-v2 MQTT 5, loaded on first use          |
  *
  * The dispatcher needs nothing more than a MessageEndpoint, and every adapter honours it the
  * same way: `publish` resolves `acked` only on the broker's PUBACK (QoS 1/2) or once written

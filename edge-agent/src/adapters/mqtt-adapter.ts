@@ -1,17 +1,16 @@
-import type { BaiduIotHubRemoteConfig, MqttRemoteConfig } from '@tether/shared';
+import type { BaiduIotCoreRemoteConfig, BaiduIotHubRemoteConfig, MqttRemoteConfig } from '@tether/shared';
 import { MqttEndpoint } from '../transport/mqtt-endpoint.js';
 import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
 
 /**
  * `provider: mqtt` (the default): any MQTT 3.1.1/5 broker over tcp, ssl (server TLS or mutual
- * TLS), ws or wss, with username/password — Mosquitto, EMQX, HiveMQ, VerneMQ, Baidu IoT Hub's
- * own endpoint.
+ * TLS), ws or wss, with username/password — Mosquitto, EMQX, HiveMQ, VerneMQ, Baidu's brokers.
  */
 export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
   readonly remote: string;
 
-  /** Also the base of providers that are MQTT with conventions (baidu-iothub). */
-  constructor(config: MqttRemoteConfig | BaiduIotHubRemoteConfig, request: AdapterRequest) {
+  /** Also the base of providers that are MQTT with conventions (baidu-iotcore, baidu-iothub). */
+  constructor(config: MqttRemoteConfig | BaiduIotCoreRemoteConfig | BaiduIotHubRemoteConfig, request: AdapterRequest) {
     super({
       name: config.name,
       config,

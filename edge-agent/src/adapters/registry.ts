@@ -1,5 +1,6 @@
 import type { RemoteConfig, RemoteProvider } from '@tether/shared';
 import { AwsIotCloudAdapter } from './aws-iot-adapter.js';
+import { BaiduIotCoreCloudAdapter } from './baidu-iotcore-adapter.js';
 import { BaiduIotHubCloudAdapter } from './baidu-iothub-adapter.js';
 import type { AdapterRequest, CloudAdapter, CloudAdapterFactory } from './cloud-adapter.js';
 import { MqttCloudAdapter } from './mqtt-adapter.js';
@@ -15,6 +16,7 @@ type Registry = { readonly [P in RemoteProvider]: CloudAdapterFactory<Extract<Re
  */
 const PROVIDERS: Registry = {
   mqtt: (config, request) => new MqttCloudAdapter(config, request),
+  'baidu-iotcore': (config, request) => new BaiduIotCoreCloudAdapter(config, request),
   'baidu-iothub': (config, request) => new BaiduIotHubCloudAdapter(config, request),
   'aws-iot': (config, request) => new AwsIotCloudAdapter(config, request),
 };

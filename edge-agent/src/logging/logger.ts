@@ -16,6 +16,12 @@ export const REDACT_PATHS = [
   '*.*.key',
   'privateKey',
   '*.privateKey',
+  // Baidu IoT Core: a remote's device secret, and the API's answer that carries it
+  'devicesecret',
+  '*.devicesecret',
+  '*.*.devicesecret',
+  'secretKey',
+  '*.secretKey',
   'token',
   '*.token',
   'authorization',

@@ -163,9 +163,18 @@ export class MqttEndpoint implements MessageEndpoint {
 
   // --- connection lifecycle ---
 
+  /**
+   * The CONNECT's username and password, asked for at every attempt: the config's, unless a provider
+   * signs a fresh login each time (baidu-iotcore with `timestamped`).
+   */
+  protected login(): { readonly username?: string | undefined; readonly password?: string | undefined } {
+    return this.options.config;
+  }
+
   private attempt(): void {
     if (this.stopping) return;
     const { config, clientId } = this.options;
+    const { username, password } = this.login();
     LeanMqttClient.connect({
       stream: () => openStream(this.target, this.tls, config, this.ws),
       clientId,
@@ -175,8 +184,8 @@ export class MqttEndpoint implements MessageEndpoint {
       connectTimeoutMs: config.timeout,
       // a paused TLS or WebSocket stream keeps reading into its own buffer, so only tcp can be paced
       readPauseMs: this.target.scheme === 'tcp' ? config.readpause : 0,
-      ...(config.username !== undefined ? { username: config.username } : {}),
-      ...(config.password !== undefined ? { password: config.password } : {}),
+      ...(username !== undefined ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
       // MQTT 5: let the broker keep the session (subscriptions, queued messages) across restarts
       ...(config.protocol === 5 && !config.cleansession
         ? { sessionExpirySec: Math.round(config.sessionexpiry / 1000) }

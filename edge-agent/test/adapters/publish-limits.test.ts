@@ -2,7 +2,7 @@ import { RemoteSchema } from '@tether/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { awsIotLimitProblem, subscribeBatches } from '../../src/adapters/aws-iot-limits.js';
-import { BAIDU_IOTHUB_LIMITS, baiduIotHubLimits } from '../../src/adapters/baidu-iothub-limits.js';
+import { BAIDU_LIMITS, baiduLimits } from '../../src/adapters/baidu-limits.js';
 import { limitProblem } from '../../src/adapters/publish-limits.js';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
@@ -11,8 +11,8 @@ const bytes = (n: number) => Buffer.alloc(n, 0x61);
 const levels = (n: number) => Array.from({ length: n }, (_, i) => `l${i}`).join('/');
 
 describe('Baidu IoT Hub limits', () => {
-  const check = (topic: string, payload = bytes(10), max = BAIDU_IOTHUB_LIMITS.maxPayloadBytes) =>
-    limitProblem(baiduIotHubLimits(max), topic, payload);
+  const check = (topic: string, payload = bytes(10), max = BAIDU_LIMITS.maxPayloadBytes) =>
+    limitProblem(baiduLimits('Baidu IoT Hub', max), topic, payload);
 
   it('takes a topic of 255 bytes, 16 levels of 40 bytes, a payload of 32 KiB', () => {
     // eight levels of 31 bytes and seven slashes: 255 bytes
@@ -106,6 +106,11 @@ describe('an over-limit message is rejected by the adapter, naming the remote an
 
   it.each([
     ['baidu-iothub', { endpoint: 'p', region: 'bj', thing: 't', password: 's' }, /Baidu IoT Hub accepts at most 32768/],
+    [
+      'baidu-iotcore',
+      { iotcoreid: 'abcd123', region: 'gz', devicekey: 't', devicesecret: 's' },
+      /Baidu IoT Core accepts at most 32768/,
+    ],
     ['aws-iot', { endpoint: 'e.example', thing: 't', cert: 'c', key: 'k' }, /AWS IoT Core accepts at most 131072/],
   ])('%s, before connecting and without retrying', async (provider, fields, limit) => {
     // given an adapter that was never started (no broker needed: the check comes first)

@@ -99,8 +99,10 @@ describe('logger settings', () => {
     const dir = tempDir();
     const path = join(dir, 'agent.log');
     const log = createLogControl({ path, level: 'info', format: 'text' });
-    log.logger.info({ remote: { password: 'hunter2' } }, 'connecting');
-    expect(readFileSync(path, 'utf8')).not.toContain('hunter2');
+    log.logger.info({ remote: { password: 'hunter2', devicesecret: 'baidu-secret' } }, 'connecting');
+    log.logger.info({ answer: { secretKey: 'baidu-answer' } }, 'created');
+    const text = readFileSync(path, 'utf8');
+    for (const secret of ['hunter2', 'baidu-secret', 'baidu-answer']) expect(text).not.toContain(secret);
   });
 
   it("reads Baetyl's units: size.max in megabytes, age.max in days, backup.max a count", () => {

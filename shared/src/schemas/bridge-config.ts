@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  BAIDU_IOTCORE_ALGORITHMS,
+  BAIDU_IOTCORE_DEFAULT_ALGORITHM,
+  BAIDU_IOTCORE_DEVICE_NAME,
+  baiduIotCoreAddress,
+  baiduIotCoreLogin,
+} from '../baidu-iotcore.js';
 import { BrokerAddressSchema, HostPortSchema } from './addresses.js';
 import { ByteSizeSchema, DurationSchema, LoggerSchema, QosSchema, TopicFilterSchema } from './common.js';
 import { baetylKeys, baetylSection, crossCheck, partly, partlyList, tetherKeys, tetherSection } from './sections.js';
@@ -155,9 +162,18 @@ export function baiduIotHubAddress(endpoint: string, region: string, transport: 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i;
 
 /**
- * `provider: baidu-iothub`: Baidu IoT Hub's conventions. `address` and `username` are derived
- * from `endpoint`, `region` and `thing` when not given; messages over its limits are refused
- * before sending (`maxpayload`, 32 KiB unless Baidu raised the instance's quota).
+ * Said once when a `baidu-iothub` remote (or provisioning) is used: Baidu is retiring IoT Hub. Its
+ * Java SDK marks IotHubClient `@deprecated Use IoTCoreClient, IoT-hub will not be supported in the
+ * future` (baidubce/bce-sdk-java, IotHubClient.java). Existing remotes keep working.
+ */
+export const BAIDU_IOTHUB_DEPRECATED =
+  'Baidu IoT Hub is deprecated by Baidu ("IoT-hub will not be supported in the future"); it keeps working, but plan the move to its successor IoT Core (provider baidu-iotcore)';
+
+/**
+ * `provider: baidu-iothub`: Baidu IoT Hub's conventions (Baidu's deprecated service: new sites use
+ * `baidu-iotcore`). `address` and `username` are derived from `endpoint`, `region` and `thing`
+ * when not given; messages over its limits are refused before sending (`maxpayload`, 32 KiB
+ * unless Baidu raised the instance's quota).
  */
 export const BaiduIotHubRemoteSchema = z
   .object({
@@ -209,6 +225,106 @@ export const BaiduIotHubRemoteSchema = z
     };
   });
 export type BaiduIotHubRemoteConfig = z.infer<typeof BaiduIotHubRemoteSchema>;
+
+/**
+ * `provider: baidu-iotcore`: Baidu IoT Core (../baidu-iotcore.ts has the rules and their sources).
+ * The fields are what Baidu's console shows a device ("连接信息": IoTCoreId, DeviceKey,
+ * DeviceSecret); `address` and the signature login (`thingidp@…` username, hashed password) are
+ * derived from them. A certificate device gives `cert` and `key` instead of `devicesecret`.
+ */
+export const BaiduIotCoreRemoteSchema = z
+  .object({
+    name: remoteName,
+    provider: z.literal('baidu-iotcore'),
+    ...clientShape,
+    /** The remote side is off by default: a Will outside the device's template topics is refused. */
+    notifications: notificationsSchema(false),
+    address: BrokerAddressSchema.optional(),
+    /** The instance: the first label of `<iotcoreid>.iot.<region>.baidubce.com`. */
+    iotcoreid: z.string().regex(DNS_LABEL, 'expected the IoT Core ID, e.g. "abcd123"').optional(),
+    /** Baidu Cloud region of the instance: `gz` or `bj`. */
+    region: z.string().regex(DNS_LABEL, 'expected a region such as gz or bj').optional(),
+    /** The device's name (DeviceKey): also the client id unless `clientid` says otherwise. */
+    devicekey: z
+      .string()
+      .regex(BAIDU_IOTCORE_DEVICE_NAME, 'expected the device name: 1-40 letters, digits, "-" or "_"')
+      .optional(),
+    /** The device's secret (DeviceSecret, signature auth): the password is derived from it, never sent. */
+    devicesecret: z.string().min(1).optional(),
+    /** The hash of the signature login. */
+    algorithm: z
+      .string()
+      .transform((a) => a.toUpperCase())
+      .pipe(z.enum(BAIDU_IOTCORE_ALGORITHMS, { error: 'expected SHA256 or MD5' }))
+      .default(BAIDU_IOTCORE_DEFAULT_ALGORITHM),
+    /**
+     * Sign each CONNECT with the current time (Baidu accepts it within 10 minutes of its clock, so a
+     * captured password soon stops working); false: timestamp 0, Baidu's form for devices whose
+     * clock cannot be trusted, the same password every time.
+     */
+    timestamped: z.boolean().default(false),
+    /** How a derived address connects: `ssl` (1884) or `tcp` (1883). */
+    transport: z.enum(['ssl', 'tcp']).default('ssl'),
+    /** IoT Core has no QoS 2 ("系统限制": 不支持 QoS2 消息). */
+    maxqos: QosSchema.default(1),
+    /** Largest payload Baidu accepts: 32 KiB by default, up to 128 KiB on request. */
+    maxpayload: ByteSizeSchema.default(32 * 1024),
+  })
+  .apply(tetherKeys)
+  .check(
+    crossCheck((remote, report) => {
+      const issue = (path: string, message: string) => report([path], message);
+      const has = (field: string) => remote[field] !== undefined;
+      if (!has('address') && (!has('iotcoreid') || !has('region'))) {
+        issue(
+          'address',
+          'give address, or iotcoreid and region (address becomes ssl://<iotcoreid>.iot.<region>.baidubce.com:1884)',
+        );
+      }
+      if (has('devicesecret')) {
+        if (!has('iotcoreid') || !has('devicekey')) {
+          issue(
+            has('devicekey') ? 'iotcoreid' : 'devicekey',
+            'devicesecret needs iotcoreid and devicekey: the username is thingidp@<iotcoreid>|<devicekey>|…',
+          );
+        }
+        if (has('username') || has('password')) {
+          issue(has('password') ? 'password' : 'username', 'give devicesecret or username and password, not both');
+        }
+      } else if (!has('password') && !has('cert')) {
+        issue(
+          'devicesecret',
+          'Baidu IoT Core needs devicesecret (signature auth), or a client certificate (cert and key)',
+        );
+      }
+      if (remote.timestamped === true && !has('devicesecret')) {
+        issue('timestamped', 'a timestamped login is signed with devicesecret: give it');
+      }
+      if (!has('clientid') && !has('devicekey')) {
+        issue('clientid', 'give devicekey (the client id defaults to it) or clientid');
+      }
+    }),
+  )
+  .transform((remote) => {
+    const { iotcoreid, region, devicekey, devicesecret } = remote;
+    const login =
+      devicesecret === undefined
+        ? {}
+        : baiduIotCoreLogin({
+            iotCoreId: iotcoreid ?? '',
+            deviceKey: devicekey ?? '',
+            deviceSecret: devicesecret,
+            algorithm: remote.algorithm,
+          });
+    return {
+      ...remote,
+      address: remote.address ?? baiduIotCoreAddress(iotcoreid ?? '', region ?? '', remote.transport),
+      clientid: remote.clientid ?? devicekey,
+      // timestamp 0 here; a `timestamped` remote signs again at each CONNECT (the adapter)
+      ...login,
+    };
+  });
+export type BaiduIotCoreRemoteConfig = z.infer<typeof BaiduIotCoreRemoteSchema>;
 
 /** AWS IoT Core's MQTT port (mutual TLS); 443 works too, with ALPN `x-amzn-mqtt-ca` (always offered). */
 export const AWS_IOT_PORT = 8883;
@@ -277,12 +393,12 @@ export const AwsIotRemoteSchema = z
   }));
 export type AwsIotRemoteConfig = z.infer<typeof AwsIotRemoteSchema>;
 
-export const REMOTE_PROVIDERS = ['mqtt', 'baidu-iothub', 'aws-iot'] as const;
+export const REMOTE_PROVIDERS = ['mqtt', 'baidu-iotcore', 'baidu-iothub', 'aws-iot'] as const;
 
 /** A remote: its `provider:` picks the cloud adapter; absent means `mqtt` (Baetyl's configs). */
 export const RemoteSchema = z.discriminatedUnion(
   'provider',
-  [MqttRemoteSchema, BaiduIotHubRemoteSchema, AwsIotRemoteSchema],
+  [MqttRemoteSchema, BaiduIotCoreRemoteSchema, BaiduIotHubRemoteSchema, AwsIotRemoteSchema],
   {
     error: (issue) =>
       issue.code === 'invalid_union'

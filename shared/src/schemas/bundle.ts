@@ -10,7 +10,7 @@ import { ThingNameSchema } from './policy.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 
-export const ProviderNameSchema = z.enum(['local', 'aws-iot', 'baidu-iothub']);
+export const ProviderNameSchema = z.enum(['local', 'aws-iot', 'baidu-iotcore', 'baidu-iothub']);
 export type ProviderName = z.infer<typeof ProviderNameSchema>;
 
 export const BUNDLE_FILES = {

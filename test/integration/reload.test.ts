@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -301,6 +301,32 @@ describe('reload', () => {
     expect(seq.missing(N)).toEqual([]);
     expect(seq.inOrder()).toBe(true);
   }, 90_000);
+
+  it('runs with queue.durability memory and no data dir yet: reload finds it, messages cross', async () => {
+    const root = await tempRoot();
+    const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
+    // no store, so nothing else creates the data dir: the run file does (0700)
+    const s = await site(cloud.url, { queue: { durability: 'memory' } });
+    expect(existsSync(s.dataDir)).toBe(false);
+    const agent = await runSite(s);
+    expect(statSync(s.dataDir).mode & 0o777).toBe(0o700);
+    const app = await connectClient(cloud.url, { clientId: 'app', teardown: td });
+    const atCloud = await collectMessages(app, 'up/#', { qos: 1 });
+    await agent.waitForLog(/"endpoint":"cloud".*"msg":"connected"/, 10_000);
+    const device = await connectClient(s.hubUrl, { clientId: 'device', teardown: td });
+    await device.publishAsync('up/seq', 'before', { qos: 1 });
+    expect((await atCloud.waitForCount(1, 10_000)).map((m) => m.text)).toEqual(['before']);
+
+    const bridge = structuredClone(s.bridge) as { remotes: Array<Record<string, unknown>> };
+    (bridge.remotes[0] as Record<string, unknown>).keepalive = '45s';
+    await writeFile(s.bridgeFile, stringify(bridge));
+    const reload = await reloadCommand(s);
+    expect(reload.code).toBe(0);
+    await agent.waitForLog(/bridge rewired/, 10_000);
+    await device.publishAsync('up/seq', 'after', { qos: 1 });
+    expect((await atCloud.waitForCount(2, 10_000)).map((m) => m.text)).toEqual(['before', 'after']);
+    expect(agent.running).toBe(true);
+  }, 60_000);
 
   it('hub only: opens an added listener and keeps the clients of the others connected', async () => {
     const root = await tempRoot();

@@ -1,6 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TetherError } from '@tether/shared';
+import { prepareDataDir } from '../queue/store-files.js';
 
 /**
  * `<data dir>/tether-agent.json`: which process runs on this data dir and where its status is
@@ -16,7 +17,12 @@ export interface RunFile {
 
 export const RUN_FILE = 'tether-agent.json';
 
+/**
+ * Writes the run file; the data dir is created (0700) when nothing made it yet — with
+ * `queue.durability: memory` there is no store to make it. Throws TETHER_ERR_STORE naming the dir.
+ */
 export function writeRunFile(dataDir: string, run: RunFile): void {
+  prepareDataDir(dataDir);
   writeFileSync(join(dataDir, RUN_FILE), `${JSON.stringify(run)}\n`, { mode: 0o644 });
 }
 

@@ -173,11 +173,19 @@ async function runUntilSignal(agent: Agent, context: RunContext): Promise<number
   }
   started = true;
   const statusUrl = agent.statusUrl;
-  writeRunFile(context.dataDir, {
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    ...(statusUrl ? { statusUrl } : {}),
-  });
+  try {
+    writeRunFile(context.dataDir, {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      ...(statusUrl ? { statusUrl } : {}),
+    });
+  } catch (error) {
+    // the bridge runs on: only `tether-agent reload` and `status` need the file (SIGHUP still works)
+    logger.warn(
+      { reason: (error as Error).message },
+      'run file not written: tether-agent reload and status will not find this agent (send SIGHUP to reload)',
+    );
+  }
   await stopped;
   removeRunFile(context.dataDir, process.pid);
   clearInterval(keepAlive);

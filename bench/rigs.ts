@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -6,13 +8,14 @@ import { startMosquitto } from '../test/helpers/mosquitto.js';
 import { freePort } from '../test/helpers/ports.js';
 import { type CloudLink, startCloudLink } from './cloud-link.js';
 
-export type RigKind = 'direct' | 'mosquitto-bridge' | 'tether-bridge' | 'tether-hub';
+export type RigKind = 'direct' | 'mosquitto-bridge' | 'tether-bridge' | 'tether-hub' | 'node-floor-bridge';
 
 export const RIG_LABELS: Record<RigKind, string> = {
   direct: '(a) direct: pub → B → sub',
   'mosquitto-bridge': '(b) Mosquitto A + its bridge → B',
   'tether-bridge': '(c) Mosquitto A → Tether agent → B',
   'tether-hub': '(d) Tether hub + bridge (one process) → B',
+  'node-floor-bridge': '(f) Mosquitto A → the Node floor bridge → B',
 };
 
 /** One setup under test: where the generator publishes, where the sink reads, whose CPU counts. */
@@ -81,6 +84,21 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
         ...(cloudLink ? { cloudLink } : {}),
       };
     }
+    if (kind === 'node-floor-bridge') {
+      const hub = await startMosquitto({ dir, name: 'broker-a', extraConf: BROKER_CONF });
+      stops.push(() => hub.stop());
+      const script = new URL('./node-floor-bridge.mjs', import.meta.url).pathname;
+      const floor = spawn(process.execPath, [script, String(hub.port), String(cloudPort), String(qos)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      stops.push(async () => {
+        floor.kill('SIGTERM');
+        if (floor.exitCode === null) await once(floor, 'exit');
+      });
+      await once(floor.stdout, 'data'); // "floor bridge connected": subscribed to A
+      await new Promise((resolve) => setTimeout(resolve, 200)); // its SUBACK
+      return { publishPort: hub.port, sinkPort: cloud.port, bridgePid: floor.pid as number, hubPid: hub.pid, stop };
+    }
     let hubPort: number;
     let hubPid: number | undefined;
     let hubConfig: string | undefined;
@@ -126,7 +144,16 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
         ...(process.env.TETHER_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TETHER_BENCH_PROF}`] : []),
       ],
     });
-    stops.push(() => agent.stop('SIGTERM', 15_000));
+    let stopping = false;
+    stops.push(() => {
+      stopping = true;
+      return agent.stop('SIGTERM', 15_000);
+    });
+    // the process under test dying mid-run is a finding, not a number: say so with its last words
+    void agent.exited.then((info) => {
+      if (!stopping)
+        console.error(`the agent exited during the run (${JSON.stringify(info)}):\n${agent.output().slice(-4_000)}`);
+    });
     // logger level info only for this line; the per-message path logs nothing
     const metricsUrl = /"url":"([^"]+)"/.exec(await agent.waitForLog(/metrics listening/, 15_000))?.[1];
     return {

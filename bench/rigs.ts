@@ -127,7 +127,12 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
           },
         ],
         rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],
-        queue: { durability, inflight: 1000, ...(queueMemory ? { memory: queueMemory } : {}) },
+        queue: {
+          durability,
+          inflight: 1000,
+          ...(queueMemory ? { memory: queueMemory } : {}),
+          ...(process.env.TETHER_BENCH_COMMITDELAY ? { commitdelay: process.env.TETHER_BENCH_COMMITDELAY } : {}),
+        },
         metrics: { listen: '127.0.0.1:0' },
         logger: { level: 'info' },
       }),

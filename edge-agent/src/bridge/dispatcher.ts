@@ -49,6 +49,9 @@ export interface DispatcherStats {
  * one at a time (window 1) until they are through, and a message that loses the connection
  * while it is alone in flight is the one counted.
  */
+/** How long a dispatcher waits before sending again after an endpoint's publish() rejected. */
+const REJECTED_RETRY_MS = 1_000;
+
 export class Dispatcher {
   readonly stats: DispatcherStats;
   /** A QoS 0 drop of the current outage was logged (the first one is, at warn; the rest counted). */
@@ -64,6 +67,8 @@ export class Dispatcher {
   private probeUntil = 0;
   /** Messages waiting for their dead-letter commit (not in flight, not in the queue). */
   private settingAside = 0;
+  /** While set, nothing is sent: an endpoint's publish() rejected (see send()). */
+  private backoff: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DispatcherOptions) {
     this.stats = options.stats ?? {
@@ -107,6 +112,7 @@ export class Dispatcher {
    */
   detach(): void {
     this.stopped = true;
+    clearTimeout(this.backoff);
     for (const off of this.unsubscribe.splice(0)) off();
   }
 
@@ -133,11 +139,17 @@ export class Dispatcher {
       this.idleWaiters.add(check);
     });
     this.stopped = true;
+    clearTimeout(this.backoff);
   }
 
   private pump(): void {
     const { endpoint, queue } = this.options;
-    while (!this.stopped && endpoint.connected && this.inflight < (this.probeUntil > 0 ? 1 : this.options.window)) {
+    while (
+      !this.stopped &&
+      this.backoff === undefined &&
+      endpoint.connected &&
+      this.inflight < (this.probeUntil > 0 ? 1 : this.options.window)
+    ) {
       const entry = queue.take();
       if (!entry) break;
       this.send(entry);
@@ -167,11 +179,19 @@ export class Dispatcher {
     endpoint.publish(entry.message).then(
       (outcome) => this.settled(entry, outcome),
       (error: unknown) => {
-        // an endpoint never rejects; if one does, treat it as retryable rather than lose the message
+        // an endpoint never rejects; if one does (a bug), treat it as retryable rather than lose
+        // the message, and send again only after a pause: retrying from this promise job would
+        // never yield to the event loop (timers, sockets and stop() would starve)
         this.inflight--;
-        this.options.logger.error({ target: this.options.name, err: error }, 'publish threw');
+        this.options.logger.error(
+          { target: this.options.name, err: error, retryInMs: REJECTED_RETRY_MS },
+          'publish threw; sending again after a pause',
+        );
+        this.backoff ??= setTimeout(() => {
+          this.backoff = undefined;
+          this.pump();
+        }, REJECTED_RETRY_MS);
         this.options.queue.requeue(entry);
-        this.pump();
       },
     );
   }
@@ -210,18 +230,23 @@ export class Dispatcher {
     const { logger, name } = this.options;
     const failures = this.failures.record(entry, failureKind(error), (stored, count) => {
       // at most deadLetterAfter - 1 lines per message: one per failure until it is set aside
-      if (count < deadLetterAfter) {
-        logger.warn(
-          {
-            target: name,
-            topic: entry.message.topic,
-            failures: count,
-            after: deadLetterAfter,
-            stored,
-            reason: error.message,
-          },
-          'a message failed again; it is set aside after queue.deadletter.after failures in a row',
+      if (count >= deadLetterAfter) return;
+      const fields = {
+        target: name,
+        topic: entry.message.topic,
+        failures: count,
+        after: deadLetterAfter,
+        stored,
+        reason: error.message,
+      };
+      // a first failure alone in flight is what every remote restart looks like: info, not a warning
+      if (count === 1) {
+        logger.info(
+          fields,
+          'a message failed while alone in flight; it is set aside if it fails queue.deadletter.after times in a row',
         );
+      } else {
+        logger.warn(fields, 'a message failed again; it is set aside after queue.deadletter.after failures in a row');
       }
     });
     if (failures >= deadLetterAfter) {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Dispatcher, type DispatcherOptions } from '../../src/bridge/dispatcher.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import { DeadLetterStore } from '../../src/queue/dead-letter-store.js';
@@ -191,25 +191,29 @@ describe('Dispatcher: retries keep the order', () => {
     expect(queue.size).toBe(0);
   });
 
-  it('gives a message back when publish() rejects (an endpoint bug), logs it and sends it again', async () => {
+  it('gives a message back when publish() rejects (an endpoint bug), logs it and sends it again after a pause', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { endpoint, queue, dispatcher, lines, offer } = setup({ window: 1, withSend: false, publishRejects: 1 });
     offer('m0');
     endpoint.online();
     dispatcher.start();
     await settleTurns();
     expect(queue.stats.redelivered).toBe(1);
-    expect(lines.filter((l) => l.msg === 'publish threw')).toHaveLength(1);
+    expect(lines.filter((l) => String(l.msg).startsWith('publish threw'))).toHaveLength(1);
+    expect(pendingTopics(endpoint)).toEqual([]);
+    vi.advanceTimersByTime(1_000);
+    vi.useRealTimers();
+    await settleTurns();
     expect(pendingTopics(endpoint)).toEqual(['m0']);
     endpoint.ack();
     await settleTurns();
     expect(queue.size).toBe(0);
   });
 
-  // BUG (reported, not fixed here): a publish() that keeps rejecting is retried at once from the
-  // rejection's promise job, so the retries never yield to the event loop: timers, sockets and
-  // stop() starve while it spins. The fake stops rejecting after 1,000 calls so the test ends;
-  // a retry that waits for a later turn (or a backoff) would make only a few in one turn.
-  it.fails('does not spin without yielding when publish() keeps rejecting', async () => {
+  // a publish() that keeps rejecting was once retried at once from the rejection's promise job,
+  // never yielding to the event loop (timers, sockets and stop() starved). The fake stops
+  // rejecting after 1,000 calls so the test ends either way.
+  it('does not spin without yielding when publish() keeps rejecting', async () => {
     const { endpoint, dispatcher, offer } = setup({ window: 1, withSend: false, publishRejects: 1_000 });
     offer('m0');
     endpoint.online();
@@ -281,7 +285,7 @@ describe('Dispatcher: a lost connection blames no message until one loses it alo
     expect(sentTopics(endpoint).filter((t) => t === 'poison')).toHaveLength(4);
 
     // one warning per counted failure before the last, then one error when it is set aside
-    const warned = lines.filter((l) => String(l.msg).startsWith('a message failed again'));
+    const warned = lines.filter((l) => /^a message failed (again|while alone in flight)/.test(String(l.msg)));
     expect(warned.map((l) => l.failures)).toEqual([1, 2]);
     const setAside = lines.filter((l) => l.level === 50);
     expect(setAside).toHaveLength(1);

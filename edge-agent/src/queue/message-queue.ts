@@ -329,7 +329,7 @@ export class MessageQueue {
       this.options.table?.delete(entry.rowid);
     } else if (this.options.table && !entry.cancelled) {
       // delivered (or dropped) before its commit: the write is skipped, and it is safe now
-      entry.cancelled = true;
+      this.options.table.cancel(entry);
       this.stats.unwritten++;
       entry.settle(undefined);
     }

@@ -8,6 +8,11 @@ import type { BridgeMessage } from '../core/bridge-message.js';
 export interface QueueTable {
   /** Writes a message with the next group commit; `write.written` runs after it, in order. */
   insert(write: PendingWrite): void;
+  /**
+   * A waiting write is no longer needed: its message was delivered (or dropped) before its
+   * commit. It is never written, and a commit left with nothing to do does not run.
+   */
+  cancel(write: PendingWrite): void;
   /** Forgets a row with a later commit (a crash before it means a redelivery, not a loss). */
   delete(id: number): void;
   /** Committed rows after `id`, oldest first, at most `limit`. */
@@ -23,8 +28,8 @@ export interface StoredRow {
 
 /**
  * A message waiting for the next group commit. The queue's own entry object: no allocation per
- * write. `cancelled` is set when the write is no longer needed (the destination acknowledged the
- * message, or it was dropped, before the commit).
+ * write. `cancelled` is set (by QueueTable.cancel) when the write is no longer needed (the
+ * destination acknowledged the message, or it was dropped, before the commit).
  */
 export interface PendingWrite {
   readonly message: BridgeMessage;

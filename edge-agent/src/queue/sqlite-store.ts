@@ -46,6 +46,8 @@ interface TableHost {
   deleteSoon(pending: number): void;
   /** A read failed: a damaged file stops the store taking anything new. */
   failedRead(error: unknown): void;
+  /** This table has no write waiting any more: the store may drop a commit it scheduled. */
+  writesGone(): void;
   /** The store's error for a failure of this table (TETHER_ERR_STORE naming the path). */
   storeError(error: unknown): TetherError;
 }
@@ -53,6 +55,8 @@ interface TableHost {
 /** One queue's table in the store. */
 class SqliteQueueTable implements QueueTable {
   private inserts: PendingWrite[] = [];
+  /** Of `inserts`, those not cancelled. */
+  private live = 0;
   /** Row ids acknowledged and not deleted yet: kept until a commit deletes them, failed ones included. */
   private deletes: number[] = [];
   private compactAt = COMMIT_BATCH;
@@ -84,6 +88,7 @@ class SqliteQueueTable implements QueueTable {
   /** Writes a message with the next group commit; `write.written` runs after it, in order. */
   insert(write: PendingWrite): void {
     this.inserts.push(write);
+    this.live++;
     if (this.inserts.length >= this.compactAt) {
       // many delivered already: only the writes still needed count towards an early commit (and
       // while the store is full they pile up: the threshold doubles, so this stays linear)
@@ -91,6 +96,14 @@ class SqliteQueueTable implements QueueTable {
       this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
     }
     this.store.commitSoon(this.inserts.length);
+  }
+
+  cancel(write: PendingWrite): void {
+    if (write.cancelled) return;
+    write.cancelled = true;
+    // at low rates most messages are delivered within the commit delay: then no commit (and no
+    // wake-up for its timer) is needed at all
+    if (--this.live === 0) this.store.writesGone();
   }
 
   /** Forgets a message with a later commit (a crash before it means a redelivery, not a loss). */
@@ -128,7 +141,7 @@ class SqliteQueueTable implements QueueTable {
   }
 
   hasInserts(): boolean {
-    return this.inserts.some((w) => !w.cancelled);
+    return this.live > 0;
   }
 
   hasDeletes(): boolean {
@@ -145,6 +158,7 @@ class SqliteQueueTable implements QueueTable {
   failInserts(failure: Error): void {
     const failed = this.inserts;
     this.inserts = [];
+    this.live = 0;
     for (const write of failed) if (!write.cancelled) write.written(failure, 0);
   }
 
@@ -172,6 +186,8 @@ class SqliteQueueTable implements QueueTable {
   /** After the commit that ran them: those inserts are settled by the store, the rest still wait. */
   insertsCommitted(): void {
     this.inserts = this.ran >= this.inserts.length ? [] : this.inserts.slice(this.ran);
+    this.live = 0;
+    for (const w of this.inserts) if (!w.cancelled) this.live++;
     this.ran = Number.POSITIVE_INFINITY;
     this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
   }
@@ -386,6 +402,7 @@ export class SqliteStore {
     commitSoon: (pending) => this.scheduleCommit(pending),
     deleteSoon: (pending) => this.scheduleDeletes(pending),
     failedRead: (error) => this.failedRead(error),
+    writesGone: () => this.dropIdleCommit(),
     storeError: (error) => storeError(error, this.path, this.dataDir),
   };
 
@@ -401,6 +418,23 @@ export class SqliteStore {
     this.commitTimer = undefined;
     this.commitImmediate = setImmediate(this.commitNow);
   };
+
+  /**
+   * Every table's waiting writes were delivered before their commit: a scheduled commit with
+   * nothing else to do is dropped (deletes wait on their own timer instead).
+   */
+  private dropIdleCommit(): void {
+    if (this.commitTimer === undefined) return;
+    for (const table of this.tables.values()) if (table.hasInserts()) return;
+    for (const p of this.participants) if (p.hasWork()) return;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    for (const table of this.tables.values()) {
+      if (!table.hasDeletes()) continue;
+      this.deleteTimer ??= setTimeout(this.commitNow, DELETE_DELAY_MS);
+      return;
+    }
+  }
 
   /** A delete is pending: it rides the next commit, or one of its own a little later. */
   private scheduleDeletes(pending: number): void {

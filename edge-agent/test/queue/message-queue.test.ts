@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';
@@ -163,6 +163,43 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
     store.close();
     expect(store.stats).toMatchObject({ writes: 0 });
     expect(delayed(0, dir).queue.size).toBe(0);
+  });
+
+  it('once every waiting write was delivered, the scheduled commit is dropped: no wake-up for it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { queue, store } = delayed(20);
+      const safe = [append(queue, m(1)), append(queue, m(2))];
+      expect(vi.getTimerCount()).toBe(1); // the group commit's
+      const [a, b] = [queue.take()!, queue.take()!];
+      queue.ack(a);
+      expect(vi.getTimerCount()).toBe(1); // m(2) still waits for it
+      queue.ack(b);
+      expect(vi.getTimerCount()).toBe(0);
+      await Promise.all(safe);
+      expect(queue.stats.unwritten).toBe(2);
+      expect(store.stats).toMatchObject({ commits: 0, writes: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a dropped commit leaves pending deletes their own timer', async () => {
+    const { queue, store } = delayed(20);
+    await append(queue, m(1)); // written
+    const written = queue.take()!;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const later = append(queue, m(2));
+      queue.ack(written); // a delete, riding the scheduled commit
+      queue.ack(queue.take()!); // m(2) delivered before its commit: the commit goes, the delete stays
+      await later;
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(20);
+      expect(store.stats.commits).toBe(2); // m(1)'s write, then the delete
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a message not delivered within the delay is written, and survives a restart', async () => {

@@ -8,6 +8,7 @@
 // two reads and two writes per QoS 1 message — below which no bridge written in Node can go.
 // Usage: node node-floor-bridge.mjs HUB_PORT CLOUD_PORT QOS
 import { connect } from 'node:net';
+import { framer } from './floor-framer.mjs';
 
 const [hubPort, cloudPort, qosArg] = process.argv.slice(2).map(Number);
 const qos = qosArg === 1 ? 1 : 0;
@@ -29,37 +30,6 @@ function subscribePacket(filter) {
   return Buffer.concat([Buffer.from([0x82, body.length]), body]);
 }
 
-/** Calls onPacket(type, buffer, start, end) for every whole packet; keeps the rest for the next chunk. */
-function framer(onPacket, onChunkDone) {
-  let pending;
-  return (chunk) => {
-    const buf = pending ? Buffer.concat([pending, chunk]) : chunk;
-    pending = undefined;
-    let at = 0;
-    for (;;) {
-      if (buf.length - at < 2) break;
-      let len = 0;
-      let mul = 1;
-      let pos = at + 1;
-      let done = false;
-      while (pos < buf.length && pos < at + 5) {
-        const b = buf[pos++];
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (!done || buf.length < pos + len) break;
-      onPacket(buf[at] >> 4, buf, at, pos, pos + len);
-      at = pos + len;
-    }
-    if (at < buf.length) pending = Buffer.from(buf.subarray(at));
-    onChunkDone();
-  };
-}
-
 const hub = connect({ host: '127.0.0.1', port: hubPort, noDelay: true });
 const cloud = connect({ host: '127.0.0.1', port: cloudPort, noDelay: true });
 let toCloud = [];
@@ -78,7 +48,7 @@ const flushHub = () => {
 let cloudReady = false;
 cloud.on(
   'data',
-  framer((type, buf, at, body) => {
+  framer((type, buf, _at, body) => {
     if (type === 2) {
       cloudReady = true;
       hub.write(connectPacket('tether-bench'));
@@ -86,13 +56,12 @@ cloud.on(
       // B's PUBACK: A gets its own, same packet id
       toHub.push(Buffer.from([0x40, 2, buf[body], buf[body + 1]]));
     }
-    void at;
   }, flushHub),
 );
 hub.on(
   'data',
   framer(
-    (type, buf, at, body, end) => {
+    (type, buf, at, _body, end) => {
       if (type === 2) {
         hub.write(subscribePacket('bench/#'));
         console.log('floor bridge connected');
@@ -102,7 +71,6 @@ hub.on(
       } else if (type === 12) {
         toHub.push(Buffer.from([0xd0, 0]));
       }
-      void body;
     },
     () => {
       flushCloud();

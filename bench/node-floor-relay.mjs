@@ -4,47 +4,27 @@
 // floor of the event loop's own cost (one read callback and one socket write per message at a
 // steady rate), below which no hub written in Node can go. Usage: node node-floor-relay.mjs PORT
 import { createServer } from 'node:net';
+import { framer } from './floor-framer.mjs';
 
 const port = Number(process.argv[2]);
 const subscribers = new Set();
 
 const server = createServer({ noDelay: true }, (socket) => {
-  let pending = Buffer.alloc(0);
-  socket.on('data', (chunk) => {
-    let buf = pending.length > 0 ? Buffer.concat([pending, chunk]) : chunk;
-    let at = 0;
-    for (;;) {
-      if (buf.length - at < 2) break;
-      let len = 0;
-      let mul = 1;
-      let pos = at + 1;
-      let done = false;
-      while (pos < buf.length && pos < at + 5) {
-        const b = buf[pos++];
-        len += (b & 0x7f) * mul;
-        mul *= 128;
-        if ((b & 0x80) === 0) {
-          done = true;
-          break;
-        }
-      }
-      if (!done || buf.length < pos + len) break;
-      const type = buf[at] >> 4;
+  socket.on(
+    'data',
+    framer((type, buf, at, body, end) => {
       if (type === 1)
         socket.write(Buffer.from([0x20, 2, 0, 0])); // CONNACK accepted
       else if (type === 8) {
         // SUBACK granting QoS 0 for one filter
-        socket.write(Buffer.from([0x90, 3, buf[pos], buf[pos + 1], 0]));
+        socket.write(Buffer.from([0x90, 3, buf[body], buf[body + 1], 0]));
         subscribers.add(socket);
       } else if (type === 3) {
-        const packet = buf.subarray(at, pos + len);
+        const packet = buf.subarray(at, end);
         for (const s of subscribers) s.write(packet);
       } else if (type === 12) socket.write(Buffer.from([0xd0, 0])); // PINGRESP
-      at = pos + len;
-    }
-    pending = at < buf.length ? Buffer.from(buf.subarray(at)) : Buffer.alloc(0);
-    buf = undefined;
-  });
+    }),
+  );
   socket.on('error', () => {});
   socket.on('close', () => subscribers.delete(socket));
 });

@@ -429,11 +429,8 @@ export class SqliteStore {
     for (const p of this.participants) if (p.hasWork()) return;
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
-    for (const table of this.tables.values()) {
-      if (!table.hasDeletes()) continue;
-      this.deleteTimer ??= setTimeout(this.commitNow, DELETE_DELAY_MS);
-      return;
-    }
+    const deletesWait = [...this.tables.values()].some((t) => t.hasDeletes());
+    if (deletesWait) this.deleteTimer ??= setTimeout(this.commitNow, DELETE_DELAY_MS);
   }
 
   /** A delete is pending: it rides the next commit, or one of its own a little later. */

@@ -31,6 +31,20 @@ async function connectRecorder(): Promise<{ url: string; connects: IConnectPacke
   return { url: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`, connects };
 }
 
+/** Starts `adapter` (stopped by the teardown) and waits for its first two CONNECTs at the recorder. */
+async function twoAttempts(
+  adapter: { start(signal: AbortSignal): Promise<void>; stop(drainMs?: number): Promise<void> },
+  recorder: { connects: IConnectPacket[] },
+): Promise<void> {
+  const abort = new AbortController();
+  td.add('adapter', async () => {
+    await adapter.stop(0);
+    abort.abort();
+  });
+  await adapter.start(abort.signal);
+  await waitFor(() => recorder.connects.length >= 2, { what: 'two connection attempts', timeoutMs: 5_000 });
+}
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 describe('baidu-iotcore: the login the adapter sends', () => {
@@ -57,13 +71,7 @@ describe('baidu-iotcore: the login the adapter sends', () => {
       { clientId: 'mydevice', logger, configDir: '.', field: 'remotes[0]' },
       clock,
     );
-    const abort = new AbortController();
-    td.add('adapter', async () => {
-      await adapter.stop(0);
-      abort.abort();
-    });
-    await adapter.start(abort.signal);
-    await waitFor(() => recorder.connects.length >= 2, { what: 'two connection attempts', timeoutMs: 5_000 });
+    await twoAttempts(adapter, recorder);
     const [first, second] = recorder.connects;
     // then each is Baidu's login for its own timestamp (the document's formula, written out)
     expect(first?.username).toBe('thingidp@abcd123|mydevice|1583826857|SHA256');
@@ -88,13 +96,7 @@ describe('baidu-iotcore: the login the adapter sends', () => {
       }),
       { clientId: 'mydevice', logger: captureLogger().logger, configDir: '.', field: 'remotes[0]' },
     );
-    const abort = new AbortController();
-    td.add('adapter', async () => {
-      await adapter.stop(0);
-      abort.abort();
-    });
-    await adapter.start(abort.signal);
-    await waitFor(() => recorder.connects.length >= 2, { what: 'two connection attempts', timeoutMs: 5_000 });
+    await twoAttempts(adapter, recorder);
     for (const connect of recorder.connects.slice(0, 2)) {
       // Baidu's own example: thingidp@abcd123|mydevice|0|MD5 → 22bc7523…
       expect(connect.username).toBe('thingidp@abcd123|mydevice|0|MD5');

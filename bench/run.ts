@@ -26,7 +26,9 @@ import type { RigKind } from './rigs.js';
  * mosquitto-bridge (some rigs), TETHER_BENCH_QOS=0, TETHER_BENCH_SIZES=64, TETHER_BENCH_CONNS
  * (publisher connections, default 4), TETHER_BENCH_PROF=DIR (agent CPU profiles),
  * TETHER_BENCH_NODE_ARGS (the agent's node flags; default --max-semi-space-size=4),
- * TETHER_BENCH_BACKLOG=0 (skip the cloud-offline backlog) or =only (just it).
+ * TETHER_BENCH_BACKLOG=0 (skip the cloud-offline backlog) or =only (just it),
+ * TETHER_BENCH_COMMITDELAY (the Tether rigs' queue.commitdelay, e.g. 10ms; default Tether's own).
+ * Rig node-floor-bridge (not in the default set) is the Node floor bridge, bench/node-floor-bridge.mjs.
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';
 const QOS_LIST = (process.env.TETHER_BENCH_QOS?.split(',').map(Number) ?? [0, 1]) as Array<0 | 1>;

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
 import { runCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
 
 /** The broker kit as the README shows it: `mosquitto -c <ca-dir>/mosquitto.conf`, whoever runs it. */

@@ -3,10 +3,10 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/agent-process.js';
-import { ManagedProcess } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
 
 const run = promisify(execFile);
 const td = new Teardown();

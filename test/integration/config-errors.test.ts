@@ -1,10 +1,10 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { Teardown } from '../helpers/teardown.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 /** A bad config file: `validate` and the agent both name the field and exit 2, and start nothing. */

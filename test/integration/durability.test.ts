@@ -2,16 +2,16 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '@tether/test-helpers/sequence';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient, connected } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Tether's promise: every message the agent acknowledged to its source reaches its

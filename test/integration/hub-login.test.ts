@@ -1,10 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AGENT_CLI_PATH, REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AGENT_CLI_PATH, REPO_ROOT } from '../helpers/agent-process.js';
-import { ManagedProcess } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
 import { runCloudCli, tempRoot } from './provision-setup.js';
 
 /**

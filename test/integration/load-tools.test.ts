@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGenerator, startSink } from '../../bench/load-tools.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { Teardown } from '../helpers/teardown.js';
 
 // The benchmark's C load generator and sink (bench/tools/mqtt-load.c) through a real Mosquitto:
 // every number in BENCHMARKS.md rests on them counting and timing right.

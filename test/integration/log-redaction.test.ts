@@ -1,12 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
 
 /** README: passwords never reach a log — not even one written into an address (`tcp://user:secret@host`). */
 const td = new Teardown();

@@ -1,16 +1,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { issueCertificate, writePemFiles } from '../../edge-agent/src/pki/dev-pki.js';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { type Front, startAlpnFront, startWebSocketFront } from './provider-fronts.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
 

@@ -1,6 +1,9 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionsFromEnvironment } from '../../cloud/src/lambda/environment.js';
@@ -9,9 +12,6 @@ import { REDACT_PATHS } from '../../cloud/src/log.js';
 import { AwsIotProvider } from '../../cloud/src/providers/aws-iot.js';
 import { FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { signLambdaRequest } from '../../edge-agent/src/cli/enroll-sigv4.js';
-import { startAgent } from '../helpers/agent-process.js';
-import { Teardown } from '../helpers/teardown.js';
-import { makeTlsFixture } from '../helpers/tls-fixture.js';
 import { type FunctionUrlStandIn, startFunctionUrlStandIn } from './function-url-stand-in.js';
 import { tempRoot } from './provision-setup.js';
 

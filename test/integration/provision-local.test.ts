@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
+import { sleep } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { makeTlsFixture } from '../helpers/tls-fixture.js';
-import { sleep } from '../helpers/wait-for.js';
 import { brokerUserArgs, runCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
 
 /**

@@ -4,9 +4,9 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findExecutable, ManagedProcess } from '../helpers/process.js';
-import type { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { findExecutable, ManagedProcess } from '@tether/test-helpers/process';
+import type { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 
 /** The compiled `tether-cloud` CLI (built by `npx tsc -b`). */
 export const CLOUD_CLI_PATH = fileURLToPath(new URL('../../cloud/dist/cli/main.js', import.meta.url));
@@ -69,7 +69,7 @@ export interface KitBroker {
 /**
  * `mosquitto -c <ca-dir>/mosquitto.conf`, exactly the kit tether-cloud wrote: waits for "running", then
  * for the broker's main loop to log a probe connection (a SIGTERM sent earlier would be lost; see
- * test/helpers/mosquitto.ts). Stopped by pid on teardown.
+ * test-helpers/src/mosquitto.ts). Stopped by pid on teardown.
  */
 export async function startKitBroker(caDir: string, port: number, td: Teardown): Promise<KitBroker> {
   const bin = findExecutable('mosquitto', { envVar: 'MOSQUITTO_BIN', extraDirs: ['/usr/sbin', '/usr/local/sbin'] });

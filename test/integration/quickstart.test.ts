@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { mosquittoPub, mosquittoSub } from '@tether/test-helpers/mqtt-clients';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { mosquittoPub, mosquittoSub } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
 
 /** The README's first command (`npm start` runs `tether-agent demo`) does what it says. */
 const td = new Teardown();

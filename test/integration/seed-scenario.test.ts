@@ -1,12 +1,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
+import {
+  cliBrokerArgs,
+  collectMessages,
+  connectClient,
+  mosquittoPub,
+  mosquittoSub,
+} from '@tether/test-helpers/mqtt-clients';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, mutualTls, startMosquitto } from '../helpers/mosquitto.js';
-import { cliBrokerArgs, collectMessages, connectClient, mosquittoPub, mosquittoSub } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
 
 /**

@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { freePort } from '@tether/test-helpers/ports';
+import { makeTlsFixture, type TlsFixture } from '@tether/test-helpers/tls-fixture';
 import { parse, stringify } from 'yaml';
-import { freePort } from '../helpers/ports.js';
-import { makeTlsFixture, type TlsFixture } from '../helpers/tls-fixture.js';
 
 /**
  * The seed guide's layout on disk: a Baetyl root with `var/db/baetyl/cert/` and the two

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { HubClientSchema } from '@tether/shared';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMosquitto } from '../../../test/helpers/mosquitto.js';
-import { freePort } from '../../../test/helpers/ports.js';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import { ConnectionMonitor } from '../../src/metrics/connection-monitor.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 

@@ -133,7 +133,7 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   await mkdir(dir, { recursive: true });
 
-  const conf: string[] = [`# written by test/helpers/mosquitto.ts for port ${port}`];
+  const conf: string[] = [`# written by test-helpers/src/mosquitto.ts for port ${port}`];
   if (process.getuid?.() === 0) conf.push('user root'); // see the note at the top of this file
   conf.push(`listener ${port} 127.0.0.1`);
   if (opts.tls) {

@@ -1,10 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { collectMessages, connectClient, connected } from '@tether/test-helpers/mqtt-clients';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,19 +12,13 @@ import { writeSeedLayout } from './seed-setup.js';
 const td = new Teardown();
 afterEach(() => td.run());
 
-async function tempRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-bridge-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
-
 describe('a rule that bridges the same topic both ways', () => {
   it.each([
     ['MQTT 3.1.1 (echo guard)', 4],
     ['MQTT 5 (No Local)', 5],
   ])('does not loop with %s', async (_label, protocol) => {
     // given one rule: hub sync/# up to the cloud, cloud sync/# down to the hub, both via Mosquitto
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       remoteAddress: (port) => `tcp://127.0.0.1:${port}`,
       bridge: (config) => {
@@ -78,7 +71,7 @@ describe('a rule that bridges the same topic both ways', () => {
 
 describe('connectivity', () => {
   it('starts while the remote is down and delivers once it comes up', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.rules[0].hub.subscriptions = [{ topic: 't1', qos: 1 }];
@@ -156,7 +149,7 @@ describe('connectivity', () => {
       /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/,
     ],
   ])('reports %s once per attempt series, names the remote and keeps running', async (_label, variant, reason) => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.remotes[0].backoff = { min: '50ms', max: '100ms' };
@@ -206,7 +199,7 @@ describe('connectivity', () => {
   });
 
   it('reports a wrong password at the remote with the remote name', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       remoteAddress: (port) => `tcp://127.0.0.1:${port}`,
       bridge: (config) => {

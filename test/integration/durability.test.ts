@@ -1,13 +1,12 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
 import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { connectClient, connected } from '@tether/test-helpers/mqtt-clients';
 import { freePort } from '@tether/test-helpers/ports';
 import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '@tether/test-helpers/sequence';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,8 +32,7 @@ interface Site {
 }
 
 async function site(opts: { embeddedHub?: boolean; queue?: object; backoffMs?: number } = {}): Promise<Site> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-durable-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-durable-');
   const remotePort = await freePort();
   const backoff = { min: opts.backoffMs ?? 200, max: opts.backoffMs ?? 200, jitter: 0 };
   let hub: MosquittoProcess | undefined;

@@ -1,11 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
 import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
 import { readMetric } from '@tether/test-helpers/sequence';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -43,8 +42,7 @@ interface Cloud {
 }
 
 async function site(): Promise<Site> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-providers-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-providers-');
   const seed = await writeSeedLayout(root);
   const app = await writePemFiles(
     join(root, 'var/db/baetyl/cert'),

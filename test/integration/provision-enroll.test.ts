@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
 import { freePort } from '@tether/test-helpers/ports';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerUserArgs, runCloudCli, startCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
+import { brokerUserArgs, runCloudCli, startCloudCli, startKitBroker } from './provision-setup.js';
 
 /**
  * `tether-agent enroll` against `tether-cloud serve`: the device makes its key and CSR, the server
@@ -44,7 +44,7 @@ async function filesUnder(dir: string): Promise<string> {
 describe('enroll against tether-cloud serve', () => {
   it('the device enrolls with the fleet token, its key stays with it, and the bundle runs', async () => {
     // given a CA dir with a backend thing, its broker running, and the provisioning server
-    const root = await tempRoot(td, 'tether-enroll-');
+    const root = tempDir(td, 'tether-enroll-');
     const caDir = join(root, 'ca');
     const [brokerPort, hubPort, servePort] = [await freePort(), await freePort(), await freePort()];
     const backendDir = join(root, 'backend');
@@ -186,7 +186,7 @@ describe('enroll against tether-cloud serve', () => {
   });
 
   it('a one-time token enrolls its thing once; the server checks the token per thing', async () => {
-    const root = await tempRoot(td, 'tether-enroll-');
+    const root = tempDir(td, 'tether-enroll-');
     const caDir = join(root, 'ca');
     const servePort = await freePort();
     const server = await startCloudCli(

@@ -5,12 +5,12 @@ import { promisify } from 'node:util';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
 import { freePort } from '@tether/test-helpers/ports';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
 import { sleep } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { brokerUserArgs, runCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
+import { brokerUserArgs, runCloudCli, startKitBroker } from './provision-setup.js';
 
 /**
  * `tether-cloud provision --provider local` end to end: the CA dir's broker kit runs Mosquitto as is,
@@ -32,7 +32,7 @@ interface Fleet {
 }
 
 async function provisionFleet(): Promise<Fleet> {
-  const root = await tempRoot(td, 'tether-provision-');
+  const root = tempDir(td, 'tether-provision-');
   const caDir = join(root, 'ca');
   const brokerPort = await freePort();
   const hubPort = await freePort();

@@ -1,5 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
 import { type MosquittoProcess, mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
@@ -10,7 +8,7 @@ import {
   mosquittoPub,
   mosquittoSub,
 } from '@tether/test-helpers/mqtt-clients';
-import { Teardown } from '@tether/test-helpers/teardown';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
@@ -22,12 +20,6 @@ import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
  */
 const td = new Teardown();
 afterEach(() => td.run());
-
-async function seedRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-seed-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
 
 async function startCloud(seed: SeedLayout, root: string): Promise<MosquittoProcess> {
   return startMosquitto({
@@ -70,7 +62,7 @@ async function expectBothDirections(seed: SeedLayout, agent: AgentProcess): Prom
 describe('the seed scenario', () => {
   it('works with Mosquitto as the hub and the seed config files unchanged but for addresses', async () => {
     // given the guide's layout, Mosquitto as hub (user test) and as the cloud (mutual TLS)
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     const seed = await writeSeedLayout(root);
     await startMosquitto({ dir: join(root, 'hub'), port: seed.hubPort, users: { test: 'hahaha' }, teardown: td });
     await startCloud(seed, root);
@@ -85,7 +77,7 @@ describe('the seed scenario', () => {
   });
 
   it('works with the embedded hub from the seed hub config, the bridge attached in process', async () => {
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     // the hub address is the guide's own `tcp://localhub:1883`: in process it is not dialled
     const seed = await writeSeedLayout(root, { hubAddress: () => 'tcp://localhub:1883' });
     await startCloud(seed, root);
@@ -103,7 +95,7 @@ describe('the seed scenario', () => {
   });
 
   it('carries QoS, retain and wildcard subscriptions with the embedded hub', async () => {
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.rules[0].hub.subscriptions = [{ topic: 'sensors/+/temp', qos: 1 }];

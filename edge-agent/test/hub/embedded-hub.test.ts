@@ -10,7 +10,7 @@ import { silentLogger } from '../../src/logging/logger.js';
 import { ALL, closed, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const LIMITED = {
   username: 'limited',
@@ -156,7 +156,7 @@ describe('EmbeddedHub listeners', () => {
       username: 'test',
       password: 'hahaha',
     });
-    res.add(wrongPath, (c) => c.endAsync(true));
+    res.keep(wrongPath, (c) => c.endAsync(true));
     let connected = false;
     wrongPath.on('connect', () => {
       connected = true;
@@ -168,13 +168,13 @@ describe('EmbeddedHub listeners', () => {
   it('reports a port in use as TETHER_ERR_LISTEN naming the address', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    res.add(blocker, (s) => new Promise((r) => s.close(r)));
+    res.keep(blocker, (s) => new Promise((r) => s.close(r)));
     const port = (blocker.address() as { port: number }).port;
     const hub = new EmbeddedHub(seedConfig({ listen: [`tcp://127.0.0.1:${port}`] }), {
       logger: silentLogger(),
       configDir: '.',
     });
-    res.add(hub, (h) => h.stop());
+    res.keep(hub, (h) => h.stop());
     const err = await hub.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect(err).toMatchObject({ code: 'TETHER_ERR_LISTEN' });
@@ -188,7 +188,7 @@ describe('EmbeddedHub listeners', () => {
       certificate: { cert: 'missing.pem', key: 'missing.key' },
     });
     const hub = new EmbeddedHub(config, { logger: silentLogger(), configDir: dir });
-    res.add(hub, (h) => h.stop());
+    res.keep(hub, (h) => h.stop());
     const err = await hub.start().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TETHER_ERR_CONFIG_FILE' });
     expect((err as Error).message).toMatch(/certificate\.cert: cannot read .*missing\.pem/);

@@ -1,12 +1,13 @@
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, seedConfig, until, urlOf } from './hub-fixtures.js';
+import { Resources, seedConfig, urlOf } from './hub-fixtures.js';
 import { inboxClient, rawSocket, remainingLength, settle } from './raw-mqtt.js';
 
 /** The hub's `limits:` as a user sees them: real sockets, one bound at a time. */
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const AUTH = { username: 'test', password: 'hahaha' };
 
@@ -145,7 +146,11 @@ describe('a subscriber that stops reading (limits.outbuffer, limits.writetimeout
     expect(probe.payloads('probe')).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     // disconnected by the hub; the kernel still holds megabytes for it, so the client sees the
     // close once it reads what was sent before it
-    await until(() => hub.broker.stats.slowDisconnects === 1, 10_000, 'the slow-client disconnect');
+    await waitFor(() => hub.broker.stats.slowDisconnects === 1, {
+      what: 'the slow-client disconnect',
+      timeoutMs: 10_000,
+      intervalMs: 5,
+    });
     expect(hub.broker.status().clientsConnected).toBe(2);
     stuck.socket.resume();
     await stuck.waitClosed(5_000);

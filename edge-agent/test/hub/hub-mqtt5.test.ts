@@ -7,7 +7,7 @@ import { inboxClient, rawSocket, settle } from './raw-mqtt.js';
 /** MQTT 5 through the hub, with MQTT.js (protocolVersion 5) and raw sockets where the client hides the detail. */
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const V5: IClientOptions = { username: 'test', password: 'hahaha', protocolVersion: 5 };
 

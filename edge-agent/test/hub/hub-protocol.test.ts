@@ -6,7 +6,7 @@ import { frame, inboxClient, mqttString, rawSocket, settle, u16 } from './raw-mq
 /** The hub against the MQTT 3.1.1 / 5.0 clauses, as a client on a socket sees it. */
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const AUTH = { username: 'test', password: 'hahaha' };
 

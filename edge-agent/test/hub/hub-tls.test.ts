@@ -44,7 +44,7 @@ afterAll(() => {
 });
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 function tlsHubConfig(listen: string[]) {
   return seedConfig({
@@ -96,7 +96,7 @@ describe('EmbeddedHub over ssl:// and wss://', () => {
       password: 'hahaha',
       reconnectPeriod: 0,
     });
-    res.add(client, (c) => c.endAsync(true));
+    res.keep(client, (c) => c.endAsync(true));
     let connected = false;
     client.on('connect', () => {
       connected = true;

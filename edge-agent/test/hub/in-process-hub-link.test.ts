@@ -1,13 +1,14 @@
 import { HubConfigSchema, TetherError } from '@tether/shared';
+import { waitFor, withTimeout } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
 import { silentLogger } from '../../src/logging/logger.js';
 import type { BridgeMessage, EndpointEvent } from '../../src/transport/message-endpoint.js';
-import { ALL, Resources, record, seedConfig, until, urlOf, withTimeout } from './hub-fixtures.js';
+import { ALL, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const BRIDGE = {
   username: 'bridge',
@@ -24,7 +25,7 @@ function config(extra: Record<string, unknown> = {}) {
 
 function link(hub: EmbeddedHub, username = 'bridge', password = 'bridge-pw'): InProcessHubLink {
   const l = new InProcessHubLink(hub, { username, password, clientId: 'bridge-1', logger: silentLogger() });
-  return res.add(l, (x) => x.stop(0));
+  return res.keep(l, (x) => x.stop(0));
 }
 
 /** Collects what a link subscription hands over; `next` waits (bounded) for a topic. */
@@ -34,7 +35,11 @@ function inbox() {
     messages.push(m);
   };
   const next = async (topic: string) => {
-    await until(() => messages.some((m) => m.topic === topic), 3_000, `a message on ${topic}`);
+    await waitFor(() => messages.some((m) => m.topic === topic), {
+      what: `a message on ${topic}`,
+      timeoutMs: 3_000,
+      intervalMs: 5,
+    });
     return messages.find((m) => m.topic === topic) as BridgeMessage;
   };
   return { messages, handler, next };

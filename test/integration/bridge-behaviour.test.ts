@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { collectMessages, connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
@@ -35,7 +36,7 @@ describe('a rule that bridges the same topic both ways', () => {
     const hubBroker = await startMosquitto({
       dir: join(root, 'hub'),
       port: seed.hubPort,
-      users: { test: 'hahaha' },
+      users: { [SEED_LOGIN.username]: SEED_LOGIN.password },
       teardown: td,
     });
     const cloudBroker = await startMosquitto({ dir: join(root, 'cloud'), port: seed.remotePort, teardown: td });
@@ -44,8 +45,7 @@ describe('a rule that bridges the same topic both ways', () => {
     await agent.waitForLog(/bridge started/, 15_000);
 
     const device = await connectClient(hubBroker.url, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       clientId: 'device',
       teardown: td,
     });
@@ -101,8 +101,7 @@ describe('connectivity', () => {
     // the failure is reported once, with the remote's name and the reason, not a stack trace
     await agent.waitForLog(/"endpoint":"iothub".*connection refused by ssl:\/\/127\.0\.0\.1/, 10_000);
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     await device.publishAsync('t1', 'sent-while-down', { qos: 1 });
@@ -225,6 +224,6 @@ describe('connectivity', () => {
     expect(line).toContain('iothub');
     expect(line).toMatch(/bad username or password|not authorized/);
     expect(agent.output()).not.toContain('wrong-secret');
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 });

@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_CLI_PATH, REPO_ROOT } from '@tether/test-helpers/agent-process';
 import { ManagedProcess } from '@tether/test-helpers/process';
+import { seedHubYaml } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -14,19 +15,7 @@ import { runCloudCli } from './provision-setup.js';
 const td = new Teardown();
 afterEach(() => td.run());
 
-const SEED_HUB = [
-  'listen:',
-  '  - tcp://0.0.0.0:11883',
-  'principals:',
-  '  - username: test',
-  '    password: hahaha',
-  '    permissions:',
-  "      - action: 'pub'",
-  "        permit: ['#']",
-  "      - action: 'sub'",
-  "        permit: ['#']",
-  '',
-].join('\n');
+const SEED_HUB = seedHubYaml(['tcp://0.0.0.0:11883']);
 
 async function agentCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = await ManagedProcess.spawn(process.execPath, [AGENT_CLI_PATH, ...args], {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
 import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { readMetric } from '@tether/test-helpers/sequence';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
@@ -232,8 +233,7 @@ async function runAgent(s: Site): Promise<AgentProcess> {
 const device = (s: Site) =>
   connectClient(`mqtt://127.0.0.1:${s.seed.hubPort}`, {
     clientId: 'device',
-    username: 'test',
-    password: 'hahaha',
+    ...SEED_LOGIN,
     teardown: td,
   });
 
@@ -272,7 +272,7 @@ describe('the same rules and traffic through every provider', () => {
     // and it stops cleanly, no secret in its output
     const code = await agent.stop('SIGTERM');
     expect(code, `exit ${code}; stderr: ${agent.stderr().slice(-2000)}`).toBe(0);
-    for (const secret of ['hahaha', 'edge-secret', 'identity-key', 'BEGIN PRIVATE KEY']) {
+    for (const secret of [SEED_LOGIN.password, 'edge-secret', 'identity-key', 'BEGIN PRIVATE KEY']) {
       expect(agent.output()).not.toContain(secret);
     }
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
 import { freePort } from '@tether/test-helpers/ports';
+import { SEED_PRINCIPAL, seedHubYaml } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerUserArgs, runCloudCli, startCloudCli, startKitBroker } from './provision-setup.js';
@@ -103,25 +104,15 @@ describe('enroll against tether-cloud serve', () => {
 
     // when the device enrolls with the fleet token, next to the seed's hub config (with principals)
     const hubConfig = join(root, 'hub.yml');
-    await writeFile(
-      hubConfig,
-      [
-        'listen:',
-        `  - tcp://127.0.0.1:${hubPort}`,
-        'principals:',
-        '  - username: test',
-        '    password: hahaha',
-        '    permissions:',
-        "      - { action: 'pub', permit: ['#'] }",
-        "      - { action: 'sub', permit: ['#'] }",
-        '  - username: sensor',
-        '    password: sensor-pw',
-        '    permissions:',
-        "      - { action: 'pub', permit: ['devices/edge-2/up'] }",
-        "      - { action: 'sub', permit: ['devices/edge-2/down'] }",
-        '',
-      ].join('\n'),
-    );
+    const sensor = {
+      username: 'sensor',
+      password: 'sensor-pw',
+      permissions: [
+        { action: 'pub', permit: ['devices/edge-2/up'] },
+        { action: 'sub', permit: ['devices/edge-2/down'] },
+      ],
+    };
+    await writeFile(hubConfig, seedHubYaml([`tcp://127.0.0.1:${hubPort}`], { principals: [SEED_PRINCIPAL, sensor] }));
     const ok = await enroll(url, caFile, 'edge-2', bundle, FLEET_TOKEN, [
       '--hub-config',
       hubConfig,

@@ -9,6 +9,7 @@ import { CLOUD_CONNECTED, DEVICE_LOGIN, startEdgeSite } from '@tether/test-helpe
 import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { closeClient, collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
 import { findExecutable, ManagedProcess } from '@tether/test-helpers/process';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { Teardown } from '@tether/test-helpers/teardown';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -176,8 +177,7 @@ describe('the x64 release archive', () => {
     const atCloud = await collectMessages(app, 't1', { qos: 1 });
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
       clientId: 'device',
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     await device.publishAsync('t1', 'through aws-crt', { qos: 1 });

@@ -8,6 +8,7 @@ import {
   mosquittoPub,
   mosquittoSub,
 } from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,7 +40,7 @@ function cloudClient(seed: SeedLayout, clientId = 'mqttfx') {
 }
 
 async function expectBothDirections(seed: SeedLayout, agent: AgentProcess): Promise<void> {
-  const hubArgs = cliBrokerArgs({ port: seed.hubPort, username: 'test', password: 'hahaha' });
+  const hubArgs = cliBrokerArgs({ port: seed.hubPort, ...SEED_LOGIN });
   // MQTT.fx subscribes t1 at the cloud, MQTTBox subscribes t2 at the hub
   const mqttfx = await cloudClient(seed);
   const atCloud = await collectMessages(mqttfx, 't1', { qos: 1 });
@@ -64,7 +65,12 @@ describe('the seed scenario', () => {
     // given the guide's layout, Mosquitto as hub (user test) and as the cloud (mutual TLS)
     const root = tempDir(td, 'tether-seed-');
     const seed = await writeSeedLayout(root);
-    await startMosquitto({ dir: join(root, 'hub'), port: seed.hubPort, users: { test: 'hahaha' }, teardown: td });
+    await startMosquitto({
+      dir: join(root, 'hub'),
+      port: seed.hubPort,
+      users: { [SEED_LOGIN.username]: SEED_LOGIN.password },
+      teardown: td,
+    });
     await startCloud(seed, root);
     // and the agent run from the Baetyl root, so `var/db/baetyl/cert/…` resolves as in Baetyl
     const agent = await startAgent({ args: ['--config', seed.bridgeConfig], cwd: root, teardown: td });
@@ -73,7 +79,7 @@ describe('the seed scenario', () => {
 
     // SIGTERM: a clean stop with exit 0, and no secret in any log line
     expect(await agent.stop('SIGTERM')).toBe(0);
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 
   it('works with the embedded hub from the seed hub config, the bridge attached in process', async () => {
@@ -91,7 +97,7 @@ describe('the seed scenario', () => {
     await expectBothDirections(seed, agent);
 
     expect(await agent.stop('SIGINT')).toBe(0);
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 
   it('carries QoS, retain and wildcard subscriptions with the embedded hub', async () => {
@@ -112,8 +118,7 @@ describe('the seed scenario', () => {
     const mqttfx = await cloudClient(seed);
     const atCloud = await collectMessages(mqttfx, '#', { qos: 1 });
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     const atHub = await collectMessages(device, 'cmd/#', { qos: 1 });

@@ -1,4 +1,5 @@
 import { type HubConfig, HubConfigSchema } from '@tether/shared';
+import { seedHubConfig } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -14,13 +15,9 @@ export const ALL = [
   { action: 'sub', permit: ['#'] },
 ];
 
-/** The seed guide's hub: `test` / `hahaha`, pub and sub `#`. */
+/** The seed guide's hub (`test` / `hahaha`, pub and sub `#`) on 127.0.0.1, a free port. */
 export function seedConfig(extra: Record<string, unknown> = {}): HubConfig {
-  return HubConfigSchema.parse({
-    listen: ['tcp://127.0.0.1:0'],
-    principals: [{ username: 'test', password: 'hahaha', permissions: ALL }],
-    ...extra,
-  });
+  return HubConfigSchema.parse(seedHubConfig(['tcp://127.0.0.1:0'], extra));
 }
 
 /** The package's Teardown, with the hub tests' factories: each registers its own cleanup. */

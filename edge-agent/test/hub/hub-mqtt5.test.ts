@@ -1,3 +1,4 @@
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import type { IClientOptions } from 'mqtt';
 import type { IConnackPacket, IPubackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { inboxClient, rawSocket, settle } from './raw-mqtt.js';
 const res = new Resources();
 afterEach(() => res.run());
 
-const V5: IClientOptions = { username: 'test', password: 'hahaha', protocolVersion: 5 };
+const V5: IClientOptions = { ...SEED_LOGIN, protocolVersion: 5 };
 
 const LIMITED = {
   username: 'limited',

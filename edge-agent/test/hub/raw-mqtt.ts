@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
@@ -51,8 +52,8 @@ export class RawClient {
       clean: true,
       keepalive: 0,
       clientId: `raw-${Math.random().toString(36).slice(2)}`,
-      username: 'test',
-      password: Buffer.from('hahaha'),
+      username: SEED_LOGIN.username,
+      password: Buffer.from(SEED_LOGIN.password),
       ...fields,
     } as mqttPacket.IConnectPacket);
     return (await this.next('connack')) as mqttPacket.IConnackPacket;

@@ -1,3 +1,4 @@
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedHub } from '../../../src/hub/embedded-hub.js';
@@ -7,7 +8,6 @@ import { Resources, seedConfig, urlOf } from '../hub-fixtures.js';
 
 const res = new Resources();
 afterEach(() => res.run());
-const AUTH = { username: 'test', password: 'hahaha' };
 /** A group commit this slow leaves the in-process subscriber all the time it needs to acknowledge first. */
 const COMMIT_DELAY_MS = 1_000;
 
@@ -29,11 +29,11 @@ describe('persistent sessions and the store', () => {
     onTestFinished(() => first.run());
     const hub = await hubOn(dir, first);
     const url = urlOf(hub, 'tcp');
-    const sub = await first.client(url, { ...AUTH, clientId: 'fast-sub', clean: false });
+    const sub = await first.client(url, { ...SEED_LOGIN, clientId: 'fast-sub', clean: false });
     await sub.subscribeAsync('wb/#', { qos: 1 });
     const got: string[] = [];
     sub.on('message', (_t, payload) => got.push(payload.toString()));
-    const pub = await first.client(url, { ...AUTH, clientId: 'wb-pub' });
+    const pub = await first.client(url, { ...SEED_LOGIN, clientId: 'wb-pub' });
     await Promise.all(Array.from({ length: 200 }, (_, i) => pub.publishAsync('wb/x', String(i), { qos: 1 })));
     await waitFor(() => got.length >= 200, {
       what: '200 messages at the subscriber',
@@ -48,10 +48,10 @@ describe('persistent sessions and the store', () => {
 
     // what the store kept for the session: its subscription, no message (all were acknowledged)
     const again = await hubOn(dir);
-    const back = await res.client(urlOf(again, 'tcp'), { ...AUTH, clientId: 'fast-sub', clean: false });
+    const back = await res.client(urlOf(again, 'tcp'), { ...SEED_LOGIN, clientId: 'fast-sub', clean: false });
     const redelivered: string[] = [];
     back.on('message', (_t, payload) => redelivered.push(payload.toString()));
-    const probe = await res.client(urlOf(again, 'tcp'), { ...AUTH, clientId: 'wb-probe' });
+    const probe = await res.client(urlOf(again, 'tcp'), { ...SEED_LOGIN, clientId: 'wb-probe' });
     await probe.publishAsync('wb/probe', 'after', { qos: 1 });
     await waitFor(() => redelivered.includes('after'), { what: 'the probe message', timeoutMs: 5_000, intervalMs: 20 });
     expect(redelivered).toEqual(['after']);

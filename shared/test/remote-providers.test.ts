@@ -1,6 +1,6 @@
 import { seedYaml } from '@tether/test-helpers/seed';
 import { describe, expect, it } from 'vitest';
-import { BridgeConfigSchema, ConfigError, parseWith, RemoteSchema } from '../src/index.js';
+import { BridgeConfigSchema, ConfigError, parseWith, REMOTE_PROVIDERS, RemoteSchema } from '../src/index.js';
 
 /** The bridge config's problems for a given remotes[0], as `path: message` lines. */
 function problems(remote: Record<string, unknown>): string[] {
@@ -36,6 +36,14 @@ describe('provider: the remote schema is a discriminated union', () => {
     expect(problems({ name: 'cloud', provider: 'azure', address: 'ssl://h:8883' })).toEqual([
       'remotes[0].provider: unknown provider "azure": expected mqtt, baidu-iothub, aws-iot (mqtt when absent)',
     ]);
+  });
+
+  it('names as choices exactly the providers the union takes', () => {
+    expect(REMOTE_PROVIDERS[0]).toBe('mqtt'); // the default comes first, as the message says
+    for (const provider of REMOTE_PROVIDERS) {
+      // refused for its missing fields, never as an unknown provider
+      expect(problems({ name: 'cloud', provider }).join('\n')).not.toContain('unknown provider');
+    }
   });
 
   it('accepts mqtt spelled out, with MQTT 5 and a wss address', () => {

@@ -82,7 +82,7 @@ describe('EmbeddedHub over tcp://', () => {
     expect(inbox.messages.map((m) => m.topic)).not.toContain('forbidden/x');
   });
 
-  it('refuses client publishes to $SYS/: acknowledged, never delivered', async () => {
+  it('refuses client publishes to $SYS/: acknowledged (5.0: 0x87), never delivered, counted, connection kept', async () => {
     // no principals: anyone may subscribe to $SYS/#, and still nobody may publish there
     const hub = await res.hub(HubConfigSchema.parse({ listen: ['tcp://127.0.0.1:0'] }));
     const watcher = await res.client(urlOf(hub, 'tcp'));
@@ -90,11 +90,16 @@ describe('EmbeddedHub over tcp://', () => {
     await watcher.subscribeAsync('$SYS/#', { qos: 1 });
     await watcher.subscribeAsync('marker', { qos: 1 });
     const client = await res.client(urlOf(hub, 'tcp'));
+    const v5 = await res.client(urlOf(hub, 'tcp'), { protocolVersion: 5 });
+    // 3.1.1 has no way to say no: a plain PUBACK; 5.0 is told "not authorized"
     await client.publishAsync('$SYS/fake', 'x', { qos: 1 });
+    await expect(v5.publishAsync('$SYS/fake', 'y', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
     await client.publishAsync('marker', 'm', { qos: 1 });
     await inbox.next('marker');
     const topics = inbox.messages.map((m) => m.topic);
     expect(topics).not.toContain('$SYS/fake');
+    expect(hub.broker.stats.drops.get('not-authorized')).toBe(2); // tether_hub_dropped_total{reason="not-authorized"}
+    expect([client.connected, v5.connected]).toEqual([true, true]);
     // the hub's own statistics are there, retained, under Mosquitto's names
     expect(topics).toContain('$SYS/broker/clients/connected');
     expect(inbox.messages.find((m) => m.topic === '$SYS/broker/clients/connected')?.retain).toBe(true);

@@ -89,12 +89,21 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
       expect(queue.stats.dropped).toBe(0);
     });
 
-    it('tells its listener when messages arrive', async () => {
+    it('tells its listener when messages arrive, each takeable then, until the listener is removed', async () => {
       const { queue } = build({});
-      let calls = 0;
-      queue.onAvailable(() => calls++);
+      const handed: string[] = [];
+      // the listener takes what is there when told, as a dispatcher does (the acks come later)
+      const off = queue.onAvailable(() => {
+        for (const entry of takeAll(queue)) handed.push(entry.message.topic);
+      });
       await queue.append(msg(0));
-      expect(calls).toBeGreaterThan(0);
+      expect(handed).toEqual(['t/0']);
+      await queue.append(msg(1));
+      expect(handed).toEqual(['t/0', 't/1']);
+      off();
+      await queue.append(msg(2));
+      expect(handed).toEqual(['t/0', 't/1']);
+      expect(queue.take()?.message.topic).toBe('t/2');
     });
   });
 }

@@ -5,11 +5,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { REPO_ROOT } from '../test/helpers/agent-process.js';
-import { CLOUD_CONNECTED, startEdgeSite } from '../test/helpers/edge-site.js';
-import { ManagedProcess } from '../test/helpers/process.js';
-import { Teardown } from '../test/helpers/teardown.js';
-import { sleep, waitFor } from '../test/helpers/wait-for.js';
+import { REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { CLOUD_CONNECTED, startEdgeSite } from '@tether/test-helpers/edge-site';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { sleep, waitFor } from '@tether/test-helpers/wait-for';
 import { cpuMicros } from './processes.js';
 
 /**

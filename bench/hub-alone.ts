@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
 import { stringify } from 'yaml';
-import { startAgent } from '../test/helpers/agent-process.js';
-import { startMosquitto } from '../test/helpers/mosquitto.js';
-import { freePort } from '../test/helpers/ports.js';
 import { runGenerator, startIdleClients, startSink } from './load-tools.js';
 import { cpuMicros, currentRssMb, rssSplitMb } from './processes.js';
 

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMetric } from '../test/helpers/sequence.js';
+import { readMetric } from '@tether/test-helpers/sequence';
 import { runGenerator, startSink } from './load-tools.js';
 import { cpuMicros, peakRssMb, rssSplitMb } from './processes.js';
 import { type Rig, type RigKind, startRig } from './rigs.js';

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
 import { stringify } from 'yaml';
-import { startAgent } from '../test/helpers/agent-process.js';
-import { startMosquitto } from '../test/helpers/mosquitto.js';
-import { freePort } from '../test/helpers/ports.js';
 import { type CloudLink, startCloudLink } from './cloud-link.js';
 
 export type RigKind = 'direct' | 'mosquitto-bridge' | 'tether-bridge' | 'tether-hub' | 'node-floor-bridge';

@@ -3,13 +3,13 @@ import { closeSync, openSync, readdirSync, statSync, unlinkSync, writeSync } fro
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../test/helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../test/helpers/mosquitto.js';
-import { freePort } from '../test/helpers/ports.js';
-import { readMetric } from '../test/helpers/sequence.js';
-import { withTimeout } from '../test/helpers/wait-for.js';
 import { runGenerator } from './load-tools.js';
 import { cpuMicros, currentRssMb, rssSplitMb } from './processes.js';
 

@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { seedYaml } from '@tether/test-helpers/seed';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { BridgeConfigSchema, ConfigError, HubConfigSchema, parseDurationMs, parseWith } from '../src/index.js';
-
-const seed = (name: string) =>
-  parse(readFileSync(new URL(`../../test/fixtures/seed/${name}`, import.meta.url), 'utf8'));
 
 describe('the seed guide files, verbatim', () => {
   it('parse the remote service.yml with Baetyl defaults', () => {
     // given the seed's Baetyl-Remote-MQTT config
-    const config = BridgeConfigSchema.parse(seed('remote-service.yml'));
+    const config = BridgeConfigSchema.parse(seedYaml('remote-service.yml'));
     // then every field means what it meant in Baetyl
     expect(config.name).toBe('remote-iothub');
     expect(config.hub).toMatchObject({ address: 'tcp://localhub:1883', username: 'test', password: 'hahaha' });
@@ -34,7 +30,7 @@ describe('the seed guide files, verbatim', () => {
   });
 
   it('parse the hub service.yml', () => {
-    const config = HubConfigSchema.parse(seed('hub-service.yml'));
+    const config = HubConfigSchema.parse(seedYaml('hub-service.yml'));
     expect(config.listen).toEqual(['tcp://0.0.0.0:1883']);
     expect(config.principals[0]).toEqual({
       username: 'test',
@@ -57,7 +53,7 @@ describe('bad bridge configs name the field', () => {
     }
     throw new Error('expected the config to be refused');
   };
-  const base = () => seed('remote-service.yml') as Record<string, any>;
+  const base = () => seedYaml('remote-service.yml') as Record<string, any>;
 
   it('a missing address', () => {
     const data = base();
@@ -112,7 +108,7 @@ describe('bad bridge configs name the field', () => {
 
 describe('bad hub configs', () => {
   it('refuses a duplicate username, a bad permit and ssl without certificate', () => {
-    const data = seed('hub-service.yml') as Record<string, any>;
+    const data = seedYaml('hub-service.yml') as Record<string, any>;
     data.listen.push('ssl://0.0.0.0:8883');
     data.principals.push({ username: 'test', password: 'x', permissions: [{ action: 'sub', permit: ['a+/b'] }] });
     const result = HubConfigSchema.safeParse(data);

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { seedYaml } from '@tether/test-helpers/seed';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import {
   BridgeConfigSchema,
   checkConfig,
@@ -12,23 +11,21 @@ import {
 
 /** A config file is checked once and every problem comes back; unknown keys warn or refuse by section. */
 
-const seed = (name: string): Record<string, any> =>
-  parse(readFileSync(new URL(`../../test/fixtures/seed/${name}`, import.meta.url), 'utf8'));
 const bridge = (change: (b: Record<string, any>) => void) => {
-  const data = seed('remote-service.yml');
+  const data = seedYaml('remote-service.yml');
   change(data);
   return checkConfig(BridgeConfigSchema, data);
 };
 const hub = (change: (h: Record<string, any>) => void) => {
-  const data = seed('hub-service.yml');
+  const data = seedYaml('hub-service.yml');
   change(data);
   return checkConfig(HubConfigSchema, data);
 };
 
 describe('the seed guide files', () => {
   it('load with no error and no warning', () => {
-    expect(checkConfig(BridgeConfigSchema, seed('remote-service.yml'))).toMatchObject({ errors: [], warnings: [] });
-    expect(checkConfig(HubConfigSchema, seed('hub-service.yml'))).toMatchObject({ errors: [], warnings: [] });
+    expect(checkConfig(BridgeConfigSchema, seedYaml('remote-service.yml'))).toMatchObject({ errors: [], warnings: [] });
+    expect(checkConfig(HubConfigSchema, seedYaml('hub-service.yml'))).toMatchObject({ errors: [], warnings: [] });
   });
 });
 

@@ -1,17 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { seedYaml } from '@tether/test-helpers/seed';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { BridgeConfigSchema, ConfigError, parseWith, RemoteSchema } from '../src/index.js';
-
-const seed = () =>
-  parse(readFileSync(new URL('../../test/fixtures/seed/remote-service.yml', import.meta.url), 'utf8')) as Record<
-    string,
-    any
-  >;
+import { BridgeConfigSchema, ConfigError, parseWith, REMOTE_PROVIDERS, RemoteSchema } from '../src/index.js';
 
 /** The bridge config's problems for a given remotes[0], as `path: message` lines. */
 function problems(remote: Record<string, unknown>): string[] {
-  const data = seed();
+  const data = seedYaml('remote-service.yml');
   data.remotes[0] = remote;
   data.rules[0].remote.name = remote.name; // a rule names the remote under test
   try {
@@ -28,7 +21,7 @@ const remote = (fields: Record<string, unknown>) => RemoteSchema.parse({ name: '
 describe('provider: the remote schema is a discriminated union', () => {
   it('keeps a Baetyl remote without provider as mqtt, every field as before', () => {
     // given the seed's remote, which has no provider field
-    const config = BridgeConfigSchema.parse(seed());
+    const config = BridgeConfigSchema.parse(seedYaml('remote-service.yml'));
     // then it is the generic MQTT provider with Baetyl's defaults
     expect(config.remotes[0]).toMatchObject({
       provider: 'mqtt',
@@ -43,6 +36,14 @@ describe('provider: the remote schema is a discriminated union', () => {
     expect(problems({ name: 'cloud', provider: 'azure', address: 'ssl://h:8883' })).toEqual([
       'remotes[0].provider: unknown provider "azure": expected mqtt, baidu-iotcore, baidu-iothub, aws-iot (mqtt when absent)',
     ]);
+  });
+
+  it('names as choices exactly the providers the union takes', () => {
+    expect(REMOTE_PROVIDERS[0]).toBe('mqtt'); // the default comes first, as the message says
+    for (const provider of REMOTE_PROVIDERS) {
+      // refused for its missing fields, never as an unknown provider
+      expect(problems({ name: 'cloud', provider }).join('\n')).not.toContain('unknown provider');
+    }
   });
 
   it('accepts mqtt spelled out, with MQTT 5 and a wss address', () => {
@@ -227,7 +228,7 @@ describe('provider: aws-iot', () => {
   });
 
   it('the client id default reaches the bridge plan through remotes[].clientid', () => {
-    const data = seed();
+    const data = seedYaml('remote-service.yml');
     data.remotes[0] = {
       name: 'iothub',
       provider: 'aws-iot',

@@ -1,23 +1,17 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient, connected } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 const td = new Teardown();
 afterEach(() => td.run());
-
-async function tempRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-bridge-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
 
 describe('a rule that bridges the same topic both ways', () => {
   it.each([
@@ -25,7 +19,7 @@ describe('a rule that bridges the same topic both ways', () => {
     ['MQTT 5 (No Local)', 5],
   ])('does not loop with %s', async (_label, protocol) => {
     // given one rule: hub sync/# up to the cloud, cloud sync/# down to the hub, both via Mosquitto
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       remoteAddress: (port) => `tcp://127.0.0.1:${port}`,
       bridge: (config) => {
@@ -42,7 +36,7 @@ describe('a rule that bridges the same topic both ways', () => {
     const hubBroker = await startMosquitto({
       dir: join(root, 'hub'),
       port: seed.hubPort,
-      users: { test: 'hahaha' },
+      users: { [SEED_LOGIN.username]: SEED_LOGIN.password },
       teardown: td,
     });
     const cloudBroker = await startMosquitto({ dir: join(root, 'cloud'), port: seed.remotePort, teardown: td });
@@ -51,8 +45,7 @@ describe('a rule that bridges the same topic both ways', () => {
     await agent.waitForLog(/bridge started/, 15_000);
 
     const device = await connectClient(hubBroker.url, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       clientId: 'device',
       teardown: td,
     });
@@ -78,7 +71,7 @@ describe('a rule that bridges the same topic both ways', () => {
 
 describe('connectivity', () => {
   it('starts while the remote is down and delivers once it comes up', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.rules[0].hub.subscriptions = [{ topic: 't1', qos: 1 }];
@@ -108,8 +101,7 @@ describe('connectivity', () => {
     // the failure is reported once, with the remote's name and the reason, not a stack trace
     await agent.waitForLog(/"endpoint":"iothub".*connection refused by ssl:\/\/127\.0\.0\.1/, 10_000);
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     await device.publishAsync('t1', 'sent-while-down', { qos: 1 });
@@ -156,7 +148,7 @@ describe('connectivity', () => {
       /refused the client certificate|refused the TLS handshake|closed the connection before CONNACK/,
     ],
   ])('reports %s once per attempt series, names the remote and keeps running', async (_label, variant, reason) => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.remotes[0].backoff = { min: '50ms', max: '100ms' };
@@ -206,7 +198,7 @@ describe('connectivity', () => {
   });
 
   it('reports a wrong password at the remote with the remote name', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-bridge-');
     const seed = await writeSeedLayout(root, {
       remoteAddress: (port) => `tcp://127.0.0.1:${port}`,
       bridge: (config) => {
@@ -232,6 +224,6 @@ describe('connectivity', () => {
     expect(line).toContain('iothub');
     expect(line).toMatch(/bad username or password|not authorized/);
     expect(agent.output()).not.toContain('wrong-secret');
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 });

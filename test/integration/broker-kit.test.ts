@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { runCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
+import { runCloudCli, startKitBroker } from './provision-setup.js';
 
 /** The broker kit as the README shows it: `mosquitto -c <ca-dir>/mosquitto.conf`, whoever runs it. */
 const td = new Teardown();
@@ -30,7 +30,7 @@ const provision = (caDir: string, port: number, thing: string, extra: string[] =
 
 describe('the local broker kit', () => {
   it('runs as written without --broker-user (as root too: the conf names the files’ owner)', async () => {
-    const root = await tempRoot(td, 'tether-kit-');
+    const root = tempDir(td, 'tether-kit-');
     const caDir = join(root, 'ca');
     const port = await freePort();
     const made = await provision(caDir, port, 'gw-1');
@@ -43,7 +43,7 @@ describe('the local broker kit', () => {
   });
 
   it('--broker-user on a re-run for things that exist rewrites the kit with it', async () => {
-    const root = await tempRoot(td, 'tether-kit-');
+    const root = tempDir(td, 'tether-kit-');
     const caDir = join(root, 'ca');
     const port = await freePort();
     expect((await provision(caDir, port, 'gw-2')).code).toBe(0);

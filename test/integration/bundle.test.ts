@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/agent-process.js';
-import { ManagedProcess } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
 
 const run = promisify(execFile);
 const td = new Teardown();
@@ -22,8 +21,7 @@ describe('the one-file bundle', () => {
       cwd: REPO_ROOT,
       timeout: 60_000,
     });
-    const node = await mkdtemp(join(tmpdir(), 'tether-edge-node-'));
-    td.add('remove temp dir', () => rm(node, { recursive: true, force: true }));
+    const node = tempDir(td, 'tether-edge-node-');
     // the entry and its chunks (the parts it imports on use)
     await cp(join(REPO_ROOT, 'edge-agent/bundle'), node, { recursive: true });
 

@@ -1,10 +1,9 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { Teardown } from '../helpers/teardown.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 /** A bad config file: `validate` and the agent both name the field and exit 2, and start nothing. */
@@ -12,8 +11,7 @@ const td = new Teardown();
 afterEach(() => td.run());
 
 async function seedWith(change: (bridge: Record<string, any>) => void | Promise<void>) {
-  const root = await mkdtemp(join(tmpdir(), 'tether-config-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-config-');
   const seed = await writeSeedLayout(root);
   const bridge = parse(await readFile(seed.bridgeConfig, 'utf8'));
   await change(bridge);

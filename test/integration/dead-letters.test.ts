@@ -1,15 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Issue 18.1: a message the remote will not take must not hold its queue forever. It moves to the
@@ -34,8 +33,7 @@ interface Site {
 }
 
 async function site(subscription: object, backoffMs = 50): Promise<Site> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-dead-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-dead-');
   const hub = await startMosquitto({ dir: join(root, 'hub'), name: 'hub', teardown: td });
   const remotePort = await freePort();
   const backoff = { min: backoffMs, max: backoffMs, jitter: 0 };

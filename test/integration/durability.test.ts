@@ -1,17 +1,17 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { SEED_LOGIN, seedHubYaml } from '@tether/test-helpers/seed';
+import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient, connected } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { publishSequence, readMetric, type SequenceSink, sequenceSink } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Tether's promise: every message the agent acknowledged to its source reaches its
@@ -33,8 +33,7 @@ interface Site {
 }
 
 async function site(opts: { embeddedHub?: boolean; queue?: object; backoffMs?: number } = {}): Promise<Site> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-durable-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-durable-');
   const remotePort = await freePort();
   const backoff = { min: opts.backoffMs ?? 200, max: opts.backoffMs ?? 200, jitter: 0 };
   let hub: MosquittoProcess | undefined;
@@ -44,22 +43,7 @@ async function site(opts: { embeddedHub?: boolean; queue?: object; backoffMs?: n
     const hubPort = await freePort();
     hubUrl = `mqtt://127.0.0.1:${hubPort}`;
     hubConfigFile = join(root, 'hub.yml');
-    await writeFile(
-      hubConfigFile,
-      stringify({
-        listen: [`tcp://127.0.0.1:${hubPort}`],
-        principals: [
-          {
-            username: 'test',
-            password: 'hahaha',
-            permissions: [
-              { action: 'pub', permit: ['#'] },
-              { action: 'sub', permit: ['#'] },
-            ],
-          },
-        ],
-      }),
-    );
+    await writeFile(hubConfigFile, seedHubYaml([`tcp://127.0.0.1:${hubPort}`]));
   } else {
     // an edge hub that keeps the agent's persistent session through an agent restart
     hub = await startMosquitto({
@@ -77,8 +61,7 @@ async function site(opts: { embeddedHub?: boolean; queue?: object; backoffMs?: n
       name: 'durable',
       hub: {
         address: hubUrl.replace('mqtt://', 'tcp://'),
-        username: 'test',
-        password: 'hahaha',
+        ...SEED_LOGIN,
         clientid: 'edge-1',
         backoff,
       },
@@ -160,8 +143,7 @@ async function cloudWithSinkSession(
   };
 }
 
-const publisher = (s: Site) =>
-  connectClient(s.hubUrl, { username: 'test', password: 'hahaha', clientId: 'publisher', teardown: td });
+const publisher = (s: Site) => connectClient(s.hubUrl, { ...SEED_LOGIN, clientId: 'publisher', teardown: td });
 
 describe('store-and-forward, 10,000 QoS 1 messages with sequence numbers', () => {
   it('loses nothing when the remote broker is killed (SIGKILL) mid-stream and restarted later', async () => {

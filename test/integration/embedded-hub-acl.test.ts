@@ -1,13 +1,12 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 /**
@@ -19,8 +18,7 @@ afterEach(() => td.run());
 
 describe('the embedded hub with the agent', () => {
   it('refuses a bad password at CONNECT and holds the bridge and devices to their permits', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-acl-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-acl-');
     const seed = await writeSeedLayout(root, {
       remoteAddress: (port) => `tcp://127.0.0.1:${port}`,
       bridge: (config) => {

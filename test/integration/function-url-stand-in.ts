@@ -4,8 +4,8 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import type { Teardown } from '@tether/test-helpers/teardown';
 import { readBody } from '../../cloud/src/serve/provision-server.js';
-import type { Teardown } from '../helpers/teardown.js';
 
 /**
  * A Lambda function URL with AuthType AWS_IAM, on 127.0.0.1 (HTTPS, port chosen by the OS): every request

@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
+import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
 import {
   cliBrokerArgs,
   collectMessages,
@@ -10,12 +9,13 @@ import {
   mosquittoPub,
   mosquittoSub,
   topicMatchesFilter,
-} from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { ManagedProcess, pidExists } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
-import { makeTlsFixture } from '../helpers/tls-fixture.js';
-import { waitFor, withTimeout } from '../helpers/wait-for.js';
+} from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { ManagedProcess, pidExists } from '@tether/test-helpers/process';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
+import { waitFor, withTimeout } from '@tether/test-helpers/wait-for';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 describe('test helpers (smoke)', () => {
   const td = new Teardown();

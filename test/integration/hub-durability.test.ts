@@ -1,16 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { closeClient, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { publishSequence, readMetric, sequenceSink } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { closeClient, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { publishSequence, readMetric, sequenceSink } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The embedded hub's promise: a message it acknowledged to its publisher reaches every
@@ -23,8 +22,7 @@ const td = new Teardown();
 afterEach(() => td.run());
 
 async function hubSite() {
-  const root = await mkdtemp(join(tmpdir(), 'tether-hub-durable-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-hub-durable-');
   const port = await freePort();
   const config = join(root, 'hub.yml');
   await writeFile(
@@ -81,8 +79,7 @@ describe('embedded hub durability', () => {
         if (packet.retain) retained.set(topic, payload.toString());
       });
       await reader.subscribeAsync('state/#', { qos: 1 });
-      const deadline = Date.now() + 5_000;
-      while (retained.size < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor(() => retained.size >= 5, { what: 'the five retained messages', timeoutMs: 5_000 });
       expect(Object.fromEntries(retained)).toEqual({
         'state/0': 'r0',
         'state/1': 'r1',
@@ -135,8 +132,7 @@ describe('embedded hub durability', () => {
   });
 
   it('the downlink: what the cloud had acknowledged reaches an offline device after the agent is killed (kill -9)', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-hub-downlink-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-hub-downlink-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), name: 'cloud', teardown: td });
     const hubPort = await freePort();
     const hubConfig = join(root, 'hub.yml');

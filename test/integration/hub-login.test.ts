@@ -1,11 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AGENT_CLI_PATH, REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { seedHubYaml } from '@tether/test-helpers/seed';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AGENT_CLI_PATH, REPO_ROOT } from '../helpers/agent-process.js';
-import { ManagedProcess } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
-import { runCloudCli, tempRoot } from './provision-setup.js';
+import { runCloudCli } from './provision-setup.js';
 
 /**
  * A hub with principals (the seed's: `test` / `hahaha`) refuses a bridge that brings no login. The
@@ -14,19 +15,7 @@ import { runCloudCli, tempRoot } from './provision-setup.js';
 const td = new Teardown();
 afterEach(() => td.run());
 
-const SEED_HUB = [
-  'listen:',
-  '  - tcp://0.0.0.0:11883',
-  'principals:',
-  '  - username: test',
-  '    password: hahaha',
-  '    permissions:',
-  "      - action: 'pub'",
-  "        permit: ['#']",
-  "      - action: 'sub'",
-  "        permit: ['#']",
-  '',
-].join('\n');
+const SEED_HUB = seedHubYaml(['tcp://0.0.0.0:11883']);
 
 async function agentCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const proc = await ManagedProcess.spawn(process.execPath, [AGENT_CLI_PATH, ...args], {
@@ -58,7 +47,7 @@ function provisionArgs(root: string, thing: string, extra: string[]): string[] {
 
 describe('the hub login in a bundle', () => {
   it('provision --hub-config writes the principal and the listener; validate accepts it against the hub', async () => {
-    const root = await tempRoot(td, 'tether-hub-login-');
+    const root = tempDir(td, 'tether-hub-login-');
     const hubFile = join(root, 'hub.yml');
     await writeFile(hubFile, SEED_HUB);
     // when the bundle is made for the seed's hub
@@ -72,7 +61,7 @@ describe('the hub login in a bundle', () => {
   });
 
   it('validate refuses a bundle without the login the hub needs, naming the field', async () => {
-    const root = await tempRoot(td, 'tether-hub-login-');
+    const root = tempDir(td, 'tether-hub-login-');
     const hubFile = join(root, 'hub.yml');
     await writeFile(hubFile, SEED_HUB);
     expect((await runCloudCli(provisionArgs(root, 'gw-2', ['--hub', 'tcp://127.0.0.1:11883']))).code).toBe(0);
@@ -89,7 +78,7 @@ describe('the hub login in a bundle', () => {
   });
 
   it('a hashed password in the hub config needs --hub-password; an unknown principal is named', async () => {
-    const root = await tempRoot(td, 'tether-hub-login-');
+    const root = tempDir(td, 'tether-hub-login-');
     const hubFile = join(root, 'hub.yml');
     const hashed = await agentCli(['hash-password', '--password', 'hahaha']);
     expect(hashed.code, hashed.stderr).toBe(0);

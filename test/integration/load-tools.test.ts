@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGenerator, startSink } from '../../bench/load-tools.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { Teardown } from '../helpers/teardown.js';
 
 // The benchmark's C load generator and sink (bench/tools/mqtt-load.c) through a real Mosquitto:
 // every number in BENCHMARKS.md rests on them counting and timing right.
@@ -13,8 +10,7 @@ afterEach(() => td.run());
 
 // Mosquitto drops QoS 1 messages for an online client past max_queued_messages (default 1,000)
 async function broker() {
-  const dir = await mkdtemp(join(tmpdir(), 'tether-load-tools-'));
-  td.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+  const dir = tempDir(td, 'tether-load-tools-');
   return startMosquitto({
     dir,
     name: 'b',

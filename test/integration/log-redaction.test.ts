@@ -1,12 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
 
 /** README: passwords never reach a log — not even one written into an address (`tcp://user:secret@host`). */
 const td = new Teardown();
@@ -15,8 +14,7 @@ afterEach(() => td.run());
 const SECRET = 'Sup3rS3cretPW';
 
 it('a remote address with a password is refused naming the field; the secret is in no log and no output', async () => {
-  const root = await mkdtemp(join(tmpdir(), 'tether-redact-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-redact-');
   const hub = await startMosquitto({ dir: join(root, 'hub'), teardown: td });
   const closedPort = await freePort();
   const logFile = join(root, 'agent.log');

@@ -1,15 +1,14 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { REPO_ROOT, startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { REPO_ROOT, startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const td = new Teardown();
 afterEach(() => td.run());
@@ -21,8 +20,7 @@ function metricNames(expr: string): string[] {
 
 describe('metrics', () => {
   it('serves every metric the Grafana dashboard in docs/ uses, with one label name for a destination', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-metrics-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-metrics-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const hubPort = await freePort();
     const metricsPort = await freePort();

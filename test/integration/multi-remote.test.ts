@@ -1,28 +1,21 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 const td = new Teardown();
 afterEach(() => td.run());
 
-async function tempRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-multi-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
-
 describe('several remotes and rules', () => {
   it('routes each rule to its remote with topic mapping, both ways, through an external Mosquitto hub', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-multi-');
     const hub = await startMosquitto({ dir: join(root, 'hub'), name: 'hub', teardown: td });
     const cloudA = await startMosquitto({ dir: join(root, 'a'), name: 'a', teardown: td });
     const cloudB = await startMosquitto({ dir: join(root, 'b'), name: 'b', teardown: td });
@@ -76,7 +69,7 @@ describe('several remotes and rules', () => {
   });
 
   it('starts while the external hub is down and bridges once it is up; writes logger.path from the Baetyl root', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-multi-');
     const hubPort = await freePort();
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), name: 'cloud', teardown: td });
     const config = {

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
 import {
   formatPahoRun,
   listPahoTests,
@@ -10,9 +9,10 @@ import {
   type PahoSuite,
   runPaho,
   shardPahoTests,
-} from '../helpers/paho.js';
-import { startPahoHub, startPahoMosquitto } from '../helpers/paho-brokers.js';
-import { Teardown } from '../helpers/teardown.js';
+} from '@tether/test-helpers/paho';
+import { startPahoHub, startPahoMosquitto } from '@tether/test-helpers/paho-brokers';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { describe, it } from 'vitest';
 
 /**
  * Eclipse Paho's interoperability tests (test/paho, MQTT 3.1.1 and 5) against Mosquitto, which proves the

@@ -3,8 +3,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import type { Teardown } from '@tether/test-helpers/teardown';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import type { Teardown } from '../helpers/teardown.js';
 
 /**
  * Small fronts on 127.0.0.1 that make a plain Mosquitto listener look like a cloud endpoint this

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { issueCertificate, writePemFiles } from '../../edge-agent/src/pki/dev-pki.js';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { type Front, startAlpnFront, startWebSocketFront } from './provider-fronts.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
 
@@ -44,8 +44,7 @@ interface Cloud {
 }
 
 async function site(): Promise<Site> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-providers-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+  const root = tempDir(td, 'tether-providers-');
   const seed = await writeSeedLayout(root);
   const app = await writePemFiles(
     join(root, 'var/db/baetyl/cert'),
@@ -251,8 +250,7 @@ async function runAgent(s: Site): Promise<AgentProcess> {
 const device = (s: Site) =>
   connectClient(`mqtt://127.0.0.1:${s.seed.hubPort}`, {
     clientId: 'device',
-    username: 'test',
-    password: 'hahaha',
+    ...SEED_LOGIN,
     teardown: td,
   });
 
@@ -291,7 +289,7 @@ describe('the same rules and traffic through every provider', () => {
     // and it stops cleanly, no secret in its output
     const code = await agent.stop('SIGTERM');
     expect(code, `exit ${code}; stderr: ${agent.stderr().slice(-2000)}`).toBe(0);
-    for (const secret of ['hahaha', 'edge-secret', 'identity-key', 'device-secret', 'BEGIN PRIVATE KEY']) {
+    for (const secret of [SEED_LOGIN.password, 'edge-secret', 'identity-key', 'device-secret', 'BEGIN PRIVATE KEY']) {
       expect(agent.output()).not.toContain(secret);
     }
   });

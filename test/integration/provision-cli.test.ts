@@ -1,15 +1,15 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { FakeBaiduIotCore } from '../../cloud/test/helpers/fake-baidu-iotcore.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../../cloud/test/helpers/fake-baidu-iothub.js';
 import { createKeyAndCsr } from '../../edge-agent/src/pki/dev-pki.js';
-import { startAgent } from '../helpers/agent-process.js';
-import { Teardown } from '../helpers/teardown.js';
-import { runCloudCli, tempRoot } from './provision-setup.js';
+import { runCloudCli } from './provision-setup.js';
 
 /** `tether-cloud` as a user runs it: exit codes, messages, dry runs, batches, and the cloud providers. */
 const td = new Teardown();
@@ -27,7 +27,7 @@ async function fakeAws(): Promise<FakeAwsIot> {
 
 describe('tether-cloud command line', () => {
   it('exits 2 with a message naming the field on bad input', async () => {
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const ca = join(root, 'ca');
     const local = ['provision', '--provider', 'local', '--ca-dir', ca, '--out', join(root, 'out')];
     await writeFile(join(root, 'policy.yml'), 'publish: [ok]\nsubscribe: ["a/#/b"]\n');
@@ -94,7 +94,7 @@ describe('tether-cloud command line', () => {
   });
 
   it('--dry-run prints the plan and changes nothing', async () => {
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const run = await runCloudCli([
       'provision',
       '--provider',
@@ -118,7 +118,7 @@ describe('tether-cloud command line', () => {
   });
 
   it('batch: provisions many things with a summary; a re-run skips what exists', async () => {
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const count = 40;
     const csv = [
       'thing,publish',
@@ -163,7 +163,7 @@ describe('tether-cloud command line', () => {
 
   it('aws-iot: writes the bundle, a re-run only reads, a failing step exits 1 naming it', async () => {
     const fake = await fakeAws();
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const out = join(root, 'sensor-1');
     const args = [
       'provision',
@@ -209,7 +209,7 @@ describe('tether-cloud command line', () => {
 
   it('aws-iot batch: 20 things, one policy; a re-run creates nothing', async () => {
     const fake = await fakeAws();
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     await writeFile(join(root, 'devices.csv'), `thing\n${Array.from({ length: 20 }, (_, i) => `s-${i}`).join('\n')}\n`);
     const args = [
       'provision',
@@ -238,7 +238,7 @@ describe('tether-cloud command line', () => {
     const fake = new FakeBaiduIotHub();
     const url = await fake.start();
     td.add('fake Baidu IoTHub', () => fake.stop());
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const out = join(root, 'gw-1');
     const run = await runCloudCli(
       [
@@ -281,7 +281,7 @@ describe('tether-cloud command line', () => {
     const fake = new FakeBaiduIotCore('clicore');
     const url = await fake.start();
     td.add('fake Baidu IoT Core', () => fake.stop());
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const out = join(root, 'gw-1');
     const env = {
       BCE_ACCESS_KEY_ID: BAIDU_CREDENTIALS.accessKeyId,
@@ -327,7 +327,7 @@ describe('tether-cloud command line', () => {
   });
 
   it('tether-agent takes a bundle folder as --config; a folder that is not a whole bundle exits 2', async () => {
-    const root = await tempRoot(td, 'tether-cli-');
+    const root = tempDir(td, 'tether-cli-');
     const validate = async (config: string) => {
       const agent = await startAgent({ args: ['validate', '--config', config], teardown: td });
       const exit = await agent.waitForExit(15_000);

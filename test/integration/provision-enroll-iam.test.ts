@@ -1,6 +1,9 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionsFromEnvironment } from '../../cloud/src/lambda/environment.js';
@@ -9,11 +12,7 @@ import { REDACT_PATHS } from '../../cloud/src/log.js';
 import { AwsIotProvider } from '../../cloud/src/providers/aws-iot.js';
 import { FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { signLambdaRequest } from '../../edge-agent/src/cli/enroll-sigv4.js';
-import { startAgent } from '../helpers/agent-process.js';
-import { Teardown } from '../helpers/teardown.js';
-import { makeTlsFixture } from '../helpers/tls-fixture.js';
 import { type FunctionUrlStandIn, startFunctionUrlStandIn } from './function-url-stand-in.js';
-import { tempRoot } from './provision-setup.js';
 
 /**
  * `tether-agent enroll` against the provisioning function as infra/ deploys it: a function URL with AuthType
@@ -44,7 +43,7 @@ interface Setup {
 }
 
 async function setUp(): Promise<Setup> {
-  const root = await tempRoot(td, 'tether-enroll-iam-');
+  const root = tempDir(td, 'tether-enroll-iam-');
   const tls = await makeTlsFixture(join(root, 'tls'));
   const home = join(root, 'home'); // an empty HOME: no ~/.aws of whoever runs the tests
   await mkdir(home);

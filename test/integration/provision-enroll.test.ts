@@ -1,11 +1,12 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { SEED_PRINCIPAL, seedHubYaml } from '@tether/test-helpers/seed';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { brokerUserArgs, runCloudCli, startCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
+import { brokerUserArgs, runCloudCli, startCloudCli, startKitBroker } from './provision-setup.js';
 
 /**
  * `tether-agent enroll` against `tether-cloud serve`: the device makes its key and CSR, the server
@@ -44,7 +45,7 @@ async function filesUnder(dir: string): Promise<string> {
 describe('enroll against tether-cloud serve', () => {
   it('the device enrolls with the fleet token, its key stays with it, and the bundle runs', async () => {
     // given a CA dir with a backend thing, its broker running, and the provisioning server
-    const root = await tempRoot(td, 'tether-enroll-');
+    const root = tempDir(td, 'tether-enroll-');
     const caDir = join(root, 'ca');
     const [brokerPort, hubPort, servePort] = [await freePort(), await freePort(), await freePort()];
     const backendDir = join(root, 'backend');
@@ -103,25 +104,15 @@ describe('enroll against tether-cloud serve', () => {
 
     // when the device enrolls with the fleet token, next to the seed's hub config (with principals)
     const hubConfig = join(root, 'hub.yml');
-    await writeFile(
-      hubConfig,
-      [
-        'listen:',
-        `  - tcp://127.0.0.1:${hubPort}`,
-        'principals:',
-        '  - username: test',
-        '    password: hahaha',
-        '    permissions:',
-        "      - { action: 'pub', permit: ['#'] }",
-        "      - { action: 'sub', permit: ['#'] }",
-        '  - username: sensor',
-        '    password: sensor-pw',
-        '    permissions:',
-        "      - { action: 'pub', permit: ['devices/edge-2/up'] }",
-        "      - { action: 'sub', permit: ['devices/edge-2/down'] }",
-        '',
-      ].join('\n'),
-    );
+    const sensor = {
+      username: 'sensor',
+      password: 'sensor-pw',
+      permissions: [
+        { action: 'pub', permit: ['devices/edge-2/up'] },
+        { action: 'sub', permit: ['devices/edge-2/down'] },
+      ],
+    };
+    await writeFile(hubConfig, seedHubYaml([`tcp://127.0.0.1:${hubPort}`], { principals: [SEED_PRINCIPAL, sensor] }));
     const ok = await enroll(url, caFile, 'edge-2', bundle, FLEET_TOKEN, [
       '--hub-config',
       hubConfig,
@@ -186,7 +177,7 @@ describe('enroll against tether-cloud serve', () => {
   });
 
   it('a one-time token enrolls its thing once; the server checks the token per thing', async () => {
-    const root = await tempRoot(td, 'tether-enroll-');
+    const root = tempDir(td, 'tether-enroll-');
     const caDir = join(root, 'ca');
     const servePort = await freePort();
     const server = await startCloudCli(

@@ -2,15 +2,15 @@ import { execFile } from 'node:child_process';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
+import { sleep } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { makeTlsFixture } from '../helpers/tls-fixture.js';
-import { sleep } from '../helpers/wait-for.js';
-import { brokerUserArgs, runCloudCli, startKitBroker, tempRoot } from './provision-setup.js';
+import { brokerUserArgs, runCloudCli, startKitBroker } from './provision-setup.js';
 
 /**
  * `tether-cloud provision --provider local` end to end: the CA dir's broker kit runs Mosquitto as is,
@@ -32,7 +32,7 @@ interface Fleet {
 }
 
 async function provisionFleet(): Promise<Fleet> {
-  const root = await tempRoot(td, 'tether-provision-');
+  const root = tempDir(td, 'tether-provision-');
   const caDir = join(root, 'ca');
   const brokerPort = await freePort();
   const hubPort = await freePort();

@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findExecutable, ManagedProcess } from '../helpers/process.js';
-import type { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
+import { runMosquitto } from '@tether/test-helpers/mosquitto';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import type { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 
 /** The compiled `tether-cloud` CLI (built by `npx tsc -b`). */
 export const CLOUD_CLI_PATH = fileURLToPath(new URL('../../cloud/dist/cli/main.js', import.meta.url));
@@ -54,33 +52,16 @@ export async function startCloudCli(
   return proc;
 }
 
-export async function tempRoot(td: Teardown, prefix: string): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), prefix));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
-
 export interface KitBroker {
   readonly proc: ManagedProcess;
   /** SIGHUP (re-reads the ACL and the CRL), resolved once Mosquitto logged the reload. */
   reload(): Promise<void>;
 }
 
-/**
- * `mosquitto -c <ca-dir>/mosquitto.conf`, exactly the kit tether-cloud wrote: waits for "running", then
- * for the broker's main loop to log a probe connection (a SIGTERM sent earlier would be lost; see
- * test/helpers/mosquitto.ts). Stopped by pid on teardown.
- */
+/** `mosquitto -c <ca-dir>/mosquitto.conf`, exactly the kit tether-cloud wrote (see `runMosquitto`); stopped on teardown. */
 export async function startKitBroker(caDir: string, port: number, td: Teardown): Promise<KitBroker> {
-  const bin = findExecutable('mosquitto', { envVar: 'MOSQUITTO_BIN', extraDirs: ['/usr/sbin', '/usr/local/sbin'] });
-  const proc = await ManagedProcess.spawn(bin, ['-c', join(caDir, 'mosquitto.conf')], { name: `mosquitto :${port}` });
+  const proc = await runMosquitto(join(caDir, 'mosquitto.conf'), port);
   td.add(`mosquitto pid ${proc.pid}`, () => proc.terminate('SIGTERM', 3_000));
-  await proc.waitForLine(/mosquitto version \S+ running/, 10_000, 'mosquitto to report "running"');
-  await waitFor(() => probe(port), { what: `mosquitto to accept TCP on ${port}`, timeoutMs: 10_000 });
-  await proc.waitForLine(
-    (l) => l.includes('Client connection from 127.0.0.1 failed') || l.includes('New connection from 127.0.0.1'),
-    10_000,
-  );
   let reloads = 0;
   return {
     proc,
@@ -94,19 +75,6 @@ export async function startKitBroker(caDir: string, port: number, td: Teardown):
       });
     },
   };
-}
-
-function probe(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
 }
 
 /** `--broker-user root` when the tests run as root: Mosquitto would otherwise drop to a user that cannot read the 0600 keys. */

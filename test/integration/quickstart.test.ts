@@ -1,10 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { mosquittoPub, mosquittoSub } from '@tether/test-helpers/mqtt-clients';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAgent } from '../helpers/agent-process.js';
-import { mosquittoPub, mosquittoSub } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
 
 /** The README's first command (`npm start` runs `tether-agent demo`) does what it says. */
 const td = new Teardown();
@@ -12,8 +9,7 @@ afterEach(() => td.run());
 
 describe('the quick start', () => {
   it('shows a message crossing each way, then serves your own clients until Ctrl-C', async () => {
-    const cwd = await mkdtemp(join(tmpdir(), 'tether-quickstart-'));
-    td.add('remove temp dir', () => rm(cwd, { recursive: true, force: true }));
+    const cwd = tempDir(td, 'tether-quickstart-');
     const demo = await startAgent({ args: ['demo'], cwd, teardown: td });
 
     await demo.waitForLog(/cloud \(MQTT\.fx\) received on t1: This message is from MQTTBox\./, 20_000);

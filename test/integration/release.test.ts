@@ -4,14 +4,15 @@ import { chmod, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from '@tether/test-helpers/agent-process';
+import { CLOUD_CONNECTED, DEVICE_LOGIN, startEdgeSite } from '@tether/test-helpers/edge-site';
+import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { closeClient, collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
+import { findExecutable, ManagedProcess } from '@tether/test-helpers/process';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { Teardown } from '@tether/test-helpers/teardown';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { REPO_ROOT } from '../helpers/agent-process.js';
-import { CLOUD_CONNECTED, DEVICE_LOGIN, startEdgeSite } from '../helpers/edge-site.js';
-import { mutualTls, startMosquitto } from '../helpers/mosquitto.js';
-import { closeClient, collectMessages, connectClient } from '../helpers/mqtt-clients.js';
-import { findExecutable, ManagedProcess } from '../helpers/process.js';
-import { Teardown } from '../helpers/teardown.js';
 import { writeSeedLayout } from './seed-setup.js';
 
 const run = promisify(execFile);
@@ -176,8 +177,7 @@ describe('the x64 release archive', () => {
     const atCloud = await collectMessages(app, 't1', { qos: 1 });
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
       clientId: 'device',
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     await device.publishAsync('t1', 'through aws-crt', { qos: 1 });

@@ -1,17 +1,16 @@
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { collectMessages, connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { publishSequence, readMetric, sequenceSink } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { collectMessages, connectClient, connected } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { publishSequence, readMetric, sequenceSink } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Reload (SIGHUP and `tether-agent reload`): what changed applies while the agent runs, and
@@ -19,12 +18,6 @@ import { waitFor } from '../helpers/wait-for.js';
  */
 const td = new Teardown();
 afterEach(() => td.run());
-
-async function tempRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-reload-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
 
 interface Site {
   root: string;
@@ -37,7 +30,7 @@ interface Site {
 
 /** An agent with its embedded hub and one remote; `write` (re)writes the bridge file. */
 async function site(remoteUrl: string, extra: Record<string, unknown> = {}): Promise<Site> {
-  const root = await tempRoot();
+  const root = tempDir(td, 'tether-reload-');
   const hubPort = await freePort();
   const metricsPort = await freePort();
   const hubFile = join(root, 'hub.yml');
@@ -89,7 +82,7 @@ async function reloadCommand(s: Site) {
 
 describe('reload', () => {
   it('keeps a 10,000-message backlog and its order while a rule changes', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     // the cloud app's persistent session holds what arrives while it is offline
     const cloud = await startMosquitto({
       dir: join(root, 'cloud'),
@@ -149,7 +142,7 @@ describe('reload', () => {
   }, 120_000);
 
   it('refuses a config with problems, says why, and keeps the old one running', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const s = await site(cloud.url);
     const agent = await runSite(s);
@@ -182,7 +175,7 @@ describe('reload', () => {
   }, 60_000);
 
   it('reopens the log file on SIGHUP after logrotate renamed it', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const s = await site(cloud.url, { logger: { level: 'info', path: 'log/agent.log' } });
     const agent = await runSite(s, { logToFile: true });
@@ -203,7 +196,7 @@ describe('reload', () => {
   }, 60_000);
 
   it('applies new hub permits to connected clients; the hub writes its own logger.path in combined mode', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const s = await site(cloud.url);
     const hubFile = join(s.root, 'hub.yml');
@@ -262,7 +255,7 @@ describe('reload', () => {
   }, 60_000);
 
   it('replaces a remote connection under traffic without losing or reordering messages', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     // Mosquitto drops QoS 1 messages for an online subscriber past max_queued_messages (default
     // 1,000): with 5,000 in a burst the test's own app falls that far behind, and the drops look
     // like the bridge losing messages (the agent's metrics show all 5,000 acked by the cloud)
@@ -303,7 +296,7 @@ describe('reload', () => {
   }, 90_000);
 
   it('runs with queue.durability memory and no data dir yet: reload finds it, messages cross', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     // no store, so nothing else creates the data dir: the run file does (0700)
     const s = await site(cloud.url, { queue: { durability: 'memory' } });
@@ -329,7 +322,7 @@ describe('reload', () => {
   }, 60_000);
 
   it('hub only: opens an added listener and keeps the clients of the others connected', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const [portA, portB] = [await freePort(), await freePort()];
     const hubFile = join(root, 'hub.yml');
     const hubConfig = (listen: number[]) => ({
@@ -358,7 +351,7 @@ describe('reload', () => {
   }, 60_000);
 
   it('stops forwarding a filter a reload removed from the rules', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-reload-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const s = await site(cloud.url);
     const both = structuredClone(s.bridge) as { rules: Array<{ hub: { subscriptions: object[] } }> };

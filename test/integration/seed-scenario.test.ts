@@ -1,12 +1,17 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { type MosquittoProcess, mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
+import {
+  cliBrokerArgs,
+  collectMessages,
+  connectClient,
+  mosquittoPub,
+  mosquittoSub,
+} from '@tether/test-helpers/mqtt-clients';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { type MosquittoProcess, mutualTls, startMosquitto } from '../helpers/mosquitto.js';
-import { cliBrokerArgs, collectMessages, connectClient, mosquittoPub, mosquittoSub } from '../helpers/mqtt-clients.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
 
 /**
@@ -16,12 +21,6 @@ import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
  */
 const td = new Teardown();
 afterEach(() => td.run());
-
-async function seedRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-seed-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
 
 async function startCloud(seed: SeedLayout, root: string): Promise<MosquittoProcess> {
   return startMosquitto({
@@ -41,7 +40,7 @@ function cloudClient(seed: SeedLayout, clientId = 'mqttfx') {
 }
 
 async function expectBothDirections(seed: SeedLayout, agent: AgentProcess): Promise<void> {
-  const hubArgs = cliBrokerArgs({ port: seed.hubPort, username: 'test', password: 'hahaha' });
+  const hubArgs = cliBrokerArgs({ port: seed.hubPort, ...SEED_LOGIN });
   // MQTT.fx subscribes t1 at the cloud, MQTTBox subscribes t2 at the hub
   const mqttfx = await cloudClient(seed);
   const atCloud = await collectMessages(mqttfx, 't1', { qos: 1 });
@@ -64,9 +63,14 @@ async function expectBothDirections(seed: SeedLayout, agent: AgentProcess): Prom
 describe('the seed scenario', () => {
   it('works with Mosquitto as the hub and the seed config files unchanged but for addresses', async () => {
     // given the guide's layout, Mosquitto as hub (user test) and as the cloud (mutual TLS)
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     const seed = await writeSeedLayout(root);
-    await startMosquitto({ dir: join(root, 'hub'), port: seed.hubPort, users: { test: 'hahaha' }, teardown: td });
+    await startMosquitto({
+      dir: join(root, 'hub'),
+      port: seed.hubPort,
+      users: { [SEED_LOGIN.username]: SEED_LOGIN.password },
+      teardown: td,
+    });
     await startCloud(seed, root);
     // and the agent run from the Baetyl root, so `var/db/baetyl/cert/…` resolves as in Baetyl
     const agent = await startAgent({ args: ['--config', seed.bridgeConfig], cwd: root, teardown: td });
@@ -75,11 +79,11 @@ describe('the seed scenario', () => {
 
     // SIGTERM: a clean stop with exit 0, and no secret in any log line
     expect(await agent.stop('SIGTERM')).toBe(0);
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 
   it('works with the embedded hub from the seed hub config, the bridge attached in process', async () => {
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     // the hub address is the guide's own `tcp://localhub:1883`: in process it is not dialled
     const seed = await writeSeedLayout(root, { hubAddress: () => 'tcp://localhub:1883' });
     await startCloud(seed, root);
@@ -93,11 +97,11 @@ describe('the seed scenario', () => {
     await expectBothDirections(seed, agent);
 
     expect(await agent.stop('SIGINT')).toBe(0);
-    expect(agent.output()).not.toContain('hahaha');
+    expect(agent.output()).not.toContain(SEED_LOGIN.password);
   });
 
   it('carries QoS, retain and wildcard subscriptions with the embedded hub', async () => {
-    const root = await seedRoot();
+    const root = tempDir(td, 'tether-seed-');
     const seed = await writeSeedLayout(root, {
       bridge: (config) => {
         config.rules[0].hub.subscriptions = [{ topic: 'sensors/+/temp', qos: 1 }];
@@ -114,8 +118,7 @@ describe('the seed scenario', () => {
     const mqttfx = await cloudClient(seed);
     const atCloud = await collectMessages(mqttfx, '#', { qos: 1 });
     const device = await connectClient(`mqtt://127.0.0.1:${seed.hubPort}`, {
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       teardown: td,
     });
     const atHub = await collectMessages(device, 'cmd/#', { qos: 1 });

@@ -1,8 +1,9 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { freePort } from '../helpers/ports.js';
-import { makeTlsFixture, type TlsFixture } from '../helpers/tls-fixture.js';
+import { freePort } from '@tether/test-helpers/ports';
+import { seedYaml } from '@tether/test-helpers/seed';
+import { makeTlsFixture, type TlsFixture } from '@tether/test-helpers/tls-fixture';
+import { stringify } from 'yaml';
 
 /**
  * The seed guide's layout on disk: a Baetyl root with `var/db/baetyl/cert/` and the two
@@ -18,8 +19,6 @@ export interface SeedLayout {
   readonly remotePort: number;
 }
 
-const fixture = (name: string) => readFile(new URL(`../fixtures/seed/${name}`, import.meta.url), 'utf8');
-
 export async function writeSeedLayout(
   root: string,
   patch: {
@@ -34,10 +33,10 @@ export async function writeSeedLayout(
   const hubPort = await freePort();
   const remotePort = await freePort();
 
-  const hub = parse(await fixture('hub-service.yml'));
+  const hub = seedYaml('hub-service.yml');
   hub.listen = [`tcp://127.0.0.1:${hubPort}`];
   delete hub.logger.path; // logs on stdout, where the test reads them
-  const bridge = parse(await fixture('remote-service.yml'));
+  const bridge = seedYaml('remote-service.yml');
   bridge.hub.address = patch.hubAddress ? patch.hubAddress(hubPort) : `tcp://127.0.0.1:${hubPort}`;
   bridge.remotes[0].address = patch.remoteAddress ? patch.remoteAddress(remotePort) : `ssl://127.0.0.1:${remotePort}`;
   delete bridge.logger.path;

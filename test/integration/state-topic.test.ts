@@ -1,15 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Connection state topics (Mosquitto's bridge notifications): a retained 1/0 on the hub for each
@@ -36,8 +35,7 @@ const last = (values: string[]) => values[values.length - 1];
 
 describe('state topics', () => {
   it('flip on the hub when the remote dies and comes back; the cloud sees the Will when the agent dies', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-state-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-state-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const hubPort = await freePort();
     await writeFile(join(root, 'hub.yml'), stringify({ listen: [`tcp://127.0.0.1:${hubPort}`] }));
@@ -101,8 +99,7 @@ describe('state topics', () => {
   }, 90_000);
 
   it('are published on an external hub through the bridge connection', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-state-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-state-');
     const hub = await startMosquitto({ dir: join(root, 'hub'), name: 'hub', teardown: td });
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), name: 'cloud', teardown: td });
     await writeFile(

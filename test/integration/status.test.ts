@@ -1,17 +1,16 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { ManagedProcess } from '@tether/test-helpers/process';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { ManagedProcess } from '../helpers/process.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * The metrics listener's health and status: /healthz, /readyz flipping with a remote's outage,
@@ -22,12 +21,6 @@ afterEach(() => td.run());
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
-
-async function tempRoot(): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), 'tether-status-'));
-  td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
-  return root;
-}
 
 async function startSite(
   root: string,
@@ -104,7 +97,7 @@ async function pageDom(root: string, url: string): Promise<string> {
 
 describe('health and status', () => {
   it('/readyz flips when the remote goes down and comes back; /status and `tether-agent status` say which', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-status-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const { base, dataDir } = await startSite(root, cloud.url);
 
@@ -145,7 +138,7 @@ describe('health and status', () => {
   }, 60_000);
 
   it('logs the first QoS 0 drop of an outage at warn with its rule, and counts the others', async () => {
-    const root = await tempRoot();
+    const root = tempDir(td, 'tether-status-');
     const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
     const { agent, base } = await startSite(root, cloud.url, 0);
     await waitFor(async () => (await readyz(base)).code === 200, { what: '/readyz 200', timeoutMs: 10_000 });
@@ -171,7 +164,7 @@ describe('health and status', () => {
   it.skipIf(!HAVE_CHROMIUM)(
     `the status page shows a remote going down (headless Chromium${HAVE_CHROMIUM ? '' : `; skipped: ${CHROMIUM} missing, apt-get install -y chromium`})`,
     async () => {
-      const root = await tempRoot();
+      const root = tempDir(td, 'tether-status-');
       const cloud = await startMosquitto({ dir: join(root, 'cloud'), teardown: td });
       const { base } = await startSite(root, cloud.url);
       await waitFor(async () => (await readyz(base)).code === 200, { what: '/readyz 200', timeoutMs: 10_000 });

@@ -1,17 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startAgent } from '@tether/test-helpers/agent-process';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient, connected } from '@tether/test-helpers/mqtt-clients';
+import { freePort } from '@tether/test-helpers/ports';
+import { readMetric } from '@tether/test-helpers/sequence';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startAgent } from '../helpers/agent-process.js';
-import { startMosquitto } from '../helpers/mosquitto.js';
-import { connectClient, connected } from '../helpers/mqtt-clients.js';
-import { freePort } from '../helpers/ports.js';
-import { readMetric } from '../helpers/sequence.js';
-import { Teardown } from '../helpers/teardown.js';
-import { waitFor } from '../helpers/wait-for.js';
 
 /**
  * Issue 18 item 2 end to end: Mosquitto hub → agent (data dir on a 12 MB tmpfs) → Mosquitto cloud,
@@ -27,8 +26,7 @@ const payload = (n: number) => Buffer.concat([Buffer.from(`${n};`), Buffer.alloc
 
 describe.skipIf(process.getuid?.() !== 0)('a full disk under the agent', () => {
   it('pauses the hub link while full, and delivers everything once the cloud takes the backlog', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'tether-full-'));
-    td.add('remove temp dir', () => rm(root, { recursive: true, force: true }));
+    const root = tempDir(td, 'tether-full-');
     const dataDisk = join(root, 'disk');
     execFileSync('mkdir', ['-p', dataDisk]);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12m', 'tmpfs', dataDisk]);

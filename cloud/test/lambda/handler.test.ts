@@ -1,8 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BundleFilesSchema, PolicySchema } from '@tether/shared';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenDigest, tokenMatches } from '../../src/api/tokens.js';
@@ -36,11 +35,12 @@ const http = (body: unknown, token?: string, base64 = false) => ({
   requestContext: { http: { method: 'POST' } },
 });
 
+const td = new Teardown();
+afterEach(() => td.run());
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tether-lambda-'));
+beforeEach(() => {
+  dir = tempDir(td, 'tether-lambda-');
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 /** The handler over a local CA in this test's dir, accepting the fleet token only. */
 function localHandler(logger: ReturnType<typeof captureLogger>['logger']) {

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expandPolicy, PolicySchema } from '@tether/shared';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/cli/write-bundle.js';
 import { buildBundle } from '../../src/core/bundle.js';
@@ -28,13 +29,14 @@ async function openssl(args: string[]): Promise<{ code: number; out: string }> {
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;
 
+const td = new Teardown();
+afterEach(() => td.run());
 let dir: string;
 let caDir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tether-local-'));
+beforeEach(() => {
+  dir = tempDir(td, 'tether-local-');
   caDir = join(dir, 'ca');
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 describe('local provider', () => {
   it('creates the CA on first use and signs a P-256 client-auth certificate with CN = thing', async () => {

@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import type { QoS } from '@tether/shared';
+import type { MosquittoProcess } from '@tether/test-helpers/mosquitto';
+import { collectMessages } from '@tether/test-helpers/mqtt-clients';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MosquittoProcess } from '../../../test/helpers/mosquitto.js';
-import { collectMessages } from '../../../test/helpers/mqtt-clients.js';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { CloudAdapter } from '../../src/adapters/cloud-adapter.js';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { EndpointEvent } from '../../src/core/message-endpoint.js';

@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteSchema } from '@tether/shared';
-import { mutualTls, startMosquitto } from '../../../test/helpers/mosquitto.js';
-import { connectClient } from '../../../test/helpers/mqtt-clients.js';
-import type { Teardown } from '../../../test/helpers/teardown.js';
-import { makeTlsFixture, type TlsFixture } from '../../../test/helpers/tls-fixture.js';
+import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
+import { connectClient } from '@tether/test-helpers/mqtt-clients';
+import { type Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { makeTlsFixture, type TlsFixture } from '@tether/test-helpers/tls-fixture';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
 import { issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
 import { type CloudSetup, cloudAdapterContract } from './cloud-adapter-contract.js';
@@ -18,12 +16,6 @@ import { type CloudSetup, cloudAdapterContract } from './cloud-adapter-contract.
  */
 
 const AGENT_CN = 'edge-thing-1';
-
-async function tempDir(td: Teardown, name: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `tether-adapter-${name}-`));
-  td.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** An ACL for a broker that knows the agent as `user` and the cloud application as `cloud-app`. */
 const acl = (user: string) =>
@@ -43,7 +35,7 @@ async function tlsCloud(
   td: Teardown,
   name: string,
 ): Promise<{ dir: string; certs: TlsFixture; cloudApp: { cert: string; key: string } }> {
-  const dir = await tempDir(td, name);
+  const dir = tempDir(td, `tether-adapter-${name}-`);
   const certs = await makeTlsFixture(join(dir, 'certs'), { clientCommonName: AGENT_CN });
   const app = await writePemFiles(
     join(dir, 'certs'),
@@ -54,7 +46,7 @@ async function tlsCloud(
 }
 
 const genericTcp: CloudSetup = async (td) => {
-  const dir = await tempDir(td, 'tcp');
+  const dir = tempDir(td, 'tether-adapter-tcp-');
   const broker = await startMosquitto({ dir, teardown: td });
   return {
     broker,

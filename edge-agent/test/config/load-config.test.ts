@@ -1,7 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '@tether/shared';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkBridgeConfig, checkHubConfig, loadBridgeConfig, loadHubConfig } from '../../src/config/load-config.js';
@@ -16,15 +16,16 @@ let good: PemFilePaths;
 let other: PemFilePaths;
 let caPath: string;
 
+const td = new Teardown();
+afterEach(() => td.run());
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tether-load-config-'));
+  dir = tempDir(td, 'tether-load-config-');
   const ca = await createCa({ commonName: 'Load CA' });
   caPath = join(dir, 'ca.pem');
   await writeFile(caPath, ca.certPem);
   good = await writePemFiles(dir, 'client', await issueCertificate(ca, { commonName: 'c', usage: 'client' }));
   other = await writePemFiles(dir, 'other', await issueCertificate(ca, { commonName: 'o', usage: 'client' }));
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const bridgeFile = async (remote: Record<string, unknown>, extra: Record<string, unknown> = {}) => {
   const file = join(dir, 'bridge.yml');

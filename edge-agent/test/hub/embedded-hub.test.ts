@@ -1,16 +1,17 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { HubConfigSchema, TetherError } from '@tether/shared';
+import { SEED_LOGIN, SEED_PRINCIPAL } from '@tether/test-helpers/seed';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { hashPassword } from '../../src/hub/password-hash.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { ALL, closed, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
+import { closed, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const LIMITED = {
   username: 'limited',
@@ -26,10 +27,10 @@ describe('EmbeddedHub over tcp://', () => {
     const hub = await res.hub(seedConfig());
     const url = urlOf(hub, 'tcp');
     expect(url).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
-    const sub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const sub = await res.client(url, SEED_LOGIN);
     const inbox = record(sub);
     await sub.subscribeAsync('t1', { qos: 1 });
-    const pub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const pub = await res.client(url, SEED_LOGIN);
     await pub.publishAsync('t1', 'hello', { qos: 1 });
     const got = await inbox.next('t1');
     expect(got).toMatchObject({ payload: 'hello', qos: 1 });
@@ -51,13 +52,13 @@ describe('EmbeddedHub over tcp://', () => {
     const log = lines.join('');
     expect(log).toContain('hub refused CONNECT');
     expect(log).not.toContain('not-the-password');
-    expect(log).not.toContain('hahaha');
+    expect(log).not.toContain(SEED_LOGIN.password);
   });
 
   it('accepts a hashed password', async () => {
-    const principals = [{ username: 'test', password: hashPassword('hahaha'), permissions: ALL }];
+    const principals = [{ ...SEED_PRINCIPAL, password: hashPassword(SEED_LOGIN.password) }];
     const hub = await res.hub(seedConfig({ principals }));
-    const client = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const client = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     expect(client.connected).toBe(true);
     await expect(res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahah' })).rejects.toMatchObject({
       code: 4,
@@ -67,7 +68,7 @@ describe('EmbeddedHub over tcp://', () => {
   it('acknowledges and drops a publish outside the pub permits; the publisher stays connected', async () => {
     const hub = await res.hub(seedConfig({ principals: [seedConfig().principals[0], LIMITED] }));
     const url = urlOf(hub, 'tcp');
-    const watcher = await res.client(url, { username: 'test', password: 'hahaha' });
+    const watcher = await res.client(url, SEED_LOGIN);
     const inbox = record(watcher);
     await watcher.subscribeAsync('#', { qos: 1 });
     const limited = await res.client(url, { username: 'limited', password: 'pw' });
@@ -81,7 +82,7 @@ describe('EmbeddedHub over tcp://', () => {
     expect(inbox.messages.map((m) => m.topic)).not.toContain('forbidden/x');
   });
 
-  it('refuses client publishes to $SYS/: acknowledged, never delivered', async () => {
+  it('refuses client publishes to $SYS/: acknowledged (5.0: 0x87), never delivered, counted, connection kept', async () => {
     // no principals: anyone may subscribe to $SYS/#, and still nobody may publish there
     const hub = await res.hub(HubConfigSchema.parse({ listen: ['tcp://127.0.0.1:0'] }));
     const watcher = await res.client(urlOf(hub, 'tcp'));
@@ -89,11 +90,16 @@ describe('EmbeddedHub over tcp://', () => {
     await watcher.subscribeAsync('$SYS/#', { qos: 1 });
     await watcher.subscribeAsync('marker', { qos: 1 });
     const client = await res.client(urlOf(hub, 'tcp'));
+    const v5 = await res.client(urlOf(hub, 'tcp'), { protocolVersion: 5 });
+    // 3.1.1 has no way to say no: a plain PUBACK; 5.0 is told "not authorized"
     await client.publishAsync('$SYS/fake', 'x', { qos: 1 });
+    await expect(v5.publishAsync('$SYS/fake', 'y', { qos: 1 })).rejects.toMatchObject({ code: 0x87 });
     await client.publishAsync('marker', 'm', { qos: 1 });
     await inbox.next('marker');
     const topics = inbox.messages.map((m) => m.topic);
     expect(topics).not.toContain('$SYS/fake');
+    expect(hub.broker.stats.drops.get('not-authorized')).toBe(2); // tether_hub_dropped_total{reason="not-authorized"}
+    expect([client.connected, v5.connected]).toEqual([true, true]);
     // the hub's own statistics are there, retained, under Mosquitto's names
     expect(topics).toContain('$SYS/broker/clients/connected');
     expect(inbox.messages.find((m) => m.topic === '$SYS/broker/clients/connected')?.retain).toBe(true);
@@ -116,7 +122,7 @@ describe('EmbeddedHub over tcp://', () => {
   it('enforces message.length.max on the payload', async () => {
     const hub = await res.hub(seedConfig({ message: { length: { max: '1k' } } }));
     expect(hub.maxMessageBytes).toBe(1024);
-    const client = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const client = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     const inbox = record(client);
     await client.subscribeAsync('#', { qos: 1 });
     await client.publishAsync('small', Buffer.alloc(1024), { qos: 1 });
@@ -144,19 +150,18 @@ describe('EmbeddedHub listeners', () => {
     const hub = await res.hub(seedConfig({ listen: ['ws://127.0.0.1:0/mqtt', 'tcp://127.0.0.1:0'] }));
     const wsUrl = urlOf(hub, 'ws');
     expect(wsUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/mqtt$/);
-    const ws = await res.client(wsUrl, { username: 'test', password: 'hahaha' });
+    const ws = await res.client(wsUrl, SEED_LOGIN);
     const inbox = record(ws);
     await ws.subscribeAsync('over/ws', { qos: 1 });
-    const tcp = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const tcp = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     await tcp.publishAsync('over/ws', 'from tcp', { qos: 1 });
     expect((await inbox.next('over/ws')).payload).toBe('from tcp');
     // a path other than the configured one is refused at the HTTP upgrade (400)
     const wrongPath = mqtt.connect(wsUrl.replace(/\/mqtt$/, '/other'), {
       reconnectPeriod: 0,
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
     });
-    res.add(wrongPath, (c) => c.endAsync(true));
+    res.keep(wrongPath, (c) => c.endAsync(true));
     let connected = false;
     wrongPath.on('connect', () => {
       connected = true;
@@ -168,13 +173,13 @@ describe('EmbeddedHub listeners', () => {
   it('reports a port in use as TETHER_ERR_LISTEN naming the address', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    res.add(blocker, (s) => new Promise((r) => s.close(r)));
+    res.keep(blocker, (s) => new Promise((r) => s.close(r)));
     const port = (blocker.address() as { port: number }).port;
     const hub = new EmbeddedHub(seedConfig({ listen: [`tcp://127.0.0.1:${port}`] }), {
       logger: silentLogger(),
       configDir: '.',
     });
-    res.add(hub, (h) => h.stop());
+    res.keep(hub, (h) => h.stop());
     const err = await hub.start().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TetherError);
     expect(err).toMatchObject({ code: 'TETHER_ERR_LISTEN' });
@@ -188,7 +193,7 @@ describe('EmbeddedHub listeners', () => {
       certificate: { cert: 'missing.pem', key: 'missing.key' },
     });
     const hub = new EmbeddedHub(config, { logger: silentLogger(), configDir: dir });
-    res.add(hub, (h) => h.stop());
+    res.keep(hub, (h) => h.stop());
     const err = await hub.start().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TETHER_ERR_CONFIG_FILE' });
     expect((err as Error).message).toMatch(/certificate\.cert: cannot read .*missing\.pem/);
@@ -196,7 +201,7 @@ describe('EmbeddedHub listeners', () => {
 
   it('stop() is idempotent and closes client connections', async () => {
     const hub = await res.hub(seedConfig());
-    const client = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const client = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     await Promise.all([hub.stop(), hub.stop()]);
     await closed(client);
     await hub.stop();
@@ -211,10 +216,10 @@ describe('hub routes (service.yml subscriptions)', () => {
     ];
     const hub = await res.hub(seedConfig({ subscriptions }));
     const url = urlOf(hub, 'tcp');
-    const sub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const sub = await res.client(url, SEED_LOGIN);
     const inbox = record(sub);
     await sub.subscribeAsync({ dst: { qos: 1 }, dst0: { qos: 1 } });
-    const pub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const pub = await res.client(url, SEED_LOGIN);
     await pub.publishAsync('src/a', 'copied', { qos: 1 });
     expect(await inbox.next('dst')).toMatchObject({ payload: 'copied', qos: 1 });
     expect(await inbox.next('dst0')).toMatchObject({ payload: 'copied', qos: 0 });
@@ -227,10 +232,10 @@ describe('hub routes (service.yml subscriptions)', () => {
     ];
     const hub = await res.hub(seedConfig({ subscriptions }));
     const url = urlOf(hub, 'tcp');
-    const sub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const sub = await res.client(url, SEED_LOGIN);
     const inbox = record(sub);
     await sub.subscribeAsync('#', { qos: 1 });
-    const pub = await res.client(url, { username: 'test', password: 'hahaha' });
+    const pub = await res.client(url, SEED_LOGIN);
     await pub.publishAsync('a', 'once', { qos: 1 });
     await inbox.next('b');
     await pub.publishAsync('marker', 'm', { qos: 1 });

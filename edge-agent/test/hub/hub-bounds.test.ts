@@ -1,14 +1,14 @@
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import type { IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, seedConfig, until, urlOf } from './hub-fixtures.js';
+import { Resources, seedConfig, urlOf } from './hub-fixtures.js';
 import { inboxClient, rawSocket, remainingLength, settle } from './raw-mqtt.js';
 
 /** The hub's `limits:` as a user sees them: real sockets, one bound at a time. */
 
 const res = new Resources();
-afterEach(() => res.close());
-
-const AUTH = { username: 'test', password: 'hahaha' };
+afterEach(() => res.run());
 
 describe('limits.packetsize', () => {
   it('closes a connection whose PUBLISH announces 255 MiB, from the fixed header alone', async () => {
@@ -26,8 +26,8 @@ describe('limits.connections', () => {
   it('closes a third socket while the two connected clients stay usable', async () => {
     const hub = await res.hub(seedConfig({ limits: { connections: 2 } }));
     const url = urlOf(hub, 'tcp');
-    const a = await inboxClient(res, url, AUTH);
-    const b = await inboxClient(res, url, AUTH);
+    const a = await inboxClient(res, url, SEED_LOGIN);
+    const b = await inboxClient(res, url, SEED_LOGIN);
     await a.client.subscribeAsync('c/#', { qos: 1 });
     const third = await rawSocket(res, hub);
     await third.waitClosed();
@@ -76,11 +76,11 @@ describe('limits.queue', () => {
     it(`keeps 5 of 8 QoS 1 messages for an offline session (${policy})`, async () => {
       const hub = await res.hub(seedConfig({ limits: { queue: { messages: 5, policy } } }));
       const url = urlOf(hub, 'tcp');
-      const device = { ...AUTH, clientId: 'queued-device', clean: false };
+      const device = { ...SEED_LOGIN, clientId: 'queued-device', clean: false };
       const first = await inboxClient(res, url, device);
       await first.client.subscribeAsync('q/#', { qos: 1 });
       await first.client.endAsync();
-      const pub = await inboxClient(res, url, AUTH);
+      const pub = await inboxClient(res, url, SEED_LOGIN);
       for (let i = 1; i <= 8; i++) await pub.client.publishAsync('q/x', String(i), { qos: 1 });
       const again = await inboxClient(res, url, device);
       expect(again.connack.sessionPresent).toBe(true);
@@ -100,7 +100,7 @@ describe('limits.inflight', () => {
     await raw.connect({ clientId: 'no-acks' });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'w/#', qos: 1 }] });
     await raw.next('suback');
-    const pub = await inboxClient(res, urlOf(hub, 'tcp'), AUTH);
+    const pub = await inboxClient(res, urlOf(hub, 'tcp'), SEED_LOGIN);
     for (let i = 1; i <= 10; i++) await pub.client.publishAsync('w/x', String(i), { qos: 1 });
     const first = [];
     for (let i = 0; i < 3; i++) first.push((await raw.next('publish')) as IPublishPacket);
@@ -124,9 +124,9 @@ describe('a subscriber that stops reading (limits.outbuffer, limits.writetimeout
     stuck.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'flood/#', qos: 0 }] });
     await stuck.next('suback');
     stuck.stopReading();
-    const probe = await inboxClient(res, url, AUTH);
+    const probe = await inboxClient(res, url, SEED_LOGIN);
     await probe.client.subscribeAsync('probe', { qos: 0 });
-    const pub = await inboxClient(res, url, AUTH);
+    const pub = await inboxClient(res, url, SEED_LOGIN);
     const kib = Buffer.alloc(1024, 'x');
     const slowDrops = () => hub.broker.stats.drops.get('slow-client') ?? 0;
     // flood until the hub's own buffer for it is over limits.outbuffer (the kernel's buffers
@@ -145,7 +145,11 @@ describe('a subscriber that stops reading (limits.outbuffer, limits.writetimeout
     expect(probe.payloads('probe')).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
     // disconnected by the hub; the kernel still holds megabytes for it, so the client sees the
     // close once it reads what was sent before it
-    await until(() => hub.broker.stats.slowDisconnects === 1, 10_000, 'the slow-client disconnect');
+    await waitFor(() => hub.broker.stats.slowDisconnects === 1, {
+      what: 'the slow-client disconnect',
+      timeoutMs: 10_000,
+      intervalMs: 5,
+    });
     expect(hub.broker.status().clientsConnected).toBe(2);
     stuck.socket.resume();
     await stuck.waitClosed(5_000);

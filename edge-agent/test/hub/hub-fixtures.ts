@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type HubConfig, HubConfigSchema } from '@tether/shared';
+import { seedHubConfig } from '@tether/test-helpers/seed';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
@@ -15,52 +15,32 @@ export const ALL = [
   { action: 'sub', permit: ['#'] },
 ];
 
-/** The seed guide's hub: `test` / `hahaha`, pub and sub `#`. */
+/** The seed guide's hub (`test` / `hahaha`, pub and sub `#`) on 127.0.0.1, a free port. */
 export function seedConfig(extra: Record<string, unknown> = {}): HubConfig {
-  return HubConfigSchema.parse({
-    listen: ['tcp://127.0.0.1:0'],
-    principals: [{ username: 'test', password: 'hahaha', permissions: ALL }],
-    ...extra,
-  });
+  return HubConfigSchema.parse(seedHubConfig(['tcp://127.0.0.1:0'], extra));
 }
 
-/** Everything a test opened, closed in afterEach (reverse order). */
-export class Resources {
-  private readonly closers: Array<() => Promise<unknown> | unknown> = [];
-
-  add<T>(value: T, close: (v: T) => Promise<unknown> | unknown): T {
-    this.closers.push(() => close(value));
-    return value;
-  }
-
+/** The package's Teardown, with the hub tests' factories: each registers its own cleanup. */
+export class Resources extends Teardown {
   async hub(
     config: HubConfig,
     logger: Logger = silentLogger(),
     configDir = process.cwd(),
     store?: SqliteStore,
   ): Promise<EmbeddedHub> {
-    const hub = this.add(new EmbeddedHub(config, { logger, configDir, ...(store ? { store } : {}) }), (h) => h.stop());
+    const options = { logger, configDir, ...(store ? { store } : {}) };
+    const hub = this.keep(new EmbeddedHub(config, options), (h) => h.stop(), 'embedded hub');
     await hub.start();
     return hub;
   }
 
   async client(url: string, options: IClientOptions = {}): Promise<MqttClient> {
     const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 3_000, ...options });
-    return this.add(client, (c) => c.endAsync(true));
+    return this.keep(client, (c) => c.endAsync(true), `mqtt client ${options.clientId ?? url}`);
   }
 
   tempDir(): string {
-    return this.add(mkdtempSync(join(tmpdir(), 'tether-hub-')), (d) => rmSync(d, { recursive: true, force: true }));
-  }
-
-  async close(): Promise<void> {
-    for (const close of this.closers.splice(0).reverse()) {
-      try {
-        await close();
-      } catch {
-        // best effort: a test that failed half-way may leave things half-open
-      }
-    }
+    return tempDir(this, 'tether-hub-');
   }
 }
 
@@ -111,21 +91,4 @@ export function record(client: MqttClient): {
 export function closed(client: MqttClient, ms = 3_000): Promise<void> {
   if (client.disconnected) return Promise.resolve();
   return withTimeout(new Promise<void>((resolve) => client.once('close', () => resolve())), ms, 'connection close');
-}
-
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `predicate` until true; for state that has no event to wait on. */
-export async function until(predicate: () => boolean, ms = 3_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

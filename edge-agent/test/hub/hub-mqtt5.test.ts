@@ -1,3 +1,4 @@
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import type { IClientOptions } from 'mqtt';
 import type { IConnackPacket, IPubackPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,9 +8,9 @@ import { inboxClient, rawSocket, settle } from './raw-mqtt.js';
 /** MQTT 5 through the hub, with MQTT.js (protocolVersion 5) and raw sockets where the client hides the detail. */
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
-const V5: IClientOptions = { username: 'test', password: 'hahaha', protocolVersion: 5 };
+const V5: IClientOptions = { ...SEED_LOGIN, protocolVersion: 5 };
 
 const LIMITED = {
   username: 'limited',

@@ -1,3 +1,4 @@
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubackPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closed, Resources, seedConfig, urlOf } from './hub-fixtures.js';
@@ -6,9 +7,7 @@ import { frame, inboxClient, mqttString, rawSocket, settle, u16 } from './raw-mq
 /** The hub against the MQTT 3.1.1 / 5.0 clauses, as a client on a socket sees it. */
 
 const res = new Resources();
-afterEach(() => res.close());
-
-const AUTH = { username: 'test', password: 'hahaha' };
+afterEach(() => res.run());
 
 /** A 3.1.1 CONNECT by hand (mqtt-packet refuses an empty client id with clean session 0). */
 function connect311(clientId: string, clean: boolean): Buffer {
@@ -19,16 +18,16 @@ function connect311(clientId: string, clean: boolean): Buffer {
     Buffer.from([4, flags]),
     u16(0),
     mqttString(clientId),
-    mqttString('test'),
-    mqttString('hahaha'),
+    mqttString(SEED_LOGIN.username),
+    mqttString(SEED_LOGIN.password),
   );
 }
 
 /** A watcher on `#` and a way to prove what it did not get: a marker published after. */
 async function watcher(url: string) {
-  const inbox = await inboxClient(res, url, AUTH);
+  const inbox = await inboxClient(res, url, SEED_LOGIN);
   await inbox.client.subscribeAsync('#', { qos: 1 });
-  const publisher = await inboxClient(res, url, AUTH);
+  const publisher = await inboxClient(res, url, SEED_LOGIN);
   return {
     inbox,
     /** Publishes a marker and waits for it: anything sent before it has arrived by then. */
@@ -99,9 +98,9 @@ describe('session takeover [MQTT-3.1.4-3]', () => {
   it('3.1.1: a second CONNECT with the same client id closes the first connection', async () => {
     const hub = await res.hub(seedConfig());
     const url = urlOf(hub, 'tcp');
-    const first = await inboxClient(res, url, { ...AUTH, clientId: 'same-id' });
+    const first = await inboxClient(res, url, { ...SEED_LOGIN, clientId: 'same-id' });
     const gone = closed(first.client);
-    const second = await inboxClient(res, url, { ...AUTH, clientId: 'same-id' });
+    const second = await inboxClient(res, url, { ...SEED_LOGIN, clientId: 'same-id' });
     await gone;
     await second.client.subscribeAsync('after/takeover', { qos: 1 });
     await second.client.publishAsync('after/takeover', 'ok', { qos: 1 });
@@ -113,7 +112,11 @@ describe('session takeover [MQTT-3.1.4-3]', () => {
     const hub = await res.hub(seedConfig());
     const first = await rawSocket(res, hub, 5);
     expect(((await first.connect({ clientId: 'same-id-5' })) as IConnackPacket).reasonCode).toBe(0);
-    const second = await inboxClient(res, urlOf(hub, 'tcp'), { ...AUTH, clientId: 'same-id-5', protocolVersion: 5 });
+    const second = await inboxClient(res, urlOf(hub, 'tcp'), {
+      ...SEED_LOGIN,
+      clientId: 'same-id-5',
+      protocolVersion: 5,
+    });
     expect(((await first.next('disconnect')) as IDisconnectPacket).reasonCode).toBe(0x8e);
     await first.waitClosed();
     expect(second.client.connected).toBe(true);
@@ -169,9 +172,9 @@ describe('QoS 2', () => {
   it('delivers exactly once between MQTT.js clients', async () => {
     const hub = await res.hub(seedConfig());
     const url = urlOf(hub, 'tcp');
-    const sub = await inboxClient(res, url, { ...AUTH, clientId: 'q2-sub', clean: false });
+    const sub = await inboxClient(res, url, { ...SEED_LOGIN, clientId: 'q2-sub', clean: false });
     await sub.client.subscribeAsync('q2/#', { qos: 2 });
-    const pub = await inboxClient(res, url, AUTH);
+    const pub = await inboxClient(res, url, SEED_LOGIN);
     for (let i = 0; i < 20; i++) await pub.client.publishAsync('q2/x', String(i), { qos: 2 });
     await sub.until((p) => p.length === 20);
     await pub.client.publishAsync('q2/end', 'end', { qos: 2 });
@@ -214,7 +217,7 @@ describe('subscriptions', () => {
   it('matches each of 1,000 subscriptions of one client (the default limit), and refuses the 1,001st', async () => {
     const hub = await res.hub(seedConfig());
     const url = urlOf(hub, 'tcp');
-    const sub = await inboxClient(res, url, AUTH);
+    const sub = await inboxClient(res, url, SEED_LOGIN);
     const filters = Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [`many/${i}/+`, { qos: 1 as const }]));
     const granted = await sub.client.subscribeAsync(filters);
     expect(granted.filter((g) => g.qos === 1)).toHaveLength(1_000);
@@ -223,7 +226,7 @@ describe('subscriptions', () => {
       .then(() => undefined)
       .catch((err: { packet?: { granted?: number[] } }) => err.packet?.granted);
     expect(extra).toEqual([0x80]);
-    const pub = await inboxClient(res, url, AUTH);
+    const pub = await inboxClient(res, url, SEED_LOGIN);
     await Promise.all(
       Array.from({ length: 1_000 }, (_, i) => pub.client.publishAsync(`many/${i}/x`, String(i), { qos: 1 })),
     );
@@ -236,15 +239,15 @@ describe('retained messages', () => {
   it('go to a new subscriber with the retain flag; an empty retained payload clears them', async () => {
     const hub = await res.hub(seedConfig());
     const url = urlOf(hub, 'tcp');
-    const pub = await inboxClient(res, url, AUTH);
+    const pub = await inboxClient(res, url, SEED_LOGIN);
     await pub.client.publishAsync('ret/a', 'v1', { qos: 1, retain: true });
-    const first = await inboxClient(res, url, AUTH);
+    const first = await inboxClient(res, url, SEED_LOGIN);
     await first.client.subscribeAsync('ret/#', { qos: 1 });
     await first.until((p) => p.length === 1);
     expect(first.packets[0]).toMatchObject({ topic: 'ret/a', retain: true });
     expect(first.payloads()).toEqual(['v1']);
     await pub.client.publishAsync('ret/a', '', { qos: 1, retain: true });
-    const second = await inboxClient(res, url, AUTH);
+    const second = await inboxClient(res, url, SEED_LOGIN);
     await second.client.subscribeAsync('ret/#', { qos: 1 });
     await pub.client.publishAsync('ret/marker', 'm', { qos: 1 });
     await second.until((p) => p.some((m) => m.topic === 'ret/marker'));

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SEED_LOGIN, SEED_PRINCIPAL } from '@tether/test-helpers/seed';
 import mqtt from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ALL, closed, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
@@ -44,17 +45,14 @@ afterAll(() => {
 });
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 function tlsHubConfig(listen: string[]) {
   return seedConfig({
     listen,
     // relative paths: resolved against the hub's config folder
     certificate: { ca: 'ca.pem', cert: 'server.pem', key: 'server.key' },
-    principals: [
-      { username: 'test', password: 'hahaha', permissions: ALL },
-      { username: 'device1', permissions: ALL },
-    ],
+    principals: [SEED_PRINCIPAL, { username: 'device1', permissions: ALL }],
   });
 }
 
@@ -74,7 +72,7 @@ describe('EmbeddedHub over ssl:// and wss://', () => {
   it('still lets password principals in without a client certificate', async () => {
     const hub = await res.hub(tlsHubConfig(['ssl://127.0.0.1:0']), undefined, dir);
     const url = urlOf(hub, 'ssl').replace(/^ssl:/, 'mqtts:');
-    const client = await res.client(url, { ca: pem('ca.pem'), username: 'test', password: 'hahaha' });
+    const client = await res.client(url, { ca: pem('ca.pem'), ...SEED_LOGIN });
     expect(client.connected).toBe(true);
   });
 
@@ -92,11 +90,10 @@ describe('EmbeddedHub over ssl:// and wss://', () => {
       cert: pem('impostor.pem'),
       key: pem('impostor.key'),
       // valid credentials: only the TLS layer (a presented certificate must verify) refuses
-      username: 'test',
-      password: 'hahaha',
+      ...SEED_LOGIN,
       reconnectPeriod: 0,
     });
-    res.add(client, (c) => c.endAsync(true));
+    res.keep(client, (c) => c.endAsync(true));
     let connected = false;
     client.on('connect', () => {
       connected = true;

@@ -1,14 +1,16 @@
 import { HubConfigSchema, TetherError } from '@tether/shared';
+import { SEED_LOGIN, SEED_PRINCIPAL } from '@tether/test-helpers/seed';
+import { waitFor, withTimeout } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
 import { silentLogger } from '../../src/logging/logger.js';
-import { ALL, Resources, record, seedConfig, until, urlOf, withTimeout } from './hub-fixtures.js';
+import { Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const BRIDGE = {
   username: 'bridge',
@@ -20,12 +22,12 @@ const BRIDGE = {
 };
 
 function config(extra: Record<string, unknown> = {}) {
-  return seedConfig({ principals: [{ username: 'test', password: 'hahaha', permissions: ALL }, BRIDGE], ...extra });
+  return seedConfig({ principals: [SEED_PRINCIPAL, BRIDGE], ...extra });
 }
 
 function link(hub: EmbeddedHub, username = 'bridge', password = 'bridge-pw'): InProcessHubLink {
   const l = new InProcessHubLink(hub, { username, password, clientId: 'bridge-1', logger: silentLogger() });
-  return res.add(l, (x) => x.stop(0));
+  return res.keep(l, (x) => x.stop(0));
 }
 
 /** Collects what a link subscription hands over; `next` waits (bounded) for a topic. */
@@ -35,7 +37,11 @@ function inbox() {
     messages.push(m);
   };
   const next = async (topic: string) => {
-    await until(() => messages.some((m) => m.topic === topic), 3_000, `a message on ${topic}`);
+    await waitFor(() => messages.some((m) => m.topic === topic), {
+      what: `a message on ${topic}`,
+      timeoutMs: 3_000,
+      intervalMs: 5,
+    });
     return messages.find((m) => m.topic === topic) as BridgeMessage;
   };
   return { messages, handler, next };
@@ -55,7 +61,7 @@ describe('InProcessHubLink', () => {
 
     const fromHub = inbox();
     await l.subscribe('up/#', 1, fromHub.handler);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     await device.publishAsync('up/temp', '21.5', { qos: 1 });
     expect(await fromHub.next('up/temp')).toMatchObject({ qos: 1, retain: false });
     expect((await fromHub.next('up/temp')).payload.toString()).toBe('21.5');
@@ -75,7 +81,7 @@ describe('InProcessHubLink', () => {
     const q2 = inbox();
     await l.subscribe('up/q0', 0, q0.handler);
     await l.subscribe('up/#', 2, q2.handler);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     await device.publishAsync('up/q0', 'x', { qos: 1, retain: true });
     expect(await q0.next('up/q0')).toMatchObject({ qos: 0, retain: true });
     expect(await q2.next('up/q0')).toMatchObject({ qos: 1, retain: true });
@@ -112,7 +118,7 @@ describe('InProcessHubLink', () => {
 
   it('delivers the retained messages matching a new subscription, retain set', async () => {
     const hub = await res.hub(config());
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     const own = record(device);
     await device.subscribeAsync('state/#', { qos: 1 });
     await device.publishAsync('state/door', 'open', { qos: 1, retain: true });
@@ -135,7 +141,7 @@ describe('InProcessHubLink', () => {
     l.onEvent((e) => refused.push(e));
     await start(l);
     expect(refused.map((e) => e.type)).toEqual(['error', 'connected']);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     await device.publishAsync('up/early', 'x', { qos: 1 });
     await early.next('up/early');
   });
@@ -145,7 +151,7 @@ describe('InProcessHubLink', () => {
     const hub = await res.hub(config({ subscriptions }));
     const l = link(hub);
     await start(l);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     const got = record(device);
     await device.subscribeAsync('routed', { qos: 1 });
     await l.publish({ topic: 'down/a', payload: Buffer.from('via route'), qos: 1, retain: false });
@@ -156,7 +162,7 @@ describe('InProcessHubLink', () => {
     const hub = await res.hub(config());
     const l = link(hub);
     await start(l);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     const got = record(device);
     await device.subscribeAsync('down/#', { qos: 1 });
     const outcomes = await Promise.all([
@@ -191,7 +197,7 @@ describe('InProcessHubLink', () => {
     await l.subscribe('up/#', 1, got.handler);
     await withTimeout(Promise.all([l.stop(), l.stop()]), 2_000, 'link stop');
     expect(l.connected).toBe(false);
-    const device = await res.client(urlOf(hub, 'tcp'), { username: 'test', password: 'hahaha' });
+    const device = await res.client(urlOf(hub, 'tcp'), SEED_LOGIN);
     const own = record(device);
     await device.subscribeAsync('up/#', { qos: 1 });
     await device.publishAsync('up/after', 'x', { qos: 1 });

@@ -36,7 +36,7 @@ describe('LoginThrottle', () => {
 
 describe('limits.logindelay on the hub', () => {
   const res = new Resources();
-  afterEach(() => res.close());
+  afterEach(() => res.run());
   const MIN = 200;
   const MAX = 800;
 

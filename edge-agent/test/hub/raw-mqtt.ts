@@ -1,8 +1,10 @@
 import { connect, type Socket } from 'node:net';
+import { SEED_LOGIN } from '@tether/test-helpers/seed';
+import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
-import { type Resources, urlOf, withTimeout } from './hub-fixtures.js';
+import { type Resources, urlOf } from './hub-fixtures.js';
 
 /**
  * A hand-driven MQTT client on a plain socket, for what a client library will not send (bad
@@ -50,8 +52,8 @@ export class RawClient {
       clean: true,
       keepalive: 0,
       clientId: `raw-${Math.random().toString(36).slice(2)}`,
-      username: 'test',
-      password: Buffer.from('hahaha'),
+      username: SEED_LOGIN.username,
+      password: Buffer.from(SEED_LOGIN.password),
       ...fields,
     } as mqttPacket.IConnectPacket);
     return (await this.next('connack')) as mqttPacket.IConnackPacket;
@@ -95,7 +97,7 @@ export class RawClient {
 export async function rawSocket(res: Resources, hub: EmbeddedHub, version: 4 | 5 = 4): Promise<RawClient> {
   const url = new URL(urlOf(hub, 'tcp'));
   const socket = connect(Number(url.port), url.hostname);
-  res.add(socket, (s) => s.destroy());
+  res.keep(socket, (s) => s.destroy());
   await withTimeout(
     new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
@@ -155,7 +157,7 @@ export interface Inbox {
 
 export async function inboxClient(res: Resources, url: string, options: IClientOptions = {}): Promise<Inbox> {
   const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3_000, ...options });
-  res.add(client, (c) => c.endAsync(true));
+  res.keep(client, (c) => c.endAsync(true));
   const packets: IPublishPacket[] = [];
   const waiters = new Set<() => void>();
   client.on('message', (_topic, _payload, packet) => {

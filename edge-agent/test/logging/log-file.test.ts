@@ -1,37 +1,20 @@
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DAY_MS, RotatingLogFile } from '../../src/logging/log-file.js';
 import { sinkSettings } from '../../src/logging/log-sink.js';
 import { createLogControl } from '../../src/logging/logger.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tether-log-'));
-  dirs.push(dir);
-  return dir;
-}
+const td = new Teardown();
+afterEach(() => td.run());
 
 /** Line n, exactly 100 bytes with its newline. */
 const line = (n: number) => `${`line ${n} `.padEnd(99, '.')}\n`;
 
 describe('RotatingLogFile', () => {
   it('rotates by size and keeps backup.max files, newest first, dropping the oldest', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-log-');
     const path = join(dir, 'agent.log');
     const file = new RotatingLogFile(path, { maxBytes: 1_000, maxAgeMs: 0, maxBackups: 3 });
     for (let n = 0; n < 55; n++) file.write(line(n));
@@ -52,7 +35,7 @@ describe('RotatingLogFile', () => {
   });
 
   it('deletes rotated files older than age.max, and extra ones after backup.max was lowered', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-log-');
     const path = join(dir, 'agent.log');
     for (const n of [1, 2, 3, 4]) writeFileSync(`${path}.${n}`, `old ${n}\n`);
     const old = (Date.now() - 3 * DAY_MS) / 1000;
@@ -63,7 +46,7 @@ describe('RotatingLogFile', () => {
   });
 
   it('reopen() writes to a new file at the path after a rename', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-log-');
     const path = join(dir, 'agent.log');
     const file = new RotatingLogFile(path, { maxBytes: 0, maxAgeMs: 0, maxBackups: 0 });
     file.write('before\n');
@@ -79,7 +62,7 @@ describe('RotatingLogFile', () => {
 
 describe('logger settings', () => {
   it('format: text writes one readable line per event; a reload switches level and format', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-log-');
     const path = join(dir, 'agent.log');
     const log = createLogControl({ path, level: 'info', format: 'text' });
     const child = log.logger.child({ module: 'bridge' });
@@ -96,7 +79,7 @@ describe('logger settings', () => {
   });
 
   it('secrets stay redacted in text lines', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-log-');
     const path = join(dir, 'agent.log');
     const log = createLogControl({ path, level: 'info', format: 'text' });
     log.logger.info({ remote: { password: 'hunter2', devicesecret: 'baidu-secret' } }, 'connecting');

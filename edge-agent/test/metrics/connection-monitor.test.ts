@@ -1,14 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { HubClientSchema } from '@tether/shared';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { freePort } from '@tether/test-helpers/ports';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMosquitto } from '../../../test/helpers/mosquitto.js';
-import { freePort } from '../../../test/helpers/ports.js';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import { ConnectionMonitor } from '../../src/metrics/connection-monitor.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 
@@ -29,8 +27,7 @@ function capturingLogger() {
 
 describe('ConnectionMonitor', () => {
   it('logs an outage at warn when it starts, a summary while it lasts, and once when it ends', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tether-monitor-'));
-    td.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+    const dir = tempDir(td, 'tether-monitor-');
     const port = await freePort();
     const { logger, lines } = capturingLogger();
     const config = HubClientSchema.parse({

@@ -1,3 +1,4 @@
+import { withTimeout } from '@tether/test-helpers/wait-for';
 import { describe, expect, it } from 'vitest';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { MessageQueue, MessageQueueOptions } from '../../src/queue/message-queue.js';
@@ -90,12 +91,39 @@ export function messageQueueContract(name: string, build: QueueFactory): void {
       expect(queue.stats.dropped).toBe(0);
     });
 
-    it('tells its listener when messages arrive', async () => {
+    it('tells its listener when messages arrive, each takeable then, until the listener is removed', async () => {
       const { queue } = build({});
-      let calls = 0;
-      queue.onAvailable(() => calls++);
+      const handed: string[] = [];
+      // the listener takes what is there when told, as a dispatcher does (the acks come later)
+      const off = queue.onAvailable(() => {
+        for (const entry of takeAll(queue)) handed.push(entry.message.topic);
+      });
       await append(queue, msg(0));
-      expect(calls).toBeGreaterThan(0);
+      expect(handed).toEqual(['t/0']);
+      await append(queue, msg(1));
+      expect(handed).toEqual(['t/0', 't/1']);
+      off();
+      await append(queue, msg(2));
+      expect(handed).toEqual(['t/0', 't/1']);
+      expect(queue.take()?.message.topic).toBe('t/2');
+    });
+
+    it('reports a message safe when its listener delivers and acks it inside offer()', async () => {
+      const { queue } = build({});
+      const acked: string[] = [];
+      // a dispatcher on a fast link: told, it takes, and the ack lands before offer() returns
+      queue.onAvailable(() => {
+        for (const entry of takeAll(queue)) {
+          queue.ack(entry);
+          acked.push(entry.message.topic);
+        }
+      });
+      for (let i = 0; i < 3; i++) {
+        await withTimeout(Promise.resolve(append(queue, msg(i))), 2_000, `append t/${i}`);
+      }
+      expect(acked).toEqual(['t/0', 't/1', 't/2']);
+      expect(queue.take()).toBeUndefined();
+      expect(queue.stats.dropped).toBe(0);
     });
   });
 }

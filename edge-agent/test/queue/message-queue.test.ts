@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
@@ -18,20 +18,12 @@ const defaults = (o: Partial<MessageQueueOptions>): MessageQueueOptions => ({
   ...o,
 });
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const td = new Teardown();
+afterEach(() => td.run());
 
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tether-queue-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function durable(o: Partial<MessageQueueOptions>, dir = tempDir()) {
+function durable(o: Partial<MessageQueueOptions>, dir = tempDir(td, 'tether-queue-')) {
   const store = SqliteStore.open(dir, { durability: 'process' }, logger);
-  cleanups.push(() => store.close());
+  td.add('close the store', () => store.close());
   const queue = new MessageQueue({ ...defaults(o), table: store.table('q') });
   queue.open();
   return { queue, store, dir };
@@ -43,7 +35,7 @@ messageQueueContract('sqlite with a memory window of 2', (o) => ({ queue: durabl
 
 describe('the durable queue across restarts', () => {
   it('resumes what was stored and not acked, in order, before anything new', async () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-queue-');
     const first = durable({}, dir);
     for (let i = 0; i < 5; i++)
       await append(first.queue, { topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: i === 3 });
@@ -92,7 +84,7 @@ describe('the durable queue across restarts', () => {
 
 describe('the store', () => {
   it('refuses a second agent on the same data dir, naming it', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-queue-');
     const { store } = durable({}, dir);
     expect(() => SqliteStore.open(dir, { durability: 'process' }, logger)).toThrow(
       new RegExp(`data dir ${dir} is in use by another tether-agent`),
@@ -104,7 +96,7 @@ describe('the store', () => {
   });
 
   it('names a corrupt queue file', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-queue-');
     writeFileSync(join(dir, 'queue.db'), 'this is not a database '.repeat(100));
     expect(() => SqliteStore.open(dir, { durability: 'process' }, logger)).toThrow(
       /queue\.db is damaged or not a Tether store/,
@@ -112,7 +104,7 @@ describe('the store', () => {
   });
 
   it('names a data dir it cannot create', () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-queue-');
     writeFileSync(join(dir, 'file'), 'x');
     expect(() => SqliteStore.open(join(dir, 'file', 'sub'), { durability: 'process' }, logger)).toThrow(/file\/sub/);
   });
@@ -120,7 +112,7 @@ describe('the store', () => {
 
 describe('volatile QoS 0 in a durable queue', () => {
   it('keeps QoS 0 in order with stored messages, never writes it, and forgets it across a restart', async () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-queue-');
     const first = durable({ volatileQos0: true }, dir);
     const m = (topic: string, qos: 0 | 1) => ({ topic, payload: Buffer.from(topic), qos, retain: false });
     await Promise.all([append(first.queue, m('a', 1)), append(first.queue, m('b', 0)), append(first.queue, m('c', 1))]);
@@ -143,9 +135,9 @@ describe('volatile QoS 0 in a durable queue', () => {
 
 describe('write-behind: the first of commit and delivery makes a message safe', () => {
   const m = (n: number) => ({ topic: `t/${n}`, payload: Buffer.from(String(n)), qos: 1 as const, retain: false });
-  function delayed(commitDelayMs: number, dir = tempDir()) {
+  function delayed(commitDelayMs: number, dir = tempDir(td, 'tether-queue-')) {
     const store = SqliteStore.open(dir, { durability: 'process', commitDelayMs }, logger);
-    cleanups.push(() => store.close());
+    td.add('close the store', () => store.close());
     const queue = new MessageQueue({ ...defaults({}), table: store.table('q') });
     queue.open();
     return { queue, store, dir };
@@ -234,9 +226,9 @@ describe('write-behind: the first of commit and delivery makes a message safe', 
 
   it('keeps order when the memory window fills while writes are pending', async () => {
     const { queue } = (() => {
-      const dir = tempDir();
+      const dir = tempDir(td, 'tether-queue-');
       const store = SqliteStore.open(dir, { durability: 'process', commitDelayMs: 10 }, logger);
-      cleanups.push(() => store.close());
+      td.add('close the store', () => store.close());
       const q = new MessageQueue({ ...defaults({ memoryWindow: 3 }), table: store.table('q') });
       q.open();
       return { queue: q };

@@ -1,21 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { TetherError } from '@tether/shared';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import { createLogger, silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
@@ -26,23 +16,15 @@ import { append } from './append.js';
  * failure is a TETHER_ERR_STORE naming the path and the cause, and the files are private.
  * Full and read-only disks are real: small tmpfs mounts (root only, as in CI).
  */
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const td = new Teardown();
+afterEach(() => td.run());
 const isRoot = process.getuid?.() === 0;
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tether-store-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A tmpfs of `size` (e.g. `12m`) at a new folder, unmounted in teardown. */
 function tmpfs(size: string): string {
-  const dir = tempDir();
+  const dir = tempDir(td, 'tether-store-');
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
-  cleanups.push(() => execFileSync('umount', ['-l', dir]));
+  td.add('unmount the tmpfs', () => execFileSync('umount', ['-l', dir]));
   return dir;
 }
 
@@ -58,7 +40,7 @@ function recordingLogger() {
 
 function open(dir: string, options: Partial<StoreOptions> = {}, logger = silentLogger()) {
   const store = SqliteStore.open(dir, { durability: 'process', ...options }, logger);
-  cleanups.push(() => store.close());
+  td.add('close the store', () => store.close());
   return store;
 }
 
@@ -159,7 +141,7 @@ describe.skipIf(!isRoot)('a full disk heals', () => {
 
 describe('store errors name the path and the cause', () => {
   it('damaged pages: refused at start', async () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-store-');
     const store = open(dir);
     const queue = queueOn(store);
     await Promise.all(Array.from({ length: 300 }, (_, i) => append(queue, message(i, 1024))));
@@ -175,7 +157,7 @@ describe('store errors name the path and the cause', () => {
   });
 
   it('a data dir that is a file', () => {
-    const file = join(tempDir(), 'data');
+    const file = join(tempDir(td, 'tether-store-'), 'data');
     writeFileSync(file, 'x');
     const error = storeErrorOf(() => SqliteStore.open(file, { durability: 'process' }, silentLogger()));
     expect(error.message).toBe(`data dir ${file} is a file, not a directory`);
@@ -202,7 +184,7 @@ describe('store errors name the path and the cause', () => {
   });
 
   it('a 0-byte queue.db that held a store is refused, with the command to start over', async () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-store-');
     const store = open(dir);
     await append(queueOn(store), message(1, 100));
     store.close();
@@ -219,12 +201,12 @@ describe('store errors name the path and the cause', () => {
     );
     // started over on purpose: a new, empty store
     execFileSync('mv', [dir, `${dir}.old`]);
-    cleanups.push(() => rmSync(`${dir}.old`, { recursive: true, force: true }));
+    td.add('remove the old data dir', () => rmSync(`${dir}.old`, { recursive: true, force: true }));
     expect(queueOn(open(dir)).size).toBe(0);
   });
 
   it('damage found while running: takes nothing new, delivers what it can read, says so once', async () => {
-    const dir = tempDir();
+    const dir = tempDir(td, 'tether-store-');
     const { logger, lines } = recordingLogger();
     const store = open(dir, {}, logger);
     const queue = queueOn(store, 10);
@@ -260,9 +242,9 @@ describe('store errors name the path and the cause', () => {
 
 describe('file modes, whatever the umask', () => {
   it('data dir 0700, queue.db and its WAL 0600, the log file 0640 under umask 000', async () => {
-    const root = tempDir();
+    const root = tempDir(td, 'tether-store-');
     const old = process.umask(0);
-    cleanups.push(() => process.umask(old));
+    td.add('restore the umask', () => process.umask(old));
     const dir = join(root, 'data');
     const store = open(dir);
     await append(queueOn(store), message(1, 10));

@@ -1,16 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { type BridgeConfigInput, BridgeConfigSchema } from '@tether/shared';
+import { seedYaml } from '@tether/test-helpers/seed';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { planBridge } from '../../src/rules/bridge-plan.js';
 
-const seed = () =>
-  parse(readFileSync(new URL('../../../test/fixtures/seed/remote-service.yml', import.meta.url), 'utf8'));
 const remote = (name: string, extra: object = {}) => ({ name, address: 'tcp://127.0.0.1:1884', ...extra });
 
 describe('planBridge', () => {
   it('wires the seed: t1 up from the hub, t2 down from iothub, Baetyl client ids', () => {
-    const plan = planBridge(BridgeConfigSchema.parse(seed()));
+    const plan = planBridge(BridgeConfigSchema.parse(seedYaml('remote-service.yml')));
     expect(plan.connections.map((c) => [c.id, c.clientId, c.subscriptions])).toEqual([
       ['hub/remote-iothub-1', 'remote-iothub-1', [{ filter: 't1', qos: 0 }]],
       ['remote/iothub/remote-iothub-1', 'remote-iothub-1', [{ filter: 't2', qos: 1 }]],

@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { HubClientSchema } from '@tether/shared';
+import { startMosquitto } from '@tether/test-helpers/mosquitto';
+import { findExecutable } from '@tether/test-helpers/process';
+import { Teardown, tempDir } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startMosquitto } from '../../../test/helpers/mosquitto.js';
-import { findExecutable } from '../../../test/helpers/process.js';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 import { captureLogger } from '../adapters/cloud-adapter-contract.js';
@@ -18,8 +16,7 @@ afterEach(() => td.run());
 
 describe('a hub (or broker) that refuses the login', () => {
   it('is retried with backoff like any connection error, reported once, and connects once the login is right', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tether-auth-retry-'));
-    td.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+    const dir = tempDir(td, 'tether-auth-retry-');
     // given a broker whose principal has another password than the bridge's
     const broker = await startMosquitto({ dir, users: { bridge: 'old-secret' }, teardown: td });
     const { logger, lines } = captureLogger();

@@ -1,7 +1,7 @@
 import { HubClientSchema } from '@tether/shared';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import { pubackOutcome } from '../../src/adapters/aws-iot-errors.js';
 import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { PublishOutcome } from '../../src/core/message-endpoint.js';

@@ -1,8 +1,8 @@
 import { HubClientSchema } from '@tether/shared';
+import { Teardown } from '@tether/test-helpers/teardown';
+import { waitFor } from '@tether/test-helpers/wait-for';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Teardown } from '../../../test/helpers/teardown.js';
-import { waitFor } from '../../../test/helpers/wait-for.js';
 import { filtersOverlap } from '../../src/rules/filter-overlap.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 import { ScriptedBroker } from './scripted-broker.js';

@@ -393,14 +393,12 @@ export const AwsIotRemoteSchema = z
   }));
 export type AwsIotRemoteConfig = z.infer<typeof AwsIotRemoteSchema>;
 
-export const REMOTE_PROVIDERS = ['mqtt', 'baidu-iotcore', 'baidu-iothub', 'aws-iot'] as const;
-
 /** A remote: its `provider:` picks the cloud adapter; absent means `mqtt` (Baetyl's configs). */
 export const RemoteSchema = z.discriminatedUnion(
   'provider',
   [MqttRemoteSchema, BaiduIotCoreRemoteSchema, BaiduIotHubRemoteSchema, AwsIotRemoteSchema],
   {
-    error: (issue) =>
+    error: (issue): string | undefined =>
       issue.code === 'invalid_union'
         ? `unknown provider ${JSON.stringify((issue.input as { provider?: unknown } | undefined)?.provider)}: expected ${REMOTE_PROVIDERS.join(', ')} (mqtt when absent)`
         : undefined,
@@ -408,6 +406,11 @@ export const RemoteSchema = z.discriminatedUnion(
 );
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
 export type RemoteProvider = RemoteConfig['provider'];
+
+/** The providers a remote may name, in the union's order, read from RemoteSchema: a new member needs no second list. */
+export const REMOTE_PROVIDERS: readonly RemoteProvider[] = [...(RemoteSchema._zod.propValues.provider ?? [])].filter(
+  (provider): provider is RemoteProvider => typeof provider === 'string',
+);
 
 /**
  * Store-and-forward (Tether). One queue per destination connection, in the data dir.

@@ -21,7 +21,7 @@ export const BUNDLE_FILES = {
   key: 'client.key',
 } as const;
 
-export const BundleFileNameSchema = z.enum(['bundle.json', 'service.yml', 'ca.pem', 'client.pem', 'client.key']);
+export const BundleFileNameSchema = z.enum(BUNDLE_FILES);
 export type BundleFileName = z.infer<typeof BundleFileNameSchema>;
 
 export const BundleEndpointSchema = z.object({
@@ -71,12 +71,12 @@ export type BundleManifest = z.infer<typeof BundleManifestSchema>;
 /** A bundle in transit (the provisioning function's JSON answer): file name → text. */
 export const BundleFilesSchema = z
   .partialRecord(BundleFileNameSchema, z.string().min(1))
-  .refine((files) => files['bundle.json'] !== undefined && files['service.yml'] !== undefined, {
+  .refine((files) => files[BUNDLE_FILES.manifest] !== undefined && files[BUNDLE_FILES.service] !== undefined, {
     message: 'a bundle needs bundle.json and service.yml',
   });
 export type BundleFiles = z.infer<typeof BundleFilesSchema>;
 
 /** Modes bundle files are written with: keys and the bridge config (it may hold a password) 0600. */
 export function bundleFileMode(name: BundleFileName): number {
-  return name === 'client.key' || name === 'service.yml' ? 0o600 : 0o644;
+  return name === BUNDLE_FILES.key || name === BUNDLE_FILES.service ? 0o600 : 0o644;
 }

@@ -1,13 +1,15 @@
 import { type NetConnectOpts, connect as netConnect, type Socket } from 'node:net';
+import { freePort } from '@tether/test-helpers/ports';
+import { sleep, waitFor } from '@tether/test-helpers/wait-for';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConnectError } from '../../../src/transport/describe-error.js';
 import { LeanMqttClient } from '../../../src/transport/lean/lean-client.js';
 import type { LeanConnectOptions, MqttError } from '../../../src/transport/lean/types.js';
-import { freePort, Resources, sleep, waitFor } from './brokers.js';
+import { Resources } from './brokers.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 function options(port: number, extra: Partial<LeanConnectOptions> = {}): LeanConnectOptions {
   return {
@@ -148,7 +150,7 @@ describe('LeanMqttClient with aedes', () => {
     expect(await client.subscribe([{ topic: 'a/#', qos: 1 }])).toEqual([1]);
     await client.publish('a/0', Buffer.from('zero'), { qos: 0, retain: false });
     await client.publish('a/1', Buffer.from('one'), { qos: 1, retain: false });
-    await waitFor(() => received.length === 2, 'two messages');
+    await waitFor(() => received.length === 2, { what: 'two messages', intervalMs: 10 });
     expect(received.map((m) => [m.topic, m.payload.toString(), m.qos])).toEqual([
       ['a/0', 'zero', 0],
       ['a/1', 'one', 1],
@@ -177,16 +179,16 @@ describe('LeanMqttClient with aedes', () => {
     await client.subscribe([{ topic: 'ord', qos: 1 }]);
     const publisher = await res.mqttjs(port);
     for (let i = 0; i < 5; i++) await publisher.publishAsync('ord', String(i), { qos: 1 });
-    await waitFor(() => received.length === 5, 'five messages');
+    await waitFor(() => received.length === 5, { what: 'five messages', intervalMs: 10 });
     // the parser's packet is what onMessage gets: its messageId is the broker's id for it
     const arrived = received.map((m) => (m as unknown as { messageId: number }).messageId);
     for (const i of [3, 1, 4]) acks[i]?.();
     await sleep(100);
     expect(pubacks).toEqual([]); // message 0 is not acked: nothing may be released
     acks[0]?.();
-    await waitFor(() => pubacks.length === 2, 'PUBACKs for 0 and 1');
+    await waitFor(() => pubacks.length === 2, { what: 'PUBACKs for 0 and 1', intervalMs: 10 });
     acks[2]?.();
-    await waitFor(() => pubacks.length === 5, 'all PUBACKs');
+    await waitFor(() => pubacks.length === 5, { what: 'all PUBACKs', intervalMs: 10 });
     expect(pubacks).toEqual(arrived);
     expect(received.map((m) => m.payload.toString())).toEqual(['0', '1', '2', '3', '4']);
     expect(client.pendingAcks).toBe(0);
@@ -197,7 +199,7 @@ describe('LeanMqttClient with aedes', () => {
     let pings = 0;
     broker.on('ping', () => pings++);
     await res.lean(port, { keepaliveSec: 1 });
-    await waitFor(() => pings >= 2, 'two PINGREQs', 4_000);
+    await waitFor(() => pings >= 2, { what: 'two PINGREQs', timeoutMs: 4_000, intervalMs: 10 });
   });
 
   it('ends gracefully with DISCONNECT, idempotently, and rejects later work with ECONNCLOSED', async () => {
@@ -240,14 +242,14 @@ describe('LeanMqttClient against a hand-driven broker', () => {
         ),
       ),
     );
-    await waitFor(() => acks.length === 5, 'five deliveries');
+    await waitFor(() => acks.length === 5, { what: 'five deliveries', intervalMs: 10 });
     for (const i of [2, 4, 1]) acks[i]?.();
     await sleep(100);
     expect(acksOf(peer, 'puback')).toEqual([]);
     acks[0]?.();
-    await waitFor(() => acksOf(peer, 'puback').length === 3, 'three PUBACKs');
+    await waitFor(() => acksOf(peer, 'puback').length === 3, { what: 'three PUBACKs', intervalMs: 10 });
     acks[3]?.();
-    await waitFor(() => acksOf(peer, 'puback').length === 5, 'five PUBACKs');
+    await waitFor(() => acksOf(peer, 'puback').length === 5, { what: 'five PUBACKs', intervalMs: 10 });
     expect(acksOf(peer, 'puback')).toEqual(ids);
   });
 
@@ -259,15 +261,15 @@ describe('LeanMqttClient against a hand-driven broker', () => {
       mqttPacket.generate({ cmd: 'publish', topic: 'q2', payload: 'x', qos: 2, dup, retain: false, messageId: 9 });
     peer.send(publish(false));
     peer.send(publish(true));
-    await waitFor(() => received.length === 1, 'one delivery');
+    await waitFor(() => received.length === 1, { what: 'one delivery', intervalMs: 10 });
     await sleep(50);
     expect(acksOf(peer, 'pubrec')).toEqual([]);
     acks[0]?.();
-    await waitFor(() => acksOf(peer, 'pubrec').length === 1, 'PUBREC');
+    await waitFor(() => acksOf(peer, 'pubrec').length === 1, { what: 'PUBREC', intervalMs: 10 });
     peer.send(publish(true));
-    await waitFor(() => acksOf(peer, 'pubrec').length === 2, 'PUBREC for the re-send');
+    await waitFor(() => acksOf(peer, 'pubrec').length === 2, { what: 'PUBREC for the re-send', intervalMs: 10 });
     peer.send({ cmd: 'pubrel', messageId: 9 });
-    await waitFor(() => acksOf(peer, 'pubcomp').length === 1, 'PUBCOMP');
+    await waitFor(() => acksOf(peer, 'pubcomp').length === 1, { what: 'PUBCOMP', intervalMs: 10 });
     expect(received).toHaveLength(1);
   });
 
@@ -284,10 +286,10 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     expect(received.length).toBeGreaterThanOrEqual(5);
     expect(received.length).toBeLessThan(15);
     for (let i = 0; i < 30; i++) {
-      await waitFor(() => acks.length > i, `delivery ${i + 1}`);
+      await waitFor(() => acks.length > i, { what: `delivery ${i + 1}`, intervalMs: 10 });
       acks[i]?.();
     }
-    await waitFor(() => acksOf(peer, 'puback').length === 30, 'all PUBACKs');
+    await waitFor(() => acksOf(peer, 'puback').length === 30, { what: 'all PUBACKs', intervalMs: 10 });
     expect(received.map((m) => m.payload.toString())).toEqual(Array.from({ length: 30 }, (_, i) => String(i + 1)));
     expect(client.readPaused).toBe(false);
   });
@@ -321,14 +323,18 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const acker = setInterval(() => {
       while (acked < acks.length) acks[acked++]?.();
     }, 2);
-    res.add(acker, clearInterval);
+    res.keep(acker, clearInterval);
     const count = 3_000;
     for (let messageId = 1; messageId <= count; messageId++) {
       peer.send(numberedQos1(messageId));
       // one small segment each, back to back: the pattern that turns pacing on
       if (messageId % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    await waitFor(() => acksOf(peer, 'puback').length === count, 'every PUBACK', 8_000);
+    await waitFor(() => acksOf(peer, 'puback').length === count, {
+      what: 'every PUBACK',
+      timeoutMs: 8_000,
+      intervalMs: 10,
+    });
     expect(pauses).toBeGreaterThan(0);
     expect(received.map((m) => m.payload.toString())).toEqual(Array.from({ length: count }, (_, i) => String(i + 1)));
     expect(acksOf(peer, 'puback')).toEqual(Array.from({ length: count }, (_, i) => i + 1));
@@ -354,7 +360,7 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const peer = await peerP;
     const closed = new Promise<Error | undefined>((resolve) => client.on('close', resolve));
     const pending = client.publish('t', Buffer.from('x'), { qos: 1, retain: false });
-    await waitFor(() => peer.packets.some((p) => p.cmd === 'publish'), 'the PUBLISH');
+    await waitFor(() => peer.packets.some((p) => p.cmd === 'publish'), { what: 'the PUBLISH', intervalMs: 10 });
     peer.send({ cmd: 'disconnect', reasonCode: 0x8b });
     await expect(pending).rejects.toMatchObject({ code: 'ECONNCLOSED' });
     expect(((await closed) as MqttError).reasonCode).toBe(0x8b);
@@ -365,7 +371,7 @@ describe('LeanMqttClient against a hand-driven broker', () => {
     const { client } = await res.lean(port, { protocolVersion: 5 });
     const peer = await peerP;
     const refused = client.publish('t', Buffer.from('x'), { qos: 1, retain: false });
-    await waitFor(() => peer.packets.some((p) => p.cmd === 'publish'), 'the PUBLISH');
+    await waitFor(() => peer.packets.some((p) => p.cmd === 'publish'), { what: 'the PUBLISH', intervalMs: 10 });
     peer.send({
       cmd: 'puback',
       messageId: peer.packets.find((p) => p.cmd === 'publish')?.messageId ?? 0,
@@ -402,7 +408,7 @@ describe('LeanMqttClient against a hand-driven broker', () => {
       retain: false,
       properties: { topicAlias: 3 },
     });
-    await waitFor(() => received.length === 2, 'two messages');
+    await waitFor(() => received.length === 2, { what: 'two messages', intervalMs: 10 });
     expect(received.map((m) => [m.topic, m.payload.toString()])).toEqual([
       ['long/topic', 'a'],
       ['long/topic', 'b'],

@@ -1,10 +1,11 @@
+import { sleep, waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeConnectError } from '../../../src/transport/describe-error.js';
 import type { LeanMessage, MqttError } from '../../../src/transport/lean/types.js';
-import { Resources, sleep, waitFor } from './brokers.js';
+import { Resources } from './brokers.js';
 
 const res = new Resources();
-afterEach(() => res.close());
+afterEach(() => res.run());
 
 const text = (m: LeanMessage) => m.payload.toString();
 
@@ -19,7 +20,7 @@ describe.each([4, 5] as const)('LeanMqttClient with Mosquitto, MQTT %s', (protoc
     for (const qos of [0, 1, 2] as const)
       await client.publish(`rt/${qos}`, Buffer.from(`q${qos}`), { qos, retain: false });
     expect(client.inflight).toBe(0);
-    await waitFor(() => got.length === 3, 'three messages at the mqtt.js subscriber');
+    await waitFor(() => got.length === 3, { what: 'three messages at the mqtt.js subscriber', intervalMs: 10 });
     expect(got).toEqual([
       ['rt/0', 'q0', 0],
       ['rt/1', 'q1', 1],
@@ -33,7 +34,7 @@ describe.each([4, 5] as const)('LeanMqttClient with Mosquitto, MQTT %s', (protoc
     expect(await client.subscribe([{ topic: 'rt/#', qos: 2 }])).toEqual([2]);
     const pub = await res.mqttjs(port, { protocolVersion });
     for (const qos of [0, 1, 2] as const) await pub.publishAsync(`rt/${qos}`, `q${qos}`, { qos });
-    await waitFor(() => received.length === 3, 'three messages');
+    await waitFor(() => received.length === 3, { what: 'three messages', intervalMs: 10 });
     expect(received.map((m) => [m.topic, text(m), m.qos])).toEqual([
       ['rt/0', 'q0', 0],
       ['rt/1', 'q1', 1],
@@ -41,7 +42,7 @@ describe.each([4, 5] as const)('LeanMqttClient with Mosquitto, MQTT %s', (protoc
     ]);
     // PUBREC → PUBREL → PUBCOMP done: a second QoS 2 message with any id still arrives exactly once
     await pub.publishAsync('rt/2', 'again', { qos: 2 });
-    await waitFor(() => received.length === 4, 'the fourth message');
+    await waitFor(() => received.length === 4, { what: 'the fourth message', intervalMs: 10 });
     await sleep(100);
     expect(received).toHaveLength(4);
     expect(client.pendingAcks).toBe(0);
@@ -72,7 +73,7 @@ describe.each([4, 5] as const)('LeanMqttClient with Mosquitto, MQTT %s', (protoc
     for (let i = 0; i < 3; i++) await pub.publishAsync('queued/x', String(i), { qos: 1 });
     const second = await res.lean(port, session);
     expect(second.client.sessionPresent).toBe(true);
-    await waitFor(() => second.received.length === 3, 'the queued messages');
+    await waitFor(() => second.received.length === 3, { what: 'the queued messages', intervalMs: 10 });
     expect(second.received.map(text)).toEqual(['0', '1', '2']);
   });
 });
@@ -85,16 +86,16 @@ describe('LeanMqttClient with Mosquitto', () => {
     const pub = await res.mqttjs(port);
     const n = 60;
     await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync('held', String(i), { qos: 1 })));
-    await waitFor(() => received.length >= 20, 'the first window');
+    await waitFor(() => received.length >= 20, { what: 'the first window', intervalMs: 10 });
     await sleep(300);
     expect(received).toHaveLength(20); // nothing acked, so Mosquitto sends no more
     expect(client.pendingAcks).toBe(20);
     for (const ack of [...acks].reverse()) ack(); // any order; the PUBACKs still go out in arrival order
     for (let i = 20; i < n; i++) {
-      await waitFor(() => acks.length > i, `message ${i}`);
+      await waitFor(() => acks.length > i, { what: `message ${i}`, intervalMs: 10 });
       acks[i]?.();
     }
-    await waitFor(() => received.length === n, 'all messages');
+    await waitFor(() => received.length === n, { what: 'all messages', intervalMs: 10 });
     expect(received.map(text)).toEqual(Array.from({ length: n }, (_, i) => String(i)));
   });
 
@@ -135,7 +136,10 @@ describe('LeanMqttClient with Mosquitto', () => {
     await other.subscribeAsync('nl/echo', { qos: 1 });
     await client.publish('nl/echo', Buffer.from('mine'), { qos: 1, retain: false });
     await client.publish('nl/plain', Buffer.from('marker'), { qos: 1, retain: false });
-    await waitFor(() => received.length >= 1 && otherGot === 1, 'the marker and the other subscriber');
+    await waitFor(() => received.length >= 1 && otherGot === 1, {
+      what: 'the marker and the other subscriber',
+      intervalMs: 10,
+    });
     await sleep(100);
     expect(received.map((m) => m.topic)).toEqual(['nl/plain']); // only the filter without nl echoes
   });
@@ -150,7 +154,7 @@ describe('LeanMqttClient with Mosquitto', () => {
     const pub = await res.mqttjs(port, { protocolVersion: 5 });
     await pub.publishAsync('rap/keep', 'k', { qos: 1, retain: true });
     await pub.publishAsync('rap/drop', 'd', { qos: 1, retain: true });
-    await waitFor(() => received.length === 2, 'both messages');
+    await waitFor(() => received.length === 2, { what: 'both messages', intervalMs: 10 });
     expect(received.map((m) => [m.topic, m.retain])).toEqual([
       ['rap/keep', true],
       ['rap/drop', false],
@@ -168,7 +172,7 @@ describe('LeanMqttClient with Mosquitto', () => {
     await Promise.all(
       Array.from({ length: 200 }, (_, i) => client.publish('rm', Buffer.from(String(i)), { qos: 1, retain: false })),
     );
-    await waitFor(() => got === 200, 'all 200 at the subscriber');
+    await waitFor(() => got === 200, { what: 'all 200 at the subscriber', intervalMs: 10 });
     expect(max === undefined || max > 0).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type ExitInfo, type LineMatcher, ManagedProcess } from './process.js';
 import type { Teardown } from './teardown.js';
 
-/** Repository root (this file is `test/helpers/agent-process.ts`). */
+/** Repository root (this file is `test-helpers/src/agent-process.ts`). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The compiled CLI entry point. */
 export const AGENT_CLI_PATH = fileURLToPath(new URL('../../edge-agent/dist/cli/main.js', import.meta.url));

@@ -1,6 +1,6 @@
 """
 Runs Eclipse Paho's interoperability client tests (vendored in test/paho/interoperability) against one
-broker and reports each test as a JSON line on stdout, prefixed with "@@paho ". Driven by test/helpers/paho.ts.
+broker and reports each test as a JSON line on stdout, prefixed with "@@paho ". Driven by test-helpers/src/paho.ts.
 
 Tether's own file, not upstream. It leaves the upstream test files unchanged: their __main__ blocks parse
 argv with getopt and then call unittest.main(), which parses the same argv again (so -h/-p cannot reach
@@ -31,7 +31,7 @@ import time
 import traceback
 import unittest
 
-PAHO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "paho", "interoperability")
+PAHO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "paho", "interoperability")
 SUITES = {"3.1.1": "client_test", "5": "client_test5"}
 MARK = "@@paho "
 MAX_TEXT = 8000

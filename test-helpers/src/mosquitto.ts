@@ -86,10 +86,12 @@ export interface MosquittoProcess {
   logs(): string;
   /** Waits for a broker log line (current run). */
   waitForLog(matcher: LineMatcher, timeoutMs?: number): Promise<string>;
-  /** SIGTERM, then SIGKILL after 3 s; waits for the exit. No-op when not running. */
+  /** SIGCONT (in case it is stopped), SIGTERM, then SIGKILL after 3 s; waits for the exit. No-op when not running. */
   stop(): Promise<void>;
   /** SIGKILL (a crash: no clean shutdown, no persistence save); waits for the exit. */
   kill(): Promise<void>;
+  /** Sends `signal` (SIGSTOP freezes the broker, SIGCONT resumes it); for SIGTERM and SIGKILL waits for the exit. */
+  signal(signal: NodeJS.Signals): Promise<void>;
   /** Stops the broker if it runs, then starts it again on the same port with the same conf. */
   restart(): Promise<void>;
 }
@@ -125,15 +127,55 @@ function probeTcp(port: number): Promise<number | false> {
   });
 }
 
-export async function startMosquitto(opts: StartMosquittoOptions): Promise<MosquittoProcess> {
+/**
+ * Runs `mosquitto -c confPath` (found on PATH or in the sbin folders, or `$MOSQUITTO_BIN`) and resolves once
+ * its main loop serves `port` on 127.0.0.1; kills it and rejects (with its last output) when it does not
+ * within `startTimeoutMs`. For a conf written elsewhere (tether-cloud's broker kit); `startMosquitto` writes
+ * its own. The conf must log at the information level with `connection_messages true`.
+ */
+export async function runMosquitto(
+  confPath: string,
+  port: number,
+  opts: { startTimeoutMs?: number; onSpawn?: (proc: ManagedProcess) => void } = {},
+): Promise<ManagedProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   const bin = findExecutable('mosquitto', { envVar: 'MOSQUITTO_BIN', extraDirs: SBIN_DIRS });
+  const proc = await ManagedProcess.spawn(bin, ['-c', confPath], { name: `mosquitto :${port}` });
+  opts.onSpawn?.(proc);
+  try {
+    // "running" is logged once the listeners are open; a failed bind exits (and rejects) instead.
+    await proc.waitForLine(/mosquitto version \S+ running/, startTimeoutMs, 'mosquitto to report "running"');
+    // The kernel completes TCP handshakes on the listen socket before Mosquitto's main loop runs, and
+    // Mosquitto 2.0 sets its run flag only after logging "running": a SIGTERM sent in that gap is lost
+    // (seen here as a 3 s stop). So wait until the main loop has accepted (logged) our probe connection.
+    const probePort = await waitFor(async () => proc.running && (await probeTcp(port)), {
+      what: `mosquitto (pid ${proc.pid}) to accept TCP on 127.0.0.1:${port}`,
+      timeoutMs: startTimeoutMs,
+      intervalMs: 50,
+    });
+    // On a TLS listener the probe (no handshake) shows up as "Client connection from 127.0.0.1 failed: …".
+    await proc.waitForLine(
+      (line) =>
+        line.includes(`New connection from 127.0.0.1:${probePort} on port ${port}`) ||
+        line.includes('Client connection from 127.0.0.1 failed'),
+      startTimeoutMs,
+      'mosquitto to accept the readiness probe',
+    );
+  } catch (err) {
+    await proc.kill();
+    throw err;
+  }
+  return proc;
+}
+
+export async function startMosquitto(opts: StartMosquittoOptions): Promise<MosquittoProcess> {
   const dir = resolve(opts.dir);
   const name = opts.name ?? 'mosquitto';
   const port = opts.port ?? (await freePort());
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
   await mkdir(dir, { recursive: true });
 
-  const conf: string[] = [`# written by test/helpers/mosquitto.ts for port ${port}`];
+  const conf: string[] = [`# written by test-helpers/src/mosquitto.ts for port ${port}`];
   if (process.getuid?.() === 0) conf.push('user root'); // see the note at the top of this file
   conf.push(`listener ${port} 127.0.0.1`);
   if (opts.tls) {
@@ -182,34 +224,13 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
   const earlierLogs: string[] = [];
   let current: ManagedProcess | undefined;
 
-  const launch = async (): Promise<ManagedProcess> => {
-    const proc = await ManagedProcess.spawn(bin, ['-c', confPath], { name: `mosquitto :${port}` });
-    current = proc;
-    try {
-      // "running" is logged once the listeners are open; a failed bind exits (and rejects) instead.
-      await proc.waitForLine(/mosquitto version \S+ running/, startTimeoutMs, 'mosquitto to report "running"');
-      // The kernel completes TCP handshakes on the listen socket before Mosquitto's main loop runs, and
-      // Mosquitto 2.0 sets its run flag only after logging "running": a SIGTERM sent in that gap is lost
-      // (seen here as a 3 s stop). So wait until the main loop has accepted (logged) our probe connection.
-      const probePort = await waitFor(async () => proc.running && (await probeTcp(port)), {
-        what: `mosquitto (pid ${proc.pid}) to accept TCP on 127.0.0.1:${port}`,
-        timeoutMs: startTimeoutMs,
-        intervalMs: 50,
-      });
-      // On a TLS listener the probe (no handshake) shows up as "Client connection from 127.0.0.1 failed: …".
-      await proc.waitForLine(
-        (line) =>
-          line.includes(`New connection from 127.0.0.1:${probePort} on port ${port}`) ||
-          line.includes('Client connection from 127.0.0.1 failed'),
-        startTimeoutMs,
-        'mosquitto to accept the readiness probe',
-      );
-    } catch (err) {
-      await proc.kill();
-      throw err;
-    }
-    return proc;
-  };
+  const launch = async (): Promise<ManagedProcess> =>
+    runMosquitto(confPath, port, {
+      startTimeoutMs,
+      onSpawn: (proc) => {
+        current = proc;
+      },
+    });
 
   const active = (): ManagedProcess => {
     if (!current) throw new Error('mosquitto was never started');
@@ -236,10 +257,17 @@ export async function startMosquitto(opts: StartMosquittoOptions): Promise<Mosqu
       return active().waitForLine(matcher, timeoutMs);
     },
     async stop() {
-      if (current?.running) await current.terminate('SIGTERM', 3_000);
+      if (!current?.running) return;
+      current.signal('SIGCONT'); // a SIGSTOPped broker would not act on SIGTERM
+      await current.terminate('SIGTERM', 3_000);
     },
     async kill() {
       if (current?.running) await current.kill();
+    },
+    async signal(signal) {
+      if (!current?.running) return;
+      current.signal(signal);
+      if (signal === 'SIGTERM' || signal === 'SIGKILL') await current.waitForExit(5_000);
     },
     async restart() {
       await broker.stop();

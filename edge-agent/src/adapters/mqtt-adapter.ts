@@ -8,8 +8,6 @@ import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
  * own endpoint.
  */
 export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
-  readonly remote: string;
-
   /** Also the base of providers that are MQTT with conventions (baidu-iothub). */
   constructor(config: MqttRemoteConfig | BaiduIotHubRemoteConfig, request: AdapterRequest) {
     super({
@@ -21,6 +19,5 @@ export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
       field: request.field,
       ...(request.stateTopic ? { stateTopic: request.stateTopic } : {}),
     });
-    this.remote = config.name;
   }
 }

@@ -4,11 +4,15 @@ import { defineConfig } from 'vitest/config';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests import the sources; processes the tests spawn run the compiled `dist/` (built first by `npm test`).
-const alias = {
-  '@tether/shared': here('./shared/src/index.ts'),
-  '@tether/edge-agent': here('./edge-agent/src/index.ts'),
-  '@tether/cloud': here('./cloud/src/index.ts'),
-};
+const alias = [
+  { find: /^@tether\/shared$/, replacement: here('./shared/src/index.ts') },
+  // one entry per part (node-shared/package.json `exports`): `@tether/node-shared/pki` is src/pki/certificates.ts
+  { find: /^@tether\/node-shared\/logging$/, replacement: here('./node-shared/src/logging/index.ts') },
+  { find: /^@tether\/node-shared\/pki$/, replacement: here('./node-shared/src/pki/certificates.ts') },
+  { find: /^@tether\/node-shared\/bundle$/, replacement: here('./node-shared/src/bundle/write-bundle-files.ts') },
+  { find: /^@tether\/edge-agent$/, replacement: here('./edge-agent/src/index.ts') },
+  { find: /^@tether\/cloud$/, replacement: here('./cloud/src/index.ts') },
+];
 
 export default defineConfig({
   resolve: { alias },
@@ -20,6 +24,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             'shared/test/**/*.test.ts',
+            'node-shared/test/**/*.test.ts',
             'edge-agent/test/**/*.test.ts',
             'cloud/test/**/*.test.ts',
             'infra/test/**/*.test.ts',

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { issueCertificate, writePemFiles } from '../../edge-agent/src/pki/dev-pki.js';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
 import { type MosquittoProcess, startMosquitto } from '../helpers/mosquitto.js';
 import { collectMessages, connectClient } from '../helpers/mqtt-clients.js';

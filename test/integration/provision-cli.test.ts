@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../../cloud/test/helpers/fake-baidu-iothub.js';
-import { createKeyAndCsr } from '../../edge-agent/src/pki/dev-pki.js';
 import { startAgent } from '../helpers/agent-process.js';
 import { Teardown } from '../helpers/teardown.js';
 import { runCloudCli, tempRoot } from './provision-setup.js';

@@ -1,11 +1,11 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { REDACT_PATHS } from '@tether/node-shared/logging';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionsFromEnvironment } from '../../cloud/src/lambda/environment.js';
 import { createHandler } from '../../cloud/src/lambda/handler.js';
-import { REDACT_PATHS } from '../../cloud/src/log.js';
 import { AwsIotProvider } from '../../cloud/src/providers/aws-iot.js';
 import { FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { signLambdaRequest } from '../../edge-agent/src/cli/enroll-sigv4.js';

@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/cli/write-bundle.js';
 import { buildBundle } from '../../src/core/bundle.js';
-import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { LocalProvider } from '../../src/providers/local.js';
 
 const execFileAsync = promisify(execFile);

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import { RemoteSchema } from '@tether/shared';
 import { mutualTls, startMosquitto } from '../../../test/helpers/mosquitto.js';
 import { connectClient } from '../../../test/helpers/mqtt-clients.js';
 import type { Teardown } from '../../../test/helpers/teardown.js';
 import { makeTlsFixture, type TlsFixture } from '../../../test/helpers/tls-fixture.js';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
-import { issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
 import { type CloudSetup, cloudAdapterContract } from './cloud-adapter-contract.js';
 
 /**

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { type HubConfig, HubConfigSchema } from '@tether/shared';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import type { SqliteStore } from '../../src/queue/sqlite-store.js';
 
 /** Shared set-up for the hub tests: real hub on 127.0.0.1 port 0, real MQTT.js clients. */

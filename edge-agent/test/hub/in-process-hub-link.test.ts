@@ -1,8 +1,8 @@
+import { silentLogger } from '@tether/node-shared/logging';
 import { HubConfigSchema, TetherError } from '@tether/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import type { BridgeMessage, EndpointEvent } from '../../src/transport/message-endpoint.js';
 import { ALL, Resources, record, seedConfig, until, urlOf, withTimeout } from './hub-fixtures.js';
 

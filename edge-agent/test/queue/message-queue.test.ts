@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';
 import { messageQueueContract } from './message-queue-contract.js';

@@ -12,11 +12,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger, silentLogger } from '@tether/node-shared/logging';
 import { TetherError } from '@tether/shared';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../../test/helpers/wait-for.js';
-import { createLogger, silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
 

@@ -7,7 +7,7 @@ import {
   hubLoginFromConfig,
   type Policy,
   PolicySchema,
-  ProviderNameSchema,
+  ProvisioningProviderSchema,
   policyFilterProblem,
   TetherError,
   ThingNameSchema,
@@ -66,7 +66,7 @@ export function thingName(values: CliValues): string {
 
 /** The provider's settings from flags and environment; every missing or bad flag named. */
 export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
-  const name = ProviderNameSchema.safeParse(requireValue(values, 'provider', 'local|aws-iot|baidu-iothub'));
+  const name = ProvisioningProviderSchema.safeParse(requireValue(values, 'provider', 'local|aws-iot|baidu-iothub'));
   if (!name.success) throw usageError(`--provider: expected local, aws-iot or baidu-iothub, got "${values.provider}"`);
   switch (name.data) {
     case 'local': {

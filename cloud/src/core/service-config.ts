@@ -1,4 +1,4 @@
-import { type BridgeConfigInput, BridgeConfigSchema, BUNDLE_FILES, type ProviderName } from '@tether/shared';
+import { type BridgeConfigInput, BridgeConfigSchema, BUNDLE_FILES, type ProvisioningProvider } from '@tether/shared';
 import { stringify } from 'yaml';
 import type { Provisioned } from '../providers/provider.js';
 import { bridgeAddress } from './endpoint.js';
@@ -15,7 +15,7 @@ export const DEFAULT_HUB: HubConnection = { address: 'tcp://127.0.0.1:1883' };
 const REMOTE_NAME = 'cloud';
 
 /** What each cloud's broker supports: AWS IoT and Baidu IoTHub have no QoS 2; Baidu speaks MQTT 3.1.1. */
-const BROKER_LIMITS: Record<ProviderName, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
+const BROKER_LIMITS: Record<ProvisioningProvider, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
   local: { protocol: 5, maxqos: 2 },
   'aws-iot': { protocol: 5, maxqos: 1 },
   'baidu-iothub': { protocol: 4, maxqos: 1 },

@@ -31,9 +31,9 @@ import {
   type ServerProperties,
 } from './types.js';
 
-// mqtt-packet pre-builds 65,536 two-byte Buffers on its first generate() (~6 MB of heap, a tenth of
-// the agent's resident memory); we only generate rare packets with it, so numbers are made on demand.
-// The flag is module-wide: the embedded hub's aedes writes with the same copy of mqtt-packet.
+// mqtt-packet pre-builds 65,536 two-byte Buffers on its first generate() (megabytes of heap:
+// BENCHMARKS.md); we only generate rare packets with it, so numbers are made on demand. The flag is
+// module-wide: every user of this copy of mqtt-packet in the process gets it.
 mqttPacket.writeToStream.cacheNumbers = false;
 
 const NOOP = (): void => {};

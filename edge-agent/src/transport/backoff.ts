@@ -29,11 +29,6 @@ export class Backoff {
     return Math.max(0, Math.round(delay));
   }
 
-  /** Attempts made since the last reset. */
-  get attempts(): number {
-    return this.attempt;
-  }
-
   reset(): void {
     this.attempt = 0;
   }

@@ -266,7 +266,11 @@ describe('reload', () => {
     // Mosquitto drops QoS 1 messages for an online subscriber past max_queued_messages (default
     // 1,000): with 5,000 in a burst the test's own app falls that far behind, and the drops look
     // like the bridge losing messages (the agent's metrics show all 5,000 acked by the cloud)
-    const cloud = await startMosquitto({ dir: join(root, 'cloud'), extraConf: 'max_queued_messages 0\n', teardown: td });
+    const cloud = await startMosquitto({
+      dir: join(root, 'cloud'),
+      extraConf: 'max_queued_messages 0\n',
+      teardown: td,
+    });
     const s = await site(cloud.url);
     const agent = await runSite(s);
     const app = mqtt.connect(cloud.url, { clientId: 'app', reconnectPeriod: 0 });

@@ -4,11 +4,15 @@ import { defineConfig } from 'vitest/config';
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests import the sources; processes the tests spawn run the compiled `dist/` (built first by `npm test`).
-const alias = {
-  '@tether/shared': here('./shared/src/index.ts'),
-  '@tether/edge-agent': here('./edge-agent/src/index.ts'),
-  '@tether/cloud': here('./cloud/src/index.ts'),
-};
+const alias = [
+  { find: /^@tether\/shared$/, replacement: here('./shared/src/index.ts') },
+  // one entry per part (node-shared/package.json `exports`): `@tether/node-shared/pki` is src/pki/certificates.ts
+  { find: /^@tether\/node-shared\/logging$/, replacement: here('./node-shared/src/logging/index.ts') },
+  { find: /^@tether\/node-shared\/pki$/, replacement: here('./node-shared/src/pki/certificates.ts') },
+  { find: /^@tether\/node-shared\/bundle$/, replacement: here('./node-shared/src/bundle/write-bundle-files.ts') },
+  { find: /^@tether\/edge-agent$/, replacement: here('./edge-agent/src/index.ts') },
+  { find: /^@tether\/cloud$/, replacement: here('./cloud/src/index.ts') },
+];
 
 export default defineConfig({
   resolve: { alias },
@@ -18,14 +22,16 @@ export default defineConfig({
     // the tests spawn from dist/ (DEVELOPMENT.md says which tests those are).
     coverage: {
       provider: 'v8',
-      include: ['shared/src/**/*.ts', 'edge-agent/src/**/*.ts', 'cloud/src/**/*.ts'],
+      include: ['shared/src/**/*.ts', 'node-shared/src/**/*.ts', 'edge-agent/src/**/*.ts', 'cloud/src/**/*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
-      // Floors a little under the figures of 2026-12-07 (edge-agent/src 72.3 % of lines, shared/src 86.9 %):
+      // Floors about two points under the figures of 2026-12-07 after the bridge unit tests and the
+      // node-shared move (edge-agent/src 79.1 % of lines, shared/src 87.9 %, node-shared/src 87.1 %):
       // raise them as tests are added, never lower them to let a change through.
       thresholds: {
-        'edge-agent/src/**': { lines: 70, statements: 68, functions: 63, branches: 62 },
-        'shared/src/**': { lines: 85, statements: 81, functions: 87, branches: 71 },
+        'edge-agent/src/**': { lines: 77, statements: 74, functions: 71, branches: 67 },
+        'shared/src/**': { lines: 86, statements: 82, functions: 88, branches: 73 },
+        'node-shared/src/**': { lines: 85, statements: 83, functions: 77, branches: 71 },
       },
     },
     projects: [
@@ -35,6 +41,7 @@ export default defineConfig({
           name: 'unit',
           include: [
             'shared/test/**/*.test.ts',
+            'node-shared/test/**/*.test.ts',
             'edge-agent/test/**/*.test.ts',
             'cloud/test/**/*.test.ts',
             'infra/test/**/*.test.ts',

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../edge-agent/src/logging/logger.js';
+import { silentLogger } from '@tether/node-shared/logging';
 import { MessageQueue } from '../edge-agent/src/queue/message-queue.js';
 import { type Durability, SqliteStore } from '../edge-agent/src/queue/sqlite-store.js';
 import { append } from '../edge-agent/test/queue/append.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: makes sure the system tools the tests use are there, builds, runs every Vitest project and
 # ends with one summary line: `tests: N passed, M failed[, K skipped]`. Extra arguments go to vitest.
-# A full run (no arguments) also measures coverage of shared/src, edge-agent/src and cloud/src and fails
+# A full run (no arguments) also measures coverage of shared/src, node-shared/src, edge-agent/src and cloud/src and fails
 # below the floors in vitest.config.ts (report in coverage/); TETHER_COVERAGE=0 skips it, =1 forces it.
 # The suite runs on Node 24 (the shipped runtime), fetched by `npm ci` as the `node24` devDependency, whatever
 # Node is on the machine; TETHER_TEST_NODE=22 runs it on the `node22` one instead (.ci/run does both).

@@ -6,8 +6,8 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCa, issueCertificate } from '@tether/node-shared/pki';
 import { mosquittoAcl } from '../src/core/policy-map.js';
-import { createCa, issueCertificate } from '../src/pki/dev-pki.js';
 import { LocalRegistry } from '../src/providers/local-registry.js';
 
 const things = Number(process.argv[2] ?? 10_000);

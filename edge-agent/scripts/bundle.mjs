@@ -15,15 +15,10 @@ export const AGENT_VERSION = manifest.version;
 export const AMAZON_ROOT_CA_1 = here('../certs/AmazonRootCA1.pem');
 
 /**
- * zod's `z` namespace re-exports `z.locales`, every error-message language (about 400 KB once
- * bundled, parsed at each start), which esbuild cannot drop from a namespace object. The agent
- * uses zod's default English messages only (set by zod itself from locales/en.js), so the
- * locales index keeps `en` alone.
- */
 /**
  * On Node 24 an ESM `import … from 'node:http'` builds the module's namespace, which reads every
  * export, among them the lazy `WebSocket`/`CloseEvent`/`MessageEvent` getters that load Node's
- * bundled undici (about 750 KB of source, ~3 MB of heap) into an agent that never uses them.
+ * bundled undici (hundreds of KB of source: BENCHMARKS.md) into an agent that never uses them.
  * require('node:http') does not read them: the bundle takes these built-ins through require().
  */
 const LAZY_EXPORT_BUILTINS = /^(node:)?https?$/;
@@ -42,6 +37,12 @@ const builtinsThroughRequire = {
   },
 };
 
+/**
+ * zod's `z` namespace re-exports `z.locales`, every error-message language (hundreds of KB once
+ * bundled, parsed at each start: BENCHMARKS.md), which esbuild cannot drop from a namespace
+ * object. The agent uses zod's default English messages only (set by zod itself from
+ * locales/en.js), so the locales index keeps `en` alone.
+ */
 const englishOnlyZod = {
   name: 'zod-english-only',
   setup(b) {
@@ -78,7 +79,7 @@ export async function bundleAgent(outdir) {
     plugins: [englishOnlyZod, builtinsThroughRequire],
     // No comments and ASCII only: V8 keeps the whole bundle's source text in memory, and one
     // character above U+00FF (an em dash in a comment) makes it a two-byte string. Identifiers stay,
-    // so stack traces keep their function names. Idle agent RSS 83.5 → 77.9 MB.
+    // so stack traces keep their function names. Idle RSS saved: BENCHMARKS.md.
     minifyWhitespace: true,
     charset: 'ascii',
     // some dependencies are CommonJS that call require(): give each ESM chunk one

@@ -71,8 +71,8 @@ export class Agent {
   private statusReport: AgentStatus | undefined;
   private readonly startedAtMs = Date.now();
   /** The last reload, undefined before the first. */
-  lastReload: ReloadRecord | undefined;
-  plan: BridgePlan | undefined;
+  private lastReload: ReloadRecord | undefined;
+  private plan: BridgePlan | undefined;
 
   constructor(private readonly options: AgentOptions) {
     this.bridgeConfig = options.bridge;
@@ -89,15 +89,7 @@ export class Agent {
     this.lastReload = { count: (this.lastReload?.count ?? 0) + 1, at: new Date().toISOString(), ...outcome };
   }
 
-  get embeddedHub(): EmbeddedHub | undefined {
-    return this.hub;
-  }
-
-  get connections(): ReadonlyMap<string, MessageEndpoint> {
-    return this.endpoints;
-  }
-
-  get dispatchers(): ReadonlyMap<string, Dispatcher> {
+  private get dispatchers(): ReadonlyMap<string, Dispatcher> {
     return this.bridge?.dispatchers ?? new Map();
   }
 

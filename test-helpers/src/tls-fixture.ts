@@ -1,4 +1,4 @@
-import { type CertKeyPair, createCa, issueCertificate, writePemFiles } from '../../edge-agent/src/pki/dev-pki.js';
+import { type CertKeyPair, createCa, issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 
 /** Paths of a certificate (`.pem`) and its PKCS#8 key (`.key`, mode 0600). */
 export interface CertFiles {

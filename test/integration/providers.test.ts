@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import { type AgentProcess, startAgent } from '@tether/test-helpers/agent-process';
 import { type MosquittoProcess, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { collectMessages, connectClient } from '@tether/test-helpers/mqtt-clients';
@@ -11,7 +12,6 @@ import { waitFor } from '@tether/test-helpers/wait-for';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { issueCertificate, writePemFiles } from '../../edge-agent/src/pki/dev-pki.js';
 import { type Front, startAlpnFront, startWebSocketFront } from './provider-fronts.js';
 import { type SeedLayout, writeSeedLayout } from './seed-setup.js';
 

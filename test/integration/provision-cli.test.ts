@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { parse } from 'yaml';
 import { FAKE_ACCESS_KEY, FAKE_SECRET_KEY, FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { FakeBaiduIotCore } from '../../cloud/test/helpers/fake-baidu-iotcore.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../../cloud/test/helpers/fake-baidu-iothub.js';
-import { createKeyAndCsr } from '../../edge-agent/src/pki/dev-pki.js';
 import { runCloudCli } from './provision-setup.js';
 
 /** `tether-cloud` as a user runs it: exit codes, messages, dry runs, batches, and the cloud providers. */

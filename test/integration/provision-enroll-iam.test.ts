@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { REDACT_PATHS } from '@tether/node-shared/logging';
 import { startAgent } from '@tether/test-helpers/agent-process';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { makeTlsFixture } from '@tether/test-helpers/tls-fixture';
@@ -8,7 +9,6 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionsFromEnvironment } from '../../cloud/src/lambda/environment.js';
 import { createHandler } from '../../cloud/src/lambda/handler.js';
-import { REDACT_PATHS } from '../../cloud/src/log.js';
 import { AwsIotProvider } from '../../cloud/src/providers/aws-iot.js';
 import { FakeAwsIot, REGION } from '../../cloud/test/helpers/fake-aws-iot.js';
 import { signLambdaRequest } from '../../edge-agent/src/cli/enroll-sigv4.js';

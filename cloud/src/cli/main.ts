@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createLogger } from '@tether/node-shared/logging';
 import { ConfigError, TetherError } from '@tether/shared';
 import { RequestError } from '../core/errors.js';
-import { createLogger } from '../log.js';
 import { createProvider } from '../providers/create-provider.js';
 import {
   type CliValues,

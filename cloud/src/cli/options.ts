@@ -7,7 +7,7 @@ import {
   hubLoginFromConfig,
   type Policy,
   PolicySchema,
-  ProviderNameSchema,
+  ProvisioningProviderSchema,
   policyFilterProblem,
   TetherError,
   ThingNameSchema,
@@ -68,7 +68,7 @@ export function thingName(values: CliValues): string {
 
 /** The provider's settings from flags and environment; every missing or bad flag named. */
 export function providerSettings(values: CliValues, env: NodeJS.ProcessEnv = process.env): ProviderSettings {
-  const name = ProviderNameSchema.safeParse(
+  const name = ProvisioningProviderSchema.safeParse(
     requireValue(values, 'provider', 'local|aws-iot|baidu-iotcore|baidu-iothub'),
   );
   if (!name.success) {

@@ -1,12 +1,12 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import type { Policy } from '@tether/shared';
 import type { Logger } from 'pino';
 import { tokenDigest, tokenMatches } from '../api/tokens.js';
 import { isIpLiteral } from '../core/endpoint.js';
 import type { HubConnection } from '../core/service-config.js';
-import { issueCertificate, writePemFiles } from '../pki/dev-pki.js';
 import { loadOrCreateCa } from '../providers/local-kit.js';
 import type { Provider } from '../providers/provider.js';
 import { OneTimeTokens } from '../serve/one-time-tokens.js';

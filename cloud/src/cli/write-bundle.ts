@@ -1,12 +1,11 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { keyMatchesCertificate, writeBundleFiles } from '@tether/node-shared/bundle';
 import { type BundleFileName, type BundleFiles, BundleManifestSchema } from '@tether/shared';
-// the agent's bundle writer, reused (compiled path: see pki/dev-pki.ts)
-import { keyMatchesCertificate, writeBundleFiles } from '../../../edge-agent/dist/config/load-bundle.js';
 import { usageError } from './options.js';
 
 /**
- * Writes a bundle into `dir` with the agent's writer (temp file + rename, keys 0600). A folder holding
+ * Writes a bundle into `dir` with the writer `tether-agent enroll` uses too (temp file + rename, keys 0600). A folder holding
  * another thing's bundle is refused. A `client.key` left there that does not belong to the new
  * certificate is removed; the device's own key (CSR mode) is kept.
  */

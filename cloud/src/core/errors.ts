@@ -1,15 +1,15 @@
-import { type ProviderName, TetherError } from '@tether/shared';
+import { type ProvisioningProvider, TetherError } from '@tether/shared';
 
 /**
  * A provider call failed. The message names the provider, the step and the thing, then what the
  * provider said (never a request body: it may hold a CSR or, for some calls, a key).
  */
 export class ProvisionStepError extends TetherError {
-  readonly provider: ProviderName;
+  readonly provider: ProvisioningProvider;
   readonly step: string;
   readonly thing: string;
 
-  constructor(provider: ProviderName, step: string, thing: string, cause: unknown) {
+  constructor(provider: ProvisioningProvider, step: string, thing: string, cause: unknown) {
     super('TETHER_ERR_PROVISION', `${provider}: step ${step} failed for thing ${thing}: ${describeCause(cause)}`, {
       cause,
     });
@@ -22,7 +22,7 @@ export class ProvisionStepError extends TetherError {
 
 /** Runs one provider step; any failure becomes a ProvisionStepError naming it. */
 export async function runStep<T>(
-  provider: ProviderName,
+  provider: ProvisioningProvider,
   step: string,
   thing: string,
   fn: () => Promise<T>,

@@ -1,4 +1,4 @@
-import { type BridgeConfigInput, BridgeConfigSchema, BUNDLE_FILES, type ProviderName } from '@tether/shared';
+import { type BridgeConfigInput, BridgeConfigSchema, BUNDLE_FILES, type ProvisioningProvider } from '@tether/shared';
 import { stringify } from 'yaml';
 import type { Provisioned } from '../providers/provider.js';
 import { bridgeAddress } from './endpoint.js';
@@ -18,7 +18,7 @@ const REMOTE_NAME = 'cloud';
  * What each cloud's broker supports: AWS IoT and Baidu have no QoS 2; Baidu speaks MQTT 3.1.1
  * (the aws-iot and baidu-iotcore remotes default to these themselves).
  */
-const BROKER_LIMITS: Record<ProviderName, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
+const BROKER_LIMITS: Record<ProvisioningProvider, { protocol: 4 | 5; maxqos: 1 | 2 }> = {
   local: { protocol: 5, maxqos: 2 },
   'aws-iot': { protocol: 5, maxqos: 1 },
   'baidu-iotcore': { protocol: 4, maxqos: 1 },

@@ -1,4 +1,4 @@
-import { ConfigError, formatIssues, PolicySchema, ProviderNameSchema } from '@tether/shared';
+import { ConfigError, formatIssues, PolicySchema, ProvisioningProviderSchema } from '@tether/shared';
 import type { Logger } from 'pino';
 import type { ProvisionApiOptions } from '../api/provision-api.js';
 import { tokenMatches } from '../api/tokens.js';
@@ -26,7 +26,7 @@ export async function optionsFromEnvironment(
   logger: Logger,
 ): Promise<ProvisionApiOptions & { readonly auth: 'token' | 'iam' }> {
   const problems: string[] = [];
-  const provider = ProviderNameSchema.exclude(['local']).safeParse(env.TETHER_PROVIDER ?? 'aws-iot');
+  const provider = ProvisioningProviderSchema.exclude(['local']).safeParse(env.TETHER_PROVIDER ?? 'aws-iot');
   if (!provider.success) problems.push('TETHER_PROVIDER: expected aws-iot, baidu-iotcore or baidu-iothub');
   let policyJson: unknown;
   try {

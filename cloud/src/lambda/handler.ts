@@ -1,8 +1,8 @@
+import { createLogger } from '@tether/node-shared/logging';
 import { ConfigError } from '@tether/shared';
 import { pino } from 'pino';
 import { handleProvisionRequest, type ProvisionApiOptions } from '../api/provision-api.js';
 import { bearerToken } from '../api/tokens.js';
-import { createLogger } from '../log.js';
 import { optionsFromEnvironment } from './environment.js';
 
 /**

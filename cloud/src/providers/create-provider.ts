@@ -4,10 +4,10 @@ import type { IotCoreAuth } from './baidu-iotcore.js';
 import type { BceCredentials } from './bce-signer.js';
 import type { Provider } from './provider.js';
 
-/** Everything a provider needs, by `provider`; the CLI builds it from flags, the Lambda from its environment. */
 /** Attempts per AWS call (the SDK's default is 3): a batch at the IoT control plane's rate meets throttling. */
 const AWS_MAX_ATTEMPTS = 6;
 
+/** Everything a provider needs, by `provider`; the CLI builds it from flags, the Lambda from its environment. */
 export type ProviderSettings =
   | {
       readonly provider: 'local';

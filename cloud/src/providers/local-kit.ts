@@ -2,10 +2,10 @@ import { X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
+import { type CertKeyPair, createCa, createCrl, issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import type { BundleEndpoint } from '@tether/shared';
 import { isIpLiteral } from '../core/endpoint.js';
 import { mosquittoAcl } from '../core/policy-map.js';
-import { type CertKeyPair, createCa, createCrl, issueCertificate, writePemFiles } from '../pki/dev-pki.js';
 import type { Registry } from './local-registry.js';
 
 /**

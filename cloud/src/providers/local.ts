@@ -1,11 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { issueCertificate, issueCertificateForKey } from '@tether/node-shared/pki';
 import { type BundleEndpoint, expandPolicy, TetherError } from '@tether/shared';
 import { certificateSummary } from '../core/bundle.js';
 import { RequestError } from '../core/errors.js';
 import { checkCsr } from '../pki/csr.js';
-import { issueCertificate, issueCertificateForKey } from '../pki/dev-pki.js';
 import { KIT_FILES, type KitOptions, loadOrCreateCa, writeKit } from './local-kit.js';
 import { type IssuedRecord, LocalRegistry, type Registry } from './local-registry.js';
 import type {

@@ -1,4 +1,4 @@
-import type { BundleEndpoint, Policy, ProviderName } from '@tether/shared';
+import type { BundleEndpoint, Policy, ProvisioningProvider } from '@tether/shared';
 
 /**
  * The provisioning seam. One implementation per cloud (`local`, `aws-iot`, `baidu-iotcore`,
@@ -11,7 +11,7 @@ import type { BundleEndpoint, Policy, ProviderName } from '@tether/shared';
  * Re-running is safe: a step whose resource exists is `exists` in the plan and skipped by apply.
  */
 export interface Provider {
-  readonly name: ProviderName;
+  readonly name: ProvisioningProvider;
   plan(request: ProvisionRequest): Promise<Plan>;
   apply(plan: Plan): Promise<Provisioned>;
   /**
@@ -49,7 +49,7 @@ export interface PlanStep {
 }
 
 export interface Plan {
-  readonly provider: ProviderName;
+  readonly provider: ProvisioningProvider;
   readonly request: ProvisionRequest;
   readonly steps: readonly PlanStep[];
   /** The thing already has credentials: apply issues nothing new (rotate does). */
@@ -67,7 +67,7 @@ export interface IssuedCertificate {
 }
 
 export interface Provisioned {
-  readonly provider: ProviderName;
+  readonly provider: ProvisioningProvider;
   readonly thing: string;
   readonly endpoint: BundleEndpoint;
   readonly clientId: string;
@@ -91,7 +91,7 @@ export interface Provisioned {
 }
 
 export interface ThingDescription {
-  readonly provider: ProviderName;
+  readonly provider: ProvisioningProvider;
   readonly thing: string;
   readonly exists: boolean;
   readonly endpoint?: BundleEndpoint | undefined;

@@ -1,3 +1,4 @@
+import { createCa, issueCertificate } from '@tether/node-shared/pki';
 import {
   BridgeConfigSchema,
   BundleManifestSchema,
@@ -12,7 +13,6 @@ import { buildBundle } from '../../src/core/bundle.js';
 import { bridgeAddress, parseEndpoint } from '../../src/core/endpoint.js';
 import { baiduPermissions, mosquittoAcl, policyName } from '../../src/core/policy-map.js';
 import { parseProvisionBody } from '../../src/core/request.js';
-import { createCa, issueCertificate } from '../../src/pki/dev-pki.js';
 import type { Provisioned } from '../../src/providers/provider.js';
 
 const problemsOf = (data: unknown) => {

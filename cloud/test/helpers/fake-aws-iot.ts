@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { IoTClient } from '@aws-sdk/client-iot';
+import { type CertKeyPair, createCa, issueCertificate, issueCertificateForKey } from '@tether/node-shared/pki';
 import { checkCsr } from '../../src/pki/csr.js';
-import { type CertKeyPair, createCa, issueCertificate, issueCertificateForKey } from '../../src/pki/dev-pki.js';
 import { type FakeAnswer, HttpRecorder, type RecordedRequest } from './http-recorder.js';
 
 export const REGION = 'eu-west-1';

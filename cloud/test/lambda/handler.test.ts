@@ -1,5 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
+import { REDACT_PATHS } from '@tether/node-shared/logging';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { BundleFilesSchema, PolicySchema } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { pino } from 'pino';
@@ -7,8 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokenDigest, tokenMatches } from '../../src/api/tokens.js';
 import { optionsFromEnvironment } from '../../src/lambda/environment.js';
 import { createHandler, type HttpResult, handler } from '../../src/lambda/handler.js';
-import { REDACT_PATHS } from '../../src/log.js';
-import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { AwsIotProvider } from '../../src/providers/aws-iot.js';
 import { LocalProvider } from '../../src/providers/local.js';
 import { BAIDU_CREDENTIALS } from '../helpers/bce-auth-check.js';

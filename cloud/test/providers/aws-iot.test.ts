@@ -1,11 +1,11 @@
 import { X509Certificate } from 'node:crypto';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { BridgeConfigSchema, expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildBundle } from '../../src/core/bundle.js';
 import { ProvisionStepError } from '../../src/core/errors.js';
 import { policyName } from '../../src/core/policy-map.js';
-import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { AwsIotProvider } from '../../src/providers/aws-iot.js';
 import { FAKE_ENDPOINT, FakeAwsIot } from '../helpers/fake-aws-iot.js';
 

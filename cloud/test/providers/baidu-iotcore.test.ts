@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
+import { createCa, issueCertificate } from '@tether/node-shared/pki';
 import { BridgeConfigSchema, expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildBundle } from '../../src/core/bundle.js';
 import { ProvisionStepError, RequestError } from '../../src/core/errors.js';
 import { policyName } from '../../src/core/policy-map.js';
-import { createCa, issueCertificate } from '../../src/pki/dev-pki.js';
 import { BaiduIotCoreProvider } from '../../src/providers/baidu-iotcore.js';
 import { BAIDU_CREDENTIALS } from '../helpers/bce-auth-check.js';
 import { FakeBaiduIotCore } from '../helpers/fake-baidu-iotcore.js';

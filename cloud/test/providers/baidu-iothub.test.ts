@@ -1,9 +1,9 @@
+import { createCa, issueCertificate } from '@tether/node-shared/pki';
 import { expandPolicy, PolicySchema } from '@tether/shared';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildBundle } from '../../src/core/bundle.js';
 import { ProvisionStepError, RequestError } from '../../src/core/errors.js';
-import { createCa, issueCertificate } from '../../src/pki/dev-pki.js';
 import { BaiduIotHubProvider, parseBaiduHostname } from '../../src/providers/baidu-iothub.js';
 import { BAIDU_CREDENTIALS, FakeBaiduIotHub } from '../helpers/fake-baidu-iothub.js';
 

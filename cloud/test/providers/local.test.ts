@@ -4,12 +4,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import { expandPolicy, PolicySchema } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeBundle } from '../../src/cli/write-bundle.js';
 import { buildBundle } from '../../src/core/bundle.js';
-import { createKeyAndCsr } from '../../src/pki/dev-pki.js';
 import { LocalProvider } from '../../src/providers/local.js';
 
 const execFileAsync = promisify(execFile);

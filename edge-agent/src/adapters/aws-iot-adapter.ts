@@ -5,6 +5,14 @@ import type { EndpointEvent, PublishOutcome } from '../core/message-endpoint.js'
 import type { InboundHandler } from '../core/message-hold.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial } from '../transport/connection-options.js';
 import { deliverToSubscriptions } from '../transport/deliver-to-subscriptions.js';
+import { DrainWaiter } from '../transport/drain-waiter.js';
+import { EndpointEvents } from '../transport/endpoint-events.js';
+import {
+  type EndpointSubscription,
+  type SubscribeContext,
+  subscribeFailed,
+  subscriptionsRefused,
+} from '../transport/endpoint-subscriptions.js';
 import { TransientRefusals } from '../transport/publish-refusals.js';
 import { RetryReporter } from '../transport/retry-reporter.js';
 import { isSharedFilter } from '../transport/shared-filter.js';
@@ -33,7 +41,6 @@ const RECEIVE_MAXIMUM = 100;
 const ATTEMPT_GRACE_MS = 35_000;
 const STOP_WAIT_MS = 3_000;
 
-type Subscription = { readonly filter: string; readonly qos: QoS; readonly handler: InboundHandler };
 type PendingPublish = { settle(outcome: PublishOutcome): void };
 
 type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' | 'stopped';
@@ -45,7 +52,7 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
  *
  * It keeps MqttEndpoint's contract: one connection attempt at a time with Tether's backoff (the
  * SDK's own reconnect is not used: on a failure or a drop the client is stopped, which fails
- * every operation it holds, and started again after the backoff); `publish` resolves `acked` on
+ * every operation it holds, and started again after the backoff); `send` reports `acked` on
  * the PUBACK, `retryable` when the connection is missing or lost or the PUBACK refuses only for
  * now (0x97 quota exceeded, 0x96 rate too high…, reported after a backoff: publish-refusals.ts),
  * `rejected` on a final PUBACK refusal (0x87 not authorized…) or a message over AWS IoT's limits.
@@ -59,7 +66,6 @@ type Phase = 'idle' | 'connecting' | 'subscribing' | 'connected' | 'restarting' 
  */
 export class AwsIotCloudAdapter implements CloudAdapter {
   readonly name: string;
-  readonly remote: string;
   /**
    * The bridge keeps its echo guard on AWS IoT Core: subscriptions carry No Local, but a public report
    * says AWS IoT delivered a client's own message with No Local set
@@ -71,15 +77,16 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
   private readonly refusals: TransientRefusals;
-  private readonly subs: Subscription[] = [];
-  private readonly listeners = new Set<(event: EndpointEvent) => void>();
+  private readonly subs: EndpointSubscription[] = [];
+  private readonly events = new EndpointEvents();
+  private readonly drain = new DrainWaiter();
+  private readonly subscribeContext: SubscribeContext;
   private readonly pending = new Set<PendingPublish>();
   private client: mqtt5.Mqtt5Client | undefined;
   private phase: Phase = 'idle';
   private stopping = false;
   /** Counts connections: an ack handle from an earlier one is void and never invoked. */
   private generation = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
   private attemptTimer: NodeJS.Timeout | undefined;
   /** The client was started and has not reported 'stopped' since. */
   private running = false;
@@ -91,10 +98,11 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     private readonly request: AdapterRequest,
   ) {
     this.name = config.name;
-    this.remote = config.name;
     this.target = parseAddress(config.address);
-    this.retries = new RetryReporter(this.name, config, this.request.logger, (event) => this.emit(event));
-    this.refusals = new TransientRefusals(this.name, config, this.request.logger);
+    this.retries = new RetryReporter(this.name, config, request.logger, (event) => this.events.emit(event));
+    this.refusals = new TransientRefusals(this.name, config, request.logger);
+    const { validatesubs } = config;
+    this.subscribeContext = { name: this.name, validatesubs, logger: request.logger, events: this.events };
   }
 
   get connected(): boolean {
@@ -166,8 +174,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   }
 
   onEvent(listener: (event: EndpointEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.listen(listener);
   }
 
   async subscribe(filter: string, qos: QoS, handler: InboundHandler): Promise<void> {
@@ -177,47 +184,52 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   }
 
   publish(message: BridgeMessage): Promise<PublishOutcome> {
+    return new Promise((resolve) => this.send(message, resolve));
+  }
+
+  send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void {
     const problem = awsIotLimitProblem(message.topic, message.payload);
-    if (problem !== undefined) return Promise.resolve(overLimit(this.remote, message.topic, problem));
+    if (problem !== undefined) {
+      process.nextTick(done, overLimit(this.name, message.topic, problem));
+      return;
+    }
     const client = this.client;
     if (!client || this.phase !== 'connected' || this.stopping) {
-      return Promise.resolve({
-        status: 'retryable',
-        error: new TetherError('TETHER_ERR_CONNECT', `${this.name} is not connected`),
-      });
+      const error = new TetherError('TETHER_ERR_CONNECT', `${this.name} is not connected`);
+      process.nextTick(done, { status: 'retryable', error });
+      return;
     }
     // AWS IoT Core and the SDK have no QoS 2
     const qos = Math.min(message.qos, this.config.maxqos, 1) as 0 | 1;
-    return new Promise<PublishOutcome>((resolve) => {
-      const entry: PendingPublish = {
-        settle: (outcome) => {
-          if (!this.pending.delete(entry)) return; // already settled (e.g. failed by a disconnect)
-          resolve(outcome);
-        },
-      };
-      this.pending.add(entry);
-      client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
-        (puback) => {
-          const outcome = pubackOutcome(this.name, message.topic, puback);
-          if (outcome.status === 'acked') this.refusals.acked();
-          // a PUBACK that refuses for now (quota, rate): back to the queue after a backoff
-          if (outcome.status === 'retryable') this.refusals.hold(outcome.error, entry.settle);
-          else entry.settle(outcome);
-        },
-        (error: unknown) => entry.settle(publishFailureOutcome(this.name, message.topic, error)),
-      );
-    });
+    const entry: PendingPublish = {
+      settle: (outcome) => {
+        if (!this.pending.delete(entry)) return; // already settled (e.g. failed by a disconnect)
+        done(outcome);
+        this.drain.changed();
+      },
+    };
+    this.pending.add(entry);
+    client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
+      (puback) => {
+        const outcome = pubackOutcome(this.name, message.topic, puback);
+        if (outcome.status === 'acked') this.refusals.acked();
+        // a PUBACK that refuses for now (quota, rate): back to the queue after a backoff
+        if (outcome.status === 'retryable') {
+          this.refusals.hold(outcome.error, entry.settle);
+          this.drain.changed();
+        } else entry.settle(outcome);
+      },
+      (error: unknown) => entry.settle(publishFailureOutcome(this.name, message.topic, error)),
+    );
   }
 
   async stop(drainMs = 5_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.retryTimer);
+    this.retries.cancel();
     clearTimeout(this.attemptTimer);
-    const deadline = Date.now() + drainMs;
-    while (this.pending.size > this.refusals.holding && this.phase === 'connected' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    // a publish refused for now waits out its backoff in this process, not at the broker: failed below
+    await this.drain.until(() => this.pending.size <= this.refusals.holding || this.phase !== 'connected', drainMs);
     this.phase = 'stopped';
     const client = this.client;
     this.client = undefined;
@@ -268,19 +280,11 @@ export class AwsIotCloudAdapter implements CloudAdapter {
           { endpoint: this.name, address: this.target.address, sessionPresent, clientId: event.settings.clientId },
           'connected',
         );
-        this.emit({ type: 'connected', sessionPresent });
+        this.events.emit({ type: 'connected', sessionPresent });
       },
       (error: unknown) => {
         if (generation !== this.generation || this.phase !== 'subscribing') return;
-        const failure =
-          error instanceof TetherError
-            ? error
-            : new TetherError('TETHER_ERR_SUBSCRIBE', `${this.name}: subscribe failed: ${crtErrorText(error)}`, {
-                cause: error,
-              });
-        this.request.logger.error({ endpoint: this.name, code: failure.code }, failure.message);
-        // validatesubs: a refused subscription fails the connection, retried with backoff
-        this.restart(failure, false);
+        this.restart(subscribeFailed(this.subscribeContext, error, crtErrorText), false);
       },
     );
   }
@@ -291,6 +295,7 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     if (this.stopping || !client || this.phase === 'restarting') return;
     const wasConnected = this.phase === 'connected';
     this.phase = 'restarting';
+    this.drain.changed();
     clearTimeout(this.attemptTimer);
     this.failPending(error);
     if (wasConnected) {
@@ -298,11 +303,11 @@ export class AwsIotCloudAdapter implements CloudAdapter {
         { endpoint: this.name, address: this.target.address, reason: error.message },
         'disconnected',
       );
-      this.emit({ type: 'disconnected', reason: error.message });
+      this.events.emit({ type: 'disconnected', reason: error.message });
     }
     void this.stopClient(client).then(() => {
       if (client !== this.client || this.stopping) return;
-      this.scheduleRetry(error, afterSuccess);
+      this.retries.retryLater(error, afterSuccess, () => this.attempt());
     });
   }
 
@@ -325,27 +330,17 @@ export class AwsIotCloudAdapter implements CloudAdapter {
     });
   }
 
-  private scheduleRetry(error: TetherError, afterSuccess: boolean): void {
-    if (this.stopping) return;
-    const delay = this.retries.failed(error, afterSuccess);
-    this.retryTimer = setTimeout(() => this.attempt(), delay);
-    this.retryTimer.unref();
-  }
-
-  private async subscribeOn(client: mqtt5.Mqtt5Client, subs: readonly Subscription[]): Promise<void> {
+  private async subscribeOn(client: mqtt5.Mqtt5Client, subs: readonly EndpointSubscription[]): Promise<void> {
     if (subs.length === 0) return;
     const refused: string[] = [];
     for (const batch of subscribeBatches(subs, this.config.maxqos)) {
       refused.push(...(await this.subscribeBatch(client, batch)));
     }
     if (refused.length === 0) return;
-    const error = new TetherError(
-      'TETHER_ERR_SUBSCRIBE',
-      `${this.name} refused the subscription to ${refused.join('; ')}`,
+    subscriptionsRefused(
+      this.subscribeContext,
+      new TetherError('TETHER_ERR_SUBSCRIBE', `${this.name} refused the subscription to ${refused.join('; ')}`),
     );
-    if (this.config.validatesubs) throw error;
-    this.request.logger.warn({ endpoint: this.name, code: error.code }, error.message);
-    this.emit({ type: 'error', error });
   }
 
   /**
@@ -421,9 +416,5 @@ export class AwsIotCloudAdapter implements CloudAdapter {
   private failPending(error: TetherError): void {
     this.refusals.flush();
     for (const entry of [...this.pending]) entry.settle({ status: 'retryable', error });
-  }
-
-  private emit(event: EndpointEvent): void {
-    for (const listener of this.listeners) listener(event);
   }
 }

@@ -1,3 +1,4 @@
+import { mergeSubscriptions } from '../transport/endpoint-subscriptions.js';
 import { limitProblem, type PublishLimits } from './publish-limits.js';
 
 /**
@@ -50,19 +51,14 @@ export function awsIotLimitProblem(topic: string, payload: Buffer): string | und
 export const SUBSCRIPTIONS_PER_REQUEST = 8;
 
 /**
- * The filters to subscribe, once each at the highest QoS asked (capped by `maxqos` and AWS IoT's
- * QoS 1), in SUBSCRIBE-sized batches.
+ * The filters to subscribe (each once at the highest QoS asked, capped by `maxqos` and AWS IoT's
+ * QoS 1: mergeSubscriptions) in SUBSCRIBE-sized batches.
  */
 export function subscribeBatches(
   subs: readonly { readonly filter: string; readonly qos: number }[],
   maxqos: number,
 ): Array<Array<[string, 0 | 1]>> {
-  const merged = new Map<string, 0 | 1>();
-  for (const s of subs) {
-    const qos = Math.min(s.qos, maxqos, 1) as 0 | 1;
-    merged.set(s.filter, Math.max(merged.get(s.filter) ?? 0, qos) as 0 | 1);
-  }
-  const all = [...merged];
+  const all = mergeSubscriptions(subs, Math.min(maxqos, 1)) as Array<[string, 0 | 1]>;
   const batches: Array<Array<[string, 0 | 1]>> = [];
   for (let i = 0; i < all.length; i += SUBSCRIPTIONS_PER_REQUEST)
     batches.push(all.slice(i, i + SUBSCRIPTIONS_PER_REQUEST));

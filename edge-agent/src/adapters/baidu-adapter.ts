@@ -24,7 +24,7 @@ export class BaiduCloudAdapter extends MqttCloudAdapter {
   override send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void {
     const problem = limitProblem(this.limits, message.topic, message.payload);
     if (problem !== undefined) {
-      process.nextTick(done, overLimit(this.remote, message.topic, problem));
+      process.nextTick(done, overLimit(this.name, message.topic, problem));
       return;
     }
     super.send(message, done);

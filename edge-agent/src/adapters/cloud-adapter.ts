@@ -1,6 +1,7 @@
 import type { RemoteConfig } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { MessageEndpoint } from '../core/message-endpoint.js';
+import type { BridgeMessage } from '../core/bridge-message.js';
+import type { MessageEndpoint, PublishOutcome } from '../core/message-endpoint.js';
 
 /**
  * The seam between Tether and a cloud. A remote's `provider:` picks one implementation from
@@ -14,17 +15,18 @@ import type { MessageEndpoint } from '../core/message-endpoint.js';
  * | `aws-iot`       | aws-iot-adapter.ts       | aws-iot-device-sdk-v2 MQTT 5, loaded on first use          |
  *
  * The dispatcher needs nothing more than a MessageEndpoint, and every adapter honours it the
- * same way: `publish` resolves `acked` only on the broker's PUBACK (QoS 1/2) or once written
- * (QoS 0), `retryable` when the connection is not there or drops, or the broker refuses for now
- * (a transient PUBACK reason code, reported after a backoff: transport/publish-refusals.ts),
- * `rejected` on a final refusal (0x87 not authorized…, or a message over the cloud's limits); a subscription handler
- * holds the inbound PUBACK (its promise, or HELD and a later release) until the durable queue
- * committed the message; events are
- * `connected`, `disconnected` (with a reason) and `error`; `connected` is true once subscribed.
+ * same way: `send` reports (and `publish` resolves) `acked` only on the broker's PUBACK (QoS 1/2)
+ * or once written (QoS 0), `retryable` when the connection is not there or drops, or the broker
+ * refuses for now (a transient PUBACK reason code, reported after a backoff:
+ * transport/publish-refusals.ts), `rejected` on a final refusal (0x87 not authorized…, or a
+ * message over the cloud's limits); a subscription handler holds the inbound PUBACK (its
+ * promise, or HELD and a later release) until the durable queue committed the message; events
+ * are `connected`, `disconnected` (with a reason) and `error`; `connected` is true once
+ * subscribed. The endpoint's `name` is the remote's config name.
  */
 export interface CloudAdapter extends MessageEndpoint {
-  /** The remote's config name (also `name`): used in logs and metric labels. */
-  readonly remote: string;
+  /** Every cloud endpoint reports by callback: the dispatcher sends without a promise per message. */
+  send(message: BridgeMessage, done: (outcome: PublishOutcome) => void): void;
 }
 
 export interface AdapterContext {

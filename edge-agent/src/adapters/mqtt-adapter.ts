@@ -7,8 +7,6 @@ import type { AdapterRequest, CloudAdapter } from './cloud-adapter.js';
  * TLS), ws or wss, with username/password — Mosquitto, EMQX, HiveMQ, VerneMQ, Baidu's brokers.
  */
 export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
-  readonly remote: string;
-
   /** Also the base of providers that are MQTT with conventions (baidu-iotcore, baidu-iothub). */
   constructor(config: MqttRemoteConfig | BaiduIotCoreRemoteConfig | BaiduIotHubRemoteConfig, request: AdapterRequest) {
     super({
@@ -20,6 +18,5 @@ export class MqttCloudAdapter extends MqttEndpoint implements CloudAdapter {
       field: request.field,
       ...(request.stateTopic ? { stateTopic: request.stateTopic } : {}),
     });
-    this.remote = config.name;
   }
 }

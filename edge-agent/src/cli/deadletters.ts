@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { TetherError } from '@tether/shared';
-import { silentLogger } from '../logging/logger.js';
 import { type DeadLetter, DeadLetterStore } from '../queue/dead-letter-store.js';
 import type { PendingWrite } from '../queue/queue-table.js';
 import { SqliteStore } from '../queue/sqlite-store.js';

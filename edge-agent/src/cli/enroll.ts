@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
+import { keyMatchesCertificate, writeBundleFiles } from '@tether/node-shared/bundle';
+import { createKeyAndCsr } from '@tether/node-shared/pki';
 import {
   type BundleFiles,
   BundleFilesSchema,
@@ -12,9 +14,7 @@ import {
   ThingNameSchema,
 } from '@tether/shared';
 import { parseDocument } from 'yaml';
-import { keyMatchesCertificate, writeBundleFiles } from '../config/load-bundle.js';
 import { loadBridgeConfig, loadHubConfig } from '../config/load-config.js';
-import { createKeyAndCsr } from '../pki/dev-pki.js';
 import { type EnrollAuth, iamRefusalMessage, resolveEnrollAuth } from './enroll-auth.js';
 
 export interface EnrollOptions {

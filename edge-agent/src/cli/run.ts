@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
+import { createLogControl, type LogControl } from '@tether/node-shared/logging';
 import type { BridgeConfig, HubConfig } from '@tether/shared';
 import type { Logger } from 'pino';
 import { Agent } from '../agent.js';
 import { type LoadedConfig, loadBridgeConfig, loadHubConfig } from '../config/load-config.js';
 import { resolveOutputPath } from '../config/resolve-path.js';
-import { createLogControl, type LogControl } from '../logging/logger.js';
 import { removeRunFile, writeRunFile } from './run-file.js';
 
 export interface RunOptions {

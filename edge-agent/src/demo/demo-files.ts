@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createCa, issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import { stringify } from 'yaml';
-import { createCa, issueCertificate, writePemFiles } from '../pki/dev-pki.js';
 
 export interface DemoFiles {
   readonly dir: string;

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { createLogger } from '@tether/node-shared/logging';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Agent } from '../agent.js';
 import { loadBridgeConfig, loadHubConfig } from '../config/load-config.js';
 import { EmbeddedHub } from '../hub/embedded-hub.js';
-import { createLogger } from '../logging/logger.js';
 import { writeDemoFiles } from './demo-files.js';
 
 /**

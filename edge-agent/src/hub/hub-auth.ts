@@ -146,7 +146,7 @@ function everythingPrincipal(username: string): Principal {
 /**
  * Does subscribe permit `permit` allow the subscription `filter`? Yes when every topic
  * `filter` can match is also matched by `permit` (so `a/#` covers `a/+/c`, `+` does not
- * cover `#`). Both are valid filters (the config schema and aedes checked them).
+ * cover `#`). Both are valid filters (the config schema and the SUBSCRIBE decoder checked them).
  */
 export function filterCovers(permit: string, filter: string): boolean {
   if (permit === filter) return true;

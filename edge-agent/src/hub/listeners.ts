@@ -104,7 +104,7 @@ async function startOne(
   }
 
   // Every accepted TCP connection, before TLS or HTTP: Nagle would hold each small MQTT
-  // packet back until the previous one is acked, 6-12 ms per message through a bridge.
+  // packet back until the previous one is acked, milliseconds per message through a bridge.
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     socket.setNoDelay(true);

@@ -1,4 +1,4 @@
-import type { BridgeConfig, QoS, Subscription } from '@tether/shared';
+import type { BridgeConfig, QoS, SubscriptionConfig } from '@tether/shared';
 import { filtersOverlap } from './filter-overlap.js';
 import { compileTopicMapper, type TopicMapper } from './topic-map.js';
 
@@ -57,7 +57,7 @@ export function planBridge(config: BridgeConfig): BridgePlan {
     }
     return id;
   };
-  const addRoute = (rule: number, from: string, to: string, sub: Subscription): void => {
+  const addRoute = (rule: number, from: string, to: string, sub: SubscriptionConfig): void => {
     const filters = subs.get(from) as Map<string, QoS>;
     filters.set(sub.topic, Math.max(filters.get(sub.topic) ?? 0, sub.qos) as QoS);
     const mapped =

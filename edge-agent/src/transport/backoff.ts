@@ -1,8 +1,4 @@
-/**
- * Exponential reconnect backoff with jitter. Baetyl starts at 500 ms and doubles up to
- * `interval`; jitter spreads a fleet's reconnects so a cloud outage does not end in a
- * thundering herd.
- */
+/** The delays of a Backoff (from a connection's `backoff` block: retry-reporter.ts backoffPolicy). */
 export interface BackoffPolicy {
   readonly minMs: number;
   readonly maxMs: number;
@@ -11,6 +7,11 @@ export interface BackoffPolicy {
   readonly jitter: number;
 }
 
+/**
+ * Exponential backoff with jitter, for reconnects (RetryReporter) and for publishes refused for
+ * now (TransientRefusals). Baetyl starts at 500 ms and doubles up to `interval`; jitter spreads a
+ * fleet's reconnects so a cloud outage does not end in a thundering herd.
+ */
 export class Backoff {
   private attempt = 0;
 
@@ -26,11 +27,6 @@ export class Backoff {
     if (ceiling < maxMs) this.attempt++;
     const delay = ceiling * (1 - jitter * this.random());
     return Math.max(0, Math.round(delay));
-  }
-
-  /** Attempts made since the last reset. */
-  get attempts(): number {
-    return this.attempt;
   }
 
   reset(): void {

@@ -1,5 +1,5 @@
+import { redactUserinfo } from '@tether/node-shared/logging';
 import { type ErrorCode, TetherError } from '@tether/shared';
-import { redactUserinfo } from '../logging/redact.js';
 
 /**
  * Turns what Node, OpenSSL and mqtt.js throw into one line a person can act on, with the

@@ -7,6 +7,15 @@ import type { InboundHandler } from '../core/message-hold.js';
 import { type ConnectionTarget, parseAddress, readTlsMaterial, type TlsMaterial } from './connection-options.js';
 import { deliverToSubscriptions } from './deliver-to-subscriptions.js';
 import { describeConnectError } from './describe-error.js';
+import { DrainWaiter } from './drain-waiter.js';
+import { EndpointEvents } from './endpoint-events.js';
+import {
+  type EndpointSubscription,
+  mergeSubscriptions,
+  type SubscribeContext,
+  subscribeFailed,
+  subscriptionsRefused,
+} from './endpoint-subscriptions.js';
 import { type LeanMessage, LeanMqttClient, type MqttError } from './lean/index.js';
 import { refusalKind, TransientRefusals } from './publish-refusals.js';
 import { RetryReporter } from './retry-reporter.js';
@@ -32,12 +41,6 @@ export interface MqttEndpointOptions {
 const ONLINE = Buffer.from('1');
 const OFFLINE = Buffer.from('0');
 
-interface Subscription {
-  readonly filter: string;
-  readonly qos: QoS;
-  readonly handler: InboundHandler;
-}
-
 /**
  * A broker connection (tcp, ssl, ws, wss; MQTT 3.1.1 or 5) that keeps itself connected, on
  * Tether's lean client. A received message is acknowledged to the broker only when every
@@ -51,21 +54,24 @@ export class MqttEndpoint implements MessageEndpoint {
   private readonly target: ConnectionTarget;
   private readonly retries: RetryReporter;
   private readonly refusals: TransientRefusals;
-  private readonly subs: Subscription[] = [];
-  private readonly listeners = new Set<(event: EndpointEvent) => void>();
+  private readonly subs: EndpointSubscription[] = [];
+  private readonly events = new EndpointEvents();
+  private readonly drain = new DrainWaiter();
+  private readonly subscribeContext: SubscribeContext;
   private client: LeanMqttClient | undefined;
   private tls: TlsMaterial = {};
   private ws: WsModule | undefined;
   private isConnected = false;
   private stopping = false;
   private inflight = 0;
-  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: MqttEndpointOptions) {
     this.name = options.name;
     this.target = parseAddress(options.config.address);
-    this.retries = new RetryReporter(this.name, options.config, this.options.logger, (event) => this.emit(event));
-    this.refusals = new TransientRefusals(this.name, options.config, this.options.logger);
+    this.retries = new RetryReporter(this.name, options.config, options.logger, (event) => this.events.emit(event));
+    this.refusals = new TransientRefusals(this.name, options.config, options.logger);
+    const { validatesubs } = options.config;
+    this.subscribeContext = { name: this.name, validatesubs, logger: options.logger, events: this.events };
   }
 
   get connected(): boolean {
@@ -92,8 +98,7 @@ export class MqttEndpoint implements MessageEndpoint {
   }
 
   onEvent(listener: (event: EndpointEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.events.listen(listener);
   }
 
   async subscribe(filter: string, qos: QoS, handler: InboundHandler): Promise<void> {
@@ -122,6 +127,7 @@ export class MqttEndpoint implements MessageEndpoint {
         // the lean client reports a refusal before sending at once; the contract is never synchronous
         if (sync) process.nextTick(done, outcome);
         else done(outcome);
+        this.drain.changed();
       };
       if (!error) {
         this.refusals.acked();
@@ -137,7 +143,10 @@ export class MqttEndpoint implements MessageEndpoint {
       if (code === undefined || code < 0x80) finish({ status: 'retryable', error: failure });
       else if (refusalKind(code) === 'final') finish({ status: 'rejected', error: failure });
       // refused for now (quota, rate, busy): back to the queue, but only after a backoff
-      else this.refusals.hold(failure, finish);
+      else {
+        this.refusals.hold(failure, finish);
+        this.drain.changed();
+      }
     });
     sync = false;
   }
@@ -145,11 +154,9 @@ export class MqttEndpoint implements MessageEndpoint {
   async stop(drainMs = 5_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    clearTimeout(this.retryTimer);
-    const deadline = Date.now() + drainMs;
-    while (this.inflight > this.refusals.holding && this.isConnected && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    this.retries.cancel();
+    // a publish refused for now waits out its backoff in this process, not at the broker: flushed below
+    await this.drain.until(() => this.inflight <= this.refusals.holding || !this.isConnected, drainMs);
     this.refusals.flush();
     const client = this.client;
     this.client = undefined;
@@ -196,8 +203,7 @@ export class MqttEndpoint implements MessageEndpoint {
       onMessage: (message, ack) => this.deliver(message, ack),
     }).then(
       (client) => this.onConnected(client),
-      (error: unknown) =>
-        this.scheduleRetry(this.withStateHint(describeConnectError(error, this.target.address)), false),
+      (error: unknown) => this.retryLater(this.withStateHint(describeConnectError(error, this.target.address)), false),
     );
   }
 
@@ -222,6 +228,7 @@ export class MqttEndpoint implements MessageEndpoint {
       this.client = undefined;
       const wasConnected = this.isConnected;
       this.isConnected = false;
+      this.drain.changed();
       this.refusals.flush();
       const reason = error ? describeConnectError(error, this.target.address) : undefined;
       if (wasConnected) {
@@ -229,14 +236,12 @@ export class MqttEndpoint implements MessageEndpoint {
           { endpoint: this.name, address: this.target.address, reason: reason?.message },
           'disconnected',
         );
-        this.emit({ type: 'disconnected', reason: reason?.message ?? 'connection closed' });
+        this.events.emit({ type: 'disconnected', reason: reason?.message ?? 'connection closed' });
       }
-      if (!this.stopping) {
-        this.scheduleRetry(
-          reason ?? new TetherError('TETHER_ERR_CONNECT', `connection to ${this.target.address} closed`),
-          wasConnected,
-        );
-      }
+      this.retryLater(
+        reason ?? new TetherError('TETHER_ERR_CONNECT', `connection to ${this.target.address} closed`),
+        wasConnected,
+      );
     });
     // up only once subscribed: a message published after this point is not missed
     this.subscribeOn(client, this.subs).then(
@@ -258,36 +263,25 @@ export class MqttEndpoint implements MessageEndpoint {
           { endpoint: this.name, address: this.target.address, sessionPresent: client.sessionPresent },
           'connected',
         );
-        this.emit({ type: 'connected', sessionPresent: client.sessionPresent });
+        this.events.emit({ type: 'connected', sessionPresent: client.sessionPresent });
       },
       (error: unknown) => {
-        const failure =
-          error instanceof TetherError
-            ? error
-            : new TetherError('TETHER_ERR_SUBSCRIBE', `${this.name}: subscribe failed: ${String(error)}`);
-        this.options.logger.error({ endpoint: this.name, code: failure.code }, failure.message);
-        // validatesubs: a refused subscription fails the connection, retried with backoff
+        subscribeFailed(this.subscribeContext, error);
+        // the close that follows retries with backoff
         void client.end(false);
       },
     );
   }
 
-  private scheduleRetry(error: TetherError, afterSuccess: boolean): void {
+  private retryLater(error: TetherError, afterSuccess: boolean): void {
     if (this.stopping) return;
-    const delay = this.retries.failed(error, afterSuccess);
-    this.retryTimer = setTimeout(() => this.attempt(), delay);
-    this.retryTimer.unref();
+    this.retries.retryLater(error, afterSuccess, () => this.attempt());
   }
 
-  private async subscribeOn(client: LeanMqttClient, subs: readonly Subscription[]): Promise<void> {
+  private async subscribeOn(client: LeanMqttClient, subs: readonly EndpointSubscription[]): Promise<void> {
     if (subs.length === 0) return;
     const v5 = this.options.config.protocol === 5;
-    const merged = new Map<string, QoS>();
-    for (const s of subs) {
-      const qos = Math.min(s.qos, this.options.config.maxqos) as QoS;
-      merged.set(s.filter, Math.max(merged.get(s.filter) ?? 0, qos) as QoS);
-    }
-    const request = [...merged].map(([topic, qos]) =>
+    const request = mergeSubscriptions(subs, this.options.config.maxqos).map(([topic, qos]) =>
       // MQTT 5: No Local stops the echo of our own publishes, except on a shared subscription, where
       // it is a Protocol Error [MQTT-3.8.3-4]; Retain As Published keeps the retain flag
       v5 ? { topic, qos, nl: !isSharedFilter(topic), rap: true } : { topic, qos },
@@ -295,13 +289,13 @@ export class MqttEndpoint implements MessageEndpoint {
     const granted = await client.subscribe(request);
     const refused = request.filter((_, i) => (granted[i] ?? 0x80) >= 0x80).map((r) => r.topic);
     if (refused.length === 0) return;
-    const error = new TetherError(
-      'TETHER_ERR_SUBSCRIBE',
-      `${this.name} refused the subscription to ${refused.join(', ')} (SUBACK failure)`,
+    subscriptionsRefused(
+      this.subscribeContext,
+      new TetherError(
+        'TETHER_ERR_SUBSCRIBE',
+        `${this.name} refused the subscription to ${refused.join(', ')} (SUBACK failure)`,
+      ),
     );
-    if (this.options.config.validatesubs) throw error;
-    this.options.logger.warn({ endpoint: this.name, code: error.code }, error.message);
-    this.emit({ type: 'error', error });
   }
 
   /** Hands a message to the matching handlers; acks the broker once all of them stored it. */
@@ -315,9 +309,5 @@ export class MqttEndpoint implements MessageEndpoint {
       );
       void this.client?.end(false);
     });
-  }
-
-  private emit(event: EndpointEvent): void {
-    for (const listener of this.listeners) listener(event);
   }
 }

@@ -57,7 +57,8 @@ export class TransientRefusals {
 
   /** A publish was acknowledged: the next refusal waits the shortest delay again. */
   acked(): void {
-    if (this.backoff.attempts === 0 && !this.reported) return;
+    // per acked message: nothing to reset unless a refusal came since (hold() sets `reported`)
+    if (!this.reported) return;
     this.backoff.reset();
     this.reported = false;
   }

@@ -7,11 +7,12 @@ import { Backoff, type BackoffPolicy } from './backoff.js';
  * Reconnect timing and failure reporting shared by every connection: exponential backoff with
  * jitter (Baetyl: 500 ms doubling to `interval`), and each new failure reason logged once per
  * attempt series at error level with the endpoint's name — a remote that stays down does not
- * flood the log, and a changed reason is still seen.
+ * flood the log, and a changed reason is still seen. It also holds the timer of the next attempt.
  */
 export class RetryReporter {
   private readonly backoff: Backoff;
   private reportedReason: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly name: string,
@@ -29,7 +30,7 @@ export class RetryReporter {
   }
 
   /** Reports a failed attempt (once per reason and series) and returns the delay before the next. */
-  failed(error: TetherError, afterSuccess: boolean): number {
+  private failed(error: TetherError, afterSuccess: boolean): number {
     const delay = this.backoff.next();
     this.emit({ type: 'retrying', error, delayMs: delay });
     if (error.message !== this.reportedReason) {
@@ -43,6 +44,21 @@ export class RetryReporter {
       this.logger.debug({ endpoint: this.name, code: error.code, retryInMs: delay }, 'still failing');
     }
     return delay;
+  }
+
+  /**
+   * Reports a failed attempt (as failed()) and calls `attempt` after the delay. The timer does not
+   * keep the process alive: a connection that waits to retry is no reason not to exit.
+   */
+  retryLater(error: TetherError, afterSuccess: boolean, attempt: () => void): void {
+    const delay = this.failed(error, afterSuccess);
+    this.timer = setTimeout(attempt, delay);
+    this.timer.unref();
+  }
+
+  /** Cancels the pending retryLater() (stop). */
+  cancel(): void {
+    clearTimeout(this.timer);
   }
 }
 

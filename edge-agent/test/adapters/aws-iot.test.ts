@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createCa, issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import { RemoteSchema } from '@tether/shared';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,6 @@ import {
   releaseClosedClient,
 } from '../../src/adapters/aws-iot-sdk.js';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
-import { createCa, issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
 
 const ADDRESS = 'ssl://abc123-ats.iot.eu-west-1.amazonaws.com:8883';
 const crt = (error_name: string) => ({ error: { error_name, message: `aws-c-io: ${error_name}` } });

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { issueCertificate, writePemFiles } from '@tether/node-shared/pki';
 import { RemoteSchema } from '@tether/shared';
 import { mutualTls, startMosquitto } from '@tether/test-helpers/mosquitto';
 import { connectClient } from '@tether/test-helpers/mqtt-clients';
 import { type Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { makeTlsFixture, type TlsFixture } from '@tether/test-helpers/tls-fixture';
 import { createCloudAdapter } from '../../src/adapters/registry.js';
-import { issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
 import { type CloudSetup, cloudAdapterContract } from './cloud-adapter-contract.js';
 
 /**

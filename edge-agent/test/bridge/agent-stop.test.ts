@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { Agent } from '../../src/agent.js';
@@ -10,7 +11,6 @@ import { ConnectionStateTopics } from '../../src/bridge/connection-state-topics.
 import { loadBridgeConfig, loadHubConfig } from '../../src/config/load-config.js';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';
 import { MqttEndpoint } from '../../src/transport/mqtt-endpoint.js';
 import { ALL } from '../hub/hub-fixtures.js';
@@ -84,10 +84,6 @@ function watch<T extends object>(steps: string[], target: T, method: keyof T & s
 describe('Agent.stop()', () => {
   it('drains the bridge, tells the hub the remotes are down, stops the hub, then the connections, then the store', async () => {
     const agent = await agentInProcess();
-    const kinds = [...agent.connections.values()].map(
-      (e) => e instanceof InProcessHubLink || e instanceof MqttEndpoint,
-    );
-    expect(kinds).toEqual([true, true]); // the remote's adapter is an MqttEndpoint
     const steps: string[] = [];
     watch(steps, Bridge.prototype, 'drain', 'bridge drain');
     watch(steps, ConnectionStateTopics.prototype, 'allDown', 'state topics down');
@@ -111,7 +107,6 @@ describe('Agent.stop()', () => {
     expect(at('hub stop done')).toBeLessThan(at('remote stop'));
     expect(at('hub link stop done')).toBeLessThan(at('store close'));
     expect(at('remote stop done')).toBeLessThan(at('store close'));
-    expect(agent.embeddedHub?.running).toBe(false);
   });
 
   it('is idempotent: a second stop() is the same stop', async () => {

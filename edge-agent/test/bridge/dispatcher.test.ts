@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Dispatcher, type DispatcherOptions } from '../../src/bridge/dispatcher.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import { DeadLetterStore } from '../../src/queue/dead-letter-store.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';

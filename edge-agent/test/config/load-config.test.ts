@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createCa, issueCertificate, type PemFilePaths, writePemFiles } from '@tether/node-shared/pki';
 import { ConfigError } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkBridgeConfig, checkHubConfig, loadBridgeConfig, loadHubConfig } from '../../src/config/load-config.js';
 import { hashPassword, verifyPassword } from '../../src/hub/password-hash.js';
-import { createCa, issueCertificate, type PemFilePaths, writePemFiles } from '../../src/pki/dev-pki.js';
 import { parseAddress } from '../../src/transport/connection-options.js';
 
 /** Loading a config runs every check the start would fail on, with the functions the start uses. */

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
+import { silentLogger } from '@tether/node-shared/logging';
 import { HubConfigSchema, TetherError } from '@tether/shared';
 import { SEED_LOGIN, SEED_PRINCIPAL } from '@tether/test-helpers/seed';
 import mqtt from 'mqtt';
@@ -7,7 +8,6 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { hashPassword } from '../../src/hub/password-hash.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import { closed, Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();

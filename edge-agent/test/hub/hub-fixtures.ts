@@ -1,3 +1,4 @@
+import { silentLogger } from '@tether/node-shared/logging';
 import { type HubConfig, HubConfigSchema } from '@tether/shared';
 import { seedHubConfig } from '@tether/test-helpers/seed';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
@@ -5,7 +6,6 @@ import { withTimeout } from '@tether/test-helpers/wait-for';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { EmbeddedHub } from '../../src/hub/embedded-hub.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import type { SqliteStore } from '../../src/queue/sqlite-store.js';
 
 /** Shared set-up for the hub tests: real hub on 127.0.0.1 port 0, real MQTT.js clients. */

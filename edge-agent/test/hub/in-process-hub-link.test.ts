@@ -1,3 +1,4 @@
+import { silentLogger } from '@tether/node-shared/logging';
 import { HubConfigSchema, TetherError } from '@tether/shared';
 import { SEED_LOGIN, SEED_PRINCIPAL } from '@tether/test-helpers/seed';
 import { waitFor, withTimeout } from '@tether/test-helpers/wait-for';
@@ -6,7 +7,6 @@ import type { BridgeMessage } from '../../src/core/bridge-message.js';
 import type { EndpointEvent } from '../../src/core/message-endpoint.js';
 import type { EmbeddedHub } from '../../src/hub/embedded-hub.js';
 import { InProcessHubLink } from '../../src/hub/in-process-hub-link.js';
-import { silentLogger } from '../../src/logging/logger.js';
 import { Resources, record, seedConfig, urlOf } from './hub-fixtures.js';
 
 const res = new Resources();

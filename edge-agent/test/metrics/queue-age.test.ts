@@ -1,5 +1,5 @@
+import { silentLogger } from '@tether/node-shared/logging';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/logging/logger.js';
 import { QueueAge } from '../../src/metrics/queue-age.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { append } from '../queue/append.js';

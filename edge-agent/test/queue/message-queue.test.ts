@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { silentLogger } from '@tether/node-shared/logging';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue, type MessageQueueOptions } from '../../src/queue/message-queue.js';
 import { SqliteStore } from '../../src/queue/sqlite-store.js';
 import { append } from './append.js';

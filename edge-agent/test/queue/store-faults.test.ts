@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { createLogger, silentLogger } from '@tether/node-shared/logging';
 import { TetherError } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, silentLogger } from '../../src/logging/logger.js';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
 import { append } from './append.js';

@@ -45,7 +45,8 @@ export const SubscriptionSchema = baetylSection({
   /** Tether: carry the retain flag across (default) or clear it. */
   retain: z.boolean().default(true),
 });
-export type Subscription = z.infer<typeof SubscriptionSchema>;
+/** One `subscriptions[]` entry (a client block's or a rule side's); not the hub's own subscriptions. */
+export type SubscriptionConfig = z.infer<typeof SubscriptionSchema>;
 
 export const BackoffSchema = tetherSection({
   /** First delay; Baetyl starts at 500ms. */
@@ -56,9 +57,13 @@ export const BackoffSchema = tetherSection({
   /** 0..1: each delay is drawn from [d·(1−jitter), d]. */
   jitter: z.number().min(0).max(1).default(0.2),
 });
-export type Backoff = z.infer<typeof BackoffSchema>;
+/** A connection's `backoff` block; the Backoff class (edge-agent/src/transport) runs it. */
+export type BackoffConfig = z.infer<typeof BackoffSchema>;
 
-/** Read pacing longer than this would only add latency: a pause of 1–2 ms already batches ~50 messages. */
+/**
+ * Read pacing longer than this would only add latency: a pause of 1–2 ms already gathers a full
+ * batch per read (BENCHMARKS.md, "Measurements behind the code").
+ */
 const MAX_READ_PAUSE_MS = 100;
 
 /** The client shape Baetyl shares between `hub` and every `remotes[]` entry. */
@@ -405,6 +410,7 @@ export const RemoteSchema = z.discriminatedUnion(
   },
 );
 export type RemoteConfig = z.infer<typeof RemoteSchema>;
+/** A remote's `provider:`: which cloud adapter the agent connects it with (not ProvisioningProvider). */
 export type RemoteProvider = RemoteConfig['provider'];
 
 /** The providers a remote may name, in the union's order, read from RemoteSchema: a new member needs no second list. */

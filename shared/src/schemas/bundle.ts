@@ -10,8 +10,12 @@ import { ThingNameSchema } from './policy.js';
 
 export const BUNDLE_FORMAT_VERSION = 1;
 
-export const ProviderNameSchema = z.enum(['local', 'aws-iot', 'baidu-iotcore', 'baidu-iothub']);
-export type ProviderName = z.infer<typeof ProviderNameSchema>;
+/**
+ * Where `tether-cloud` provisions a thing (the bundle's `provider`, `--provider`). Not a remote's
+ * `provider:` (RemoteProvider: the adapter the agent connects with), though names overlap.
+ */
+export const ProvisioningProviderSchema = z.enum(['local', 'aws-iot', 'baidu-iotcore', 'baidu-iothub']);
+export type ProvisioningProvider = z.infer<typeof ProvisioningProviderSchema>;
 
 export const BUNDLE_FILES = {
   manifest: 'bundle.json',
@@ -34,7 +38,7 @@ export type BundleEndpoint = z.infer<typeof BundleEndpointSchema>;
 
 export const BundleManifestSchema = z.object({
   version: z.literal(BUNDLE_FORMAT_VERSION),
-  provider: ProviderNameSchema,
+  provider: ProvisioningProviderSchema,
   thing: ThingNameSchema,
   endpoint: BundleEndpointSchema,
   clientId: z.string().min(1),

@@ -1,8 +1,9 @@
 /**
  * Topic → the work match() did for it, bounded in entries. Emptied on every subscription change
  * (the index has no cheaper way to know which topics a filter touches), and when full: evicting
- * the oldest entry instead made V8 skip ever more deleted entries at the front of the Map (8 µs
- * per miss when cycling through 10,000 topics), and an LRU's reordering costs on every hit.
+ * the oldest entry instead made V8 skip ever more deleted entries at the front of the Map (a cost
+ * per miss that grows with the cache: BENCHMARKS.md, "Measurements behind the code"), and an
+ * LRU's reordering costs on every hit.
  */
 export class MatchCache<V> {
   #entries = new Map<string, V>();

@@ -1,9 +1,6 @@
 import { ChurnSafeMap } from './churn-safe-map.js';
 
-/**
- * Topic names → one value each, in a trie of topic levels, searched with a topic filter: the
- * reverse of TopicTrie. Nodes know their parent so a delete prunes without a path array.
- */
+/** One topic level of a RetainedTrie; it knows its parent so a delete prunes without a path array. */
 interface Node<V> {
   readonly parent: Node<V> | undefined;
   readonly level: string;
@@ -13,6 +10,10 @@ interface Node<V> {
 
 const DOLLAR = 36;
 
+/**
+ * Topic names → one value each, in a trie of topic levels, searched with a topic filter: the
+ * reverse of TopicTrie.
+ */
 export class RetainedTrie<V> {
   readonly #root: Node<V> = { parent: undefined, level: '', children: undefined, value: undefined };
 

@@ -18,10 +18,6 @@ export class SharedGroup {
     return this.#members.length;
   }
 
-  members(): readonly Subscription[] {
-    return this.#members;
-  }
-
   /** Adds or replaces the client's membership; true when it replaced one. */
   set(subscription: Subscription): boolean {
     const i = this.#indexOf(subscription.clientId);

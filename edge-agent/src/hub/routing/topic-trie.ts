@@ -1,11 +1,6 @@
 import { ChurnSafeMap } from './churn-safe-map.js';
 
-/**
- * Topic filters → one value each, in a trie of topic levels, matched against published topic
- * names. `+` and `#` have their own slots on a node, not entries in its children map, so a
- * match costs one map lookup per level plus two field reads.
- * Pure; used by SubscriptionIndex (one value per distinct filter).
- */
+/** One topic level of a TopicTrie. */
 interface TrieNode<V> {
   children: ChurnSafeMap<string, TrieNode<V>> | undefined;
   plus: TrieNode<V> | undefined;
@@ -17,6 +12,12 @@ interface TrieNode<V> {
 
 const DOLLAR = 36;
 
+/**
+ * Topic filters → one value each, in a trie of topic levels, matched against published topic
+ * names. `+` and `#` have their own slots on a node, not entries in its children map, so a
+ * match costs one map lookup per level plus two field reads.
+ * Pure; used by SubscriptionIndex (one value per distinct filter).
+ */
 export class TopicTrie<V> {
   readonly #root: TrieNode<V> = newNode();
   #size = 0;

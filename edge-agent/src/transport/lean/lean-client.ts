@@ -31,9 +31,9 @@ import {
   type ServerProperties,
 } from './types.js';
 
-// mqtt-packet pre-builds 65,536 two-byte Buffers on its first generate() (~6 MB of heap, a tenth of
-// the agent's resident memory); we only generate rare packets with it, so numbers are made on demand.
-// The flag is module-wide: the embedded hub's aedes writes with the same copy of mqtt-packet.
+// mqtt-packet pre-builds 65,536 two-byte Buffers on its first generate() (megabytes of heap:
+// BENCHMARKS.md); we only generate rare packets with it, so numbers are made on demand. The flag is
+// module-wide: every user of this copy of mqtt-packet in the process gets it.
 mqttPacket.writeToStream.cacheNumbers = false;
 
 const NOOP = (): void => {};
@@ -72,7 +72,6 @@ export class LeanMqttClient {
   private readonly aliases = new Map<number, string>();
   private readonly closeListeners = new Set<LeanClientEvents['close']>();
   private readonly errorListeners = new Set<LeanClientEvents['error']>();
-  private readonly drainWaiters = new Set<() => void>();
   private readonly onMessage: MessageHandler;
   private readonly keepaliveSec: number;
   private readonly closedPromise: Promise<void>;
@@ -143,25 +142,6 @@ export class LeanMqttClient {
   /** Our QoS 1/2 publishes not yet acknowledged (including those waiting for a Receive Maximum slot). */
   get inflight(): number {
     return this.outbound.size;
-  }
-
-  /** The socket's buffer is over its high-water mark: wait for drain() before publishing more. */
-  get writableNeedDrain(): boolean {
-    return this.state !== 'closed' && this.stream.writableNeedDrain;
-  }
-
-  /** Resolves when the socket buffer has drained (at once when it need not), or the connection closed. */
-  drain(): Promise<void> {
-    if (!this.writableNeedDrain) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        this.stream.off('drain', done);
-        this.drainWaiters.delete(done);
-        resolve();
-      };
-      this.stream.on('drain', done);
-      this.drainWaiters.add(done);
-    });
   }
 
   /**
@@ -456,7 +436,6 @@ export class LeanMqttClient {
     this.outbound.failAll(closed);
     for (const pending of this.subscribes.values()) pending.reject(closed);
     this.subscribes.clear();
-    for (const done of [...this.drainWaiters]) done();
     this.resolveClosed();
     const handshake = this.handshake;
     if (handshake) {

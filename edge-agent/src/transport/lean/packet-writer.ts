@@ -47,14 +47,6 @@ export class PacketWriter {
     private readonly protocolVersion: 4 | 5,
   ) {}
 
-  get bufferedBytes(): number {
-    return this.bytes;
-  }
-
-  get needDrain(): boolean {
-    return this.stream.writableNeedDrain;
-  }
-
   /** PUBACK, PUBREC, PUBREL or PUBCOMP with success: the 4-byte form, valid in v5 too (sections 3.4.2.1-3.7.2.1). */
   ack(header: number, id: number): void {
     if (this.closedWith) return;

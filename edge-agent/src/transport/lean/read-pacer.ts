@@ -12,8 +12,8 @@ const STREAK = 16;
 /**
  * Interrupt moderation for one connection's reads. Every read costs a wakeup, a syscall and a pass
  * through Node's stream machinery, and a fast peer (Mosquitto writes each packet on its own) makes
- * them small: at 30,000 msg/s a bridge read 2–3 messages per read and wrote as often, and those
- * wakeups were most of its CPU. When STREAK small reads in a row follow each other closer than half
+ * them small: under load a bridge read a few messages per read and wrote as often, and those
+ * wakeups were most of its CPU (BENCHMARKS.md, "Measurements behind the code"). When STREAK small reads in a row follow each other closer than half
  * of `pauseMs`, reading pauses for `pauseMs` after each read, so the next read takes everything that
  * arrived meanwhile in one piece (and the writes it causes leave as one), for as long as data keeps
  * waiting. Bursts shorter than the streak, and connections that read less often (a few thousand
@@ -23,10 +23,10 @@ const STREAK = 16;
  * The stream must stop reading the socket when paused: Node's net.Socket keeps reading into its
  * buffer up to readableHighWaterMark while paused, so the tcp streams are opened with a 1-byte mark
  * (stream-builder.ts). With the default 16 KB mark a pause gathered nothing and, against a peer
- * sending each PUBACK as its own segment, QoS 1 throughput fell from 40,000 to 900 msg/s. Even with
- * it, the one chunk read as the pause began is delivered first on resume; the pacer lets it through
- * without pausing, so what waited in the kernel follows at once (else messages waited two pauses:
- * median latency under load 1.8 ms instead of 0.7 ms with a 1 ms pause).
+ * sending each PUBACK as its own segment, QoS 1 throughput collapsed. Even with it, the one chunk
+ * read as the pause began is delivered first on resume; the pacer lets it through without pausing,
+ * so what waited in the kernel follows at once (else messages waited two pauses, and the median
+ * latency under load more than doubled).
  */
 export class ReadPacer {
   private lastReadAt = Number.NEGATIVE_INFINITY;

@@ -1,8 +1,8 @@
+import { silentLogger } from '@tether/node-shared/logging';
 import { SEED_LOGIN } from '@tether/test-helpers/seed';
 import { waitFor } from '@tether/test-helpers/wait-for';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedHub } from '../../../src/hub/embedded-hub.js';
-import { silentLogger } from '../../../src/logging/logger.js';
 import { SqliteStore } from '../../../src/queue/sqlite-store.js';
 import { Resources, seedConfig, urlOf } from '../hub-fixtures.js';
 

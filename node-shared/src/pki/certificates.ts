@@ -1,9 +1,13 @@
 /**
- * Development PKI: a throw-away CA and the server/client certificates the quick-start demo and the
- * tests need, made on the fly. ECDSA P-256 keys, SHA-256 signatures, PEM output (keys as PKCS#8).
- * Also the pieces a self-hosted fleet CA is built from (the cloud's `local` provider and
- * `tether-agent enroll` use them): signing a public key taken from a CSR, a device's key and CSR,
- * and a CRL. Keys live in memory and in the files the caller writes.
+ * Tether's PKI, in production as much as in tests: a CA, server and client certificates, a
+ * device's key and CSR, a certificate signed for a public key taken from a CSR, and a CRL.
+ * ECDSA P-256 keys, SHA-256 signatures, PEM output (keys as PKCS#8). The cloud's `local`
+ * provider runs a fleet CA on it and `tether-cloud serve` its server certificate; `tether-agent
+ * enroll` makes the device's key and CSR; the quick-start demo and the tests make throw-away CAs.
+ * Keys live in memory and in the files the caller writes.
+ *
+ * `x509.cryptoProvider.set` below is process-wide: @peculiar/x509 signs with Node's WebCrypto
+ * wherever it is loaded (ARCHITECTURE.md, "Invariants", lists this exception).
  */
 import 'reflect-metadata'; // before @peculiar/x509: its tsyringe needs a Reflect metadata polyfill at load time
 import { randomBytes, webcrypto } from 'node:crypto';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CertKeyPair, createCa, issueCertificate, writePemFiles } from '../../src/pki/dev-pki.js';
+import { type CertKeyPair, createCa, issueCertificate, writePemFiles } from '../../src/pki/certificates.js';
 
 const execFileAsync = promisify(execFile);
 

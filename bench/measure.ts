@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readMetric } from '@tether/test-helpers/sequence';
 import { runGenerator, startSink } from './load-tools.js';
-import { cpuMicros, peakRssMb, rssSplitMb } from './processes.js';
+import { cpuMicros, peakRssMb, rssSplitMb, syscallCounts } from './processes.js';
 import { type Rig, type RigKind, startRig } from './rigs.js';
 
 /** What one pass of the generator through a setup showed. CPU figures are µs per delivered message. */
@@ -16,6 +16,9 @@ export interface Pass {
   readonly siteCpu: number | undefined;
   /** The load tools' own cost, generator + sink: shows they are not the limit. */
   readonly toolsCpu: number;
+  /** Read and write system calls of the bridge-side process per delivered message (processes.ts). */
+  readonly readsPerMsg: number | undefined;
+  readonly writesPerMsg: number | undefined;
   readonly p50us: number;
   readonly p99us: number;
   readonly lost: number;
@@ -68,6 +71,7 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
   await sink.ready;
   const bridgeBefore = rig.bridgePid ? cpuMicros(rig.bridgePid) : 0;
   const hubBefore = rig.hubPid ? cpuMicros(rig.hubPid) : 0;
+  const callsBefore = rig.bridgePid ? syscallCounts(rig.bridgePid) : undefined;
   const gen = runGenerator({
     host: '127.0.0.1',
     port: rig.publishPort,
@@ -83,11 +87,14 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
   const delivered = Math.max(1, s.distinct);
   const cpu = rig.bridgePid ? (cpuMicros(rig.bridgePid) - bridgeBefore) / delivered : undefined;
   const hubCpu = rig.hubPid ? (cpuMicros(rig.hubPid) - hubBefore) / delivered : 0;
+  const calls = rig.bridgePid ? syscallCounts(rig.bridgePid) : undefined;
   return {
     rate: s.distinct / (Number(BigInt(s.lastNs) - BigInt(g.startNs)) / 1e9),
     cpu,
     siteCpu: cpu === undefined ? undefined : cpu + hubCpu,
     toolsCpu: (g.cpuUs + s.cpuUs) / delivered,
+    readsPerMsg: calls && callsBefore ? (calls.reads - callsBefore.reads) / delivered : undefined,
+    writesPerMsg: calls && callsBefore ? (calls.writes - callsBefore.writes) / delivered : undefined,
     p50us: s.p50us,
     p99us: s.p99us,
     lost: s.lost,

@@ -18,6 +18,18 @@ export function cpuMicros(pid: number): number {
   return ns / 1000;
 }
 
+/**
+ * Read and write system calls of a process so far (`syscr`, `syscw` of /proc/PID/io: read, pread,
+ * readv..., write, pwrite, writev..., socket and file alike). Per message they show whether a
+ * bridge wakes and writes more often than another: on loopback a write also pays for the peer's
+ * TCP receive, so writes per message are most of what a bridge costs at a low rate.
+ */
+export function syscallCounts(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(io)?.[1] ?? 0);
+  return { reads: field('syscr'), writes: field('syscw') };
+}
+
 /** One field of /proc/PID/status, in kB (0 when absent). */
 function statusKb(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -9,6 +9,10 @@ const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const us = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
 const times = (n: number | undefined, of: number | undefined) =>
   n === undefined || of === undefined || of === 0 ? '–' : `${(n / of).toFixed(2)}×`;
+const calls = (p: Pass) =>
+  p.readsPerMsg === undefined || p.writesPerMsg === undefined
+    ? '–'
+    : `${p.readsPerMsg.toFixed(1)} / ${p.writesPerMsg.toFixed(1)}`;
 const payload = (size: number) => (size === 64 ? '64 B' : size === 1024 ? '1 KiB' : `${size} B`);
 
 function groups(rows: Row[]): Row[][] {
@@ -30,15 +34,15 @@ export function fixedRateTable(rows: Row[], index: number, rate: number): string
   const lines = [
     `At ${int(rate)} msg/s:`,
     '',
-    '| QoS | payload | setup | p50 / p99 µs | CPU µs/msg, bridge process | × (b) | edge site CPU µs/msg | × (b) | generator + sink µs/msg | lost | dup |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| QoS | payload | setup | p50 / p99 µs | CPU µs/msg, bridge process | × (b) | edge site CPU µs/msg | × (b) | reads / writes per msg, bridge process | generator + sink µs/msg | lost | dup |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const group of groups(rows)) {
     const ref = reference(group)?.fixed[index];
     for (const row of group) {
       const p = row.fixed[index] as Pass;
       lines.push(
-        `| ${row.qos} | ${payload(row.size)} | ${RIG_LABELS[row.kind]} | ${int(p.p50us)} / ${int(p.p99us)} | ${us(p.cpu)} | ${row.kind === 'mosquitto-bridge' ? '1' : times(p.cpu, ref?.cpu)} | ${us(p.siteCpu)} | ${row.kind === 'mosquitto-bridge' ? '1' : times(p.siteCpu, ref?.siteCpu)} | ${us(p.toolsCpu)} | ${p.lost} | ${p.duplicates} |`,
+        `| ${row.qos} | ${payload(row.size)} | ${RIG_LABELS[row.kind]} | ${int(p.p50us)} / ${int(p.p99us)} | ${us(p.cpu)} | ${row.kind === 'mosquitto-bridge' ? '1' : times(p.cpu, ref?.cpu)} | ${us(p.siteCpu)} | ${row.kind === 'mosquitto-bridge' ? '1' : times(p.siteCpu, ref?.siteCpu)} | ${calls(p)} | ${us(p.toolsCpu)} | ${p.lost} | ${p.duplicates} |`,
       );
     }
   }

@@ -13,7 +13,7 @@ import { append } from '../edge-agent/test/queue/append.js';
  * (each one insert + delete) and bytes handed to write(2) per message (/proc/self/io wchar: the
  * WAL, its checkpoints into the database and the SHM). Run on the Node to measure:
  * `node --import tsx bench/store.ts` (node_modules/node24/bin/node, node22, ...).
- * TETHER_BENCH_QUICK=1 runs a tenth of the messages.
+ * TETHER_BENCH_QUICK=1 runs a tenth of the messages; TETHER_BENCH_SIZE sets the payload (256 B).
  *
  * - steady: the destination is slower than the commit delay, so every message is written and then
  *   deleted; batches of 100 (one commit each), the acks ride the next commit.
@@ -21,7 +21,7 @@ import { append } from '../edge-agent/test/queue/append.js';
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';
 const N = QUICK ? 20_000 : 200_000;
-const PAYLOAD = Buffer.alloc(256, 7);
+const PAYLOAD = Buffer.alloc(Number(process.env.TETHER_BENCH_SIZE ?? 256), 7);
 const logger = silentLogger();
 
 function written(): number {

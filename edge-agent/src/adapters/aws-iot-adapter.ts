@@ -209,7 +209,16 @@ export class AwsIotCloudAdapter implements CloudAdapter {
       },
     };
     this.pending.add(entry);
-    client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain }).then(
+    let published: ReturnType<typeof client.publish>;
+    try {
+      published = client.publish({ topicName: message.topic, payload: message.payload, qos, retain: message.retain });
+    } catch (error) {
+      // aws-crt rejects rather than throws, but a throw must still reach the dispatcher as an
+      // outcome (and never synchronously), as publish()'s promise once turned it into one
+      process.nextTick(entry.settle, publishFailureOutcome(this.name, message.topic, error));
+      return;
+    }
+    published.then(
       (puback) => {
         const outcome = pubackOutcome(this.name, message.topic, puback);
         if (outcome.status === 'acked') this.refusals.acked();

@@ -113,17 +113,20 @@ export async function startRig(kind: RigKind, qos: 0 | 1, dir: string, options: 
       await writeFile(hubConfig, stringify({ listen: [`tcp://127.0.0.1:${hubPort}`], logger: { level: 'warn' } }));
     }
     const bridgeConfig = join(dir, 'bridge.yml');
+    // TETHER_BENCH_READPAUSE (e.g. 0ms = no read pacing) on both of the agent's connections; default Tether's own
+    const readPause = process.env.TETHER_BENCH_READPAUSE ? { readpause: process.env.TETHER_BENCH_READPAUSE } : {};
     await writeFile(
       bridgeConfig,
       stringify({
         name: 'bench',
-        hub: { address: `tcp://127.0.0.1:${hubPort}`, clientid: 'tether-bench' },
+        hub: { address: `tcp://127.0.0.1:${hubPort}`, clientid: 'tether-bench', ...readPause },
         remotes: [
           {
             name: 'b',
             address: `tcp://127.0.0.1:${cloudPort}`,
             clientid: 'tether-bench',
             ...(cloudDown ? { interval: '1s' } : {}),
+            ...readPause,
           },
         ],
         rules: [{ hub: { subscriptions: [{ topic: 'bench/#', qos }] }, remote: { name: 'b' } }],

@@ -27,7 +27,8 @@ import type { RigKind } from './rigs.js';
  * (publisher connections, default 4), TETHER_BENCH_PROF=DIR (agent CPU profiles),
  * TETHER_BENCH_NODE_ARGS (the agent's node flags; default --max-semi-space-size=4),
  * TETHER_BENCH_BACKLOG=0 (skip the cloud-offline backlog) or =only (just it),
- * TETHER_BENCH_COMMITDELAY (the Tether rigs' queue.commitdelay, e.g. 10ms; default Tether's own).
+ * TETHER_BENCH_COMMITDELAY (the Tether rigs' queue.commitdelay, e.g. 10ms; default Tether's own),
+ * TETHER_BENCH_READPAUSE (both agent connections' readpause, e.g. 0ms = no read pacing).
  * Rig node-floor-bridge (not in the default set) is the Node floor bridge, bench/node-floor-bridge.mjs.
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';

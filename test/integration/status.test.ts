@@ -153,6 +153,8 @@ describe('health and status', () => {
       what: 'three QoS 0 drops counted',
       timeoutMs: 10_000,
     });
+    // the counter is read at scrape time; the log line may reach stdout a moment later
+    await agent.waitForLog(/QoS 0 messages of this rule are dropped/, 10_000);
     const warnings = agent
       .output()
       .split('\n')

@@ -18,22 +18,24 @@ export function cpuMicros(pid: number): number {
   return ns / 1000;
 }
 
+/** One numeric field (`name: value`) of /proc/PID/<file>, 0 when absent. */
+function procField(pid: number, file: 'io' | 'status', field: string): number {
+  const text = readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? 0);
+}
+
 /**
  * Read and write system calls of a process so far (`syscr`, `syscw` of /proc/PID/io: read, pread,
  * readv..., write, pwrite, writev..., socket and file alike). Per message they show whether a
- * bridge wakes and writes more often than another: on loopback a write also pays for the peer's
- * TCP receive, so writes per message are most of what a bridge costs at a low rate.
+ * bridge wakes and writes more often than another (BENCHMARKS.md, "System calls per message").
  */
 export function syscallCounts(pid: number): { reads: number; writes: number } {
-  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(io)?.[1] ?? 0);
-  return { reads: field('syscr'), writes: field('syscw') };
+  return { reads: procField(pid, 'io', 'syscr'), writes: procField(pid, 'io', 'syscw') };
 }
 
 /** One field of /proc/PID/status, in kB (0 when absent). */
 function statusKb(pid: number, field: string): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return procField(pid, 'status', field);
 }
 
 /** Peak resident set size of a process, in MB (VmHWM). */

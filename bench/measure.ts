@@ -102,6 +102,9 @@ async function pass(rig: Rig, qos: 0 | 1, size: number, count: number, rate: num
   };
 }
 
+/** Messages of the warm-up at 5,000 msg/s (TETHER_BENCH_WARMUP): the agent's code is compiled by then. */
+const WARMUP = Number(process.env.TETHER_BENCH_WARMUP ?? 2_000);
+
 /**
  * One setup, one QoS, one payload size: a warm-up at 5,000 msg/s, the fixed-rate passes (their
  * peak RSS is that of a steady rate, before any full-speed backlog), one uncounted full-speed pass
@@ -114,7 +117,7 @@ export async function measure(kind: RigKind, qos: 0 | 1, size: number, options: 
   try {
     // retried while a bridge is still connecting
     for (let attempt = 0; attempt < 10; attempt++) {
-      const warm = await pass(rig, qos, size, 2_000, 5_000, conns);
+      const warm = await pass(rig, qos, size, WARMUP, 5_000, conns);
       if (warm.lost < 1_000) break;
     }
     const passes: Pass[] = [];

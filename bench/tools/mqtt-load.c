@@ -508,6 +508,17 @@ static int run_sub(int argc, char **argv) {
     }
   }
   double cpu = cpu_us() - cpu0;
+  /* TETHER_LOAD_LATENCIES=FILE: every latency (FILE.PID) in arrival order (ns), to see when the slow ones came */
+  const char *dump = getenv("TETHER_LOAD_LATENCIES");
+  if (dump) {
+    char name[512];
+    snprintf(name, sizeof name, "%s.%d", dump, (int)getpid());
+    FILE *f = fopen(name, "w");
+    if (f) {
+      for (uint32_t i = 0; i < distinct; i++) fprintf(f, "%lld\n", (long long)latency[i]);
+      fclose(f);
+    }
+  }
   qsort(latency, distinct, sizeof(int64_t), cmp_i64);
   double p50 = distinct ? (double)latency[(size_t)(0.50 * distinct)] / 1000.0 : -1;
   double p99 = distinct ? (double)latency[(size_t)(0.99 * distinct) < distinct ? (size_t)(0.99 * distinct) : distinct - 1] / 1000.0 : -1;

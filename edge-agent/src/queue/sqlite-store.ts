@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
-import type { PendingWrite, QueueTable, StoredRow } from './queue-table.js';
+import { COMMIT_BATCH, LogQueueTable, type TableHost } from './log-queue-table.js';
+import type { QueueTable } from './queue-table.js';
+import { SegmentLog } from './segment-log.js';
 import { errorCode, isCorruption, isDiskFull, startOver, storeError } from './store-errors.js';
-import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, writeManifest } from './store-files.js';
+import { checkManifest, DB_FILE, prepareDataDir, privateStoreFiles, QUEUES_DIR, writeManifest } from './store-files.js';
 
 /**
  * How much a commit survives. `process`: WAL with synchronous=NORMAL — a commit is in the OS
@@ -38,189 +40,6 @@ export interface StoreStats {
   lastError?: string | undefined;
 }
 
-/** What a table needs of its store; the store's scheduling stays private to it. */
-interface TableHost {
-  /** A write is pending (`pending` in this table): commit after the delay, or at once when many wait. */
-  commitSoon(pending: number): void;
-  /** A delete is pending: it rides the next commit, or one of its own a little later. */
-  deleteSoon(pending: number): void;
-  /** A read failed: a damaged file stops the store taking anything new. */
-  failedRead(error: unknown): void;
-  /** This table has no write waiting any more: the store may drop a commit it scheduled. */
-  writesGone(): void;
-  /** The store's error for a failure of this table (TETHER_ERR_STORE naming the path). */
-  storeError(error: unknown): TetherError;
-}
-
-/** One queue's table in the store. */
-class SqliteQueueTable implements QueueTable {
-  private inserts: PendingWrite[] = [];
-  /** Of `inserts`, those not cancelled. */
-  private live = 0;
-  /** Row ids acknowledged and not deleted yet: kept until a commit deletes them, failed ones included. */
-  private deletes: number[] = [];
-  private compactAt = COMMIT_BATCH;
-  /**
-   * The last row id handed out. Ids are given here, not by SQLite: SQLite reuses them once the
-   * table is empty, and the queue reads back rows after the last id it loaded (an emptied table
-   * followed by a spilled write would be skipped). A rolled-back id is never reused either.
-   */
-  private lastId: number;
-  /** How many of `inserts` the last transaction ran (all, unless its budget ran out). */
-  private ran = Number.POSITIVE_INFINITY;
-  private readonly insertStmt: StatementSync;
-  private readonly deleteRangeStmt: StatementSync;
-  private readonly loadStmt: StatementSync;
-  private readonly statsStmt: StatementSync;
-
-  constructor(
-    private readonly store: TableHost,
-    db: DatabaseSync,
-    table: string,
-  ) {
-    this.insertStmt = db.prepare(`INSERT INTO ${table} (id, topic, payload, qos, retain) VALUES (?, ?, ?, ?, ?)`);
-    this.lastId = (db.prepare(`SELECT coalesce(max(id), 0) AS id FROM ${table}`).get() as { id: number }).id;
-    this.deleteRangeStmt = db.prepare(`DELETE FROM ${table} WHERE id BETWEEN ? AND ?`);
-    this.loadStmt = db.prepare(`SELECT id, topic, payload, qos, retain FROM ${table} WHERE id > ? ORDER BY id LIMIT ?`);
-    this.statsStmt = db.prepare(`SELECT count(*) AS count, coalesce(sum(length(payload)), 0) AS bytes FROM ${table}`);
-  }
-
-  /** Writes a message with the next group commit; `write.written` runs after it, in order. */
-  insert(write: PendingWrite): void {
-    this.inserts.push(write);
-    this.live++;
-    if (this.inserts.length >= this.compactAt) {
-      // many delivered already: only the writes still needed count towards an early commit (and
-      // while the store is full they pile up: the threshold doubles, so this stays linear)
-      this.inserts = this.inserts.filter((w) => !w.cancelled);
-      this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
-    }
-    this.store.commitSoon(this.inserts.length);
-  }
-
-  cancel(write: PendingWrite): void {
-    if (write.cancelled) return;
-    write.cancelled = true;
-    // at low rates most messages are delivered within the commit delay: then no commit (and no
-    // wake-up for its timer) is needed at all
-    if (--this.live === 0) this.store.writesGone();
-  }
-
-  /** Forgets a message with a later commit (a crash before it means a redelivery, not a loss). */
-  delete(id: number): void {
-    this.deletes.push(id);
-    this.store.deleteSoon(this.deletes.length);
-  }
-
-  /** Committed rows after `id`; none once the store found its file damaged (what memory holds still goes). */
-  loadAfter(id: number, limit: number): StoredRow[] {
-    let rows: Array<{ id: number; topic: string; payload: Uint8Array; qos: number; retain: number }>;
-    try {
-      rows = this.loadStmt.all(id, limit) as unknown as typeof rows;
-    } catch (error) {
-      this.store.failedRead(error);
-      return [];
-    }
-    return rows.map((r) => ({
-      id: r.id,
-      message: { topic: r.topic, payload: asBuffer(r.payload), qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 },
-    }));
-  }
-
-  stats(): { count: number; bytes: number } {
-    try {
-      return this.statsStmt.get() as unknown as { count: number; bytes: number };
-    } catch (error) {
-      throw this.store.storeError(error);
-    }
-  }
-
-  /** Bytes a write needs on disk (an estimate: payload, topic and row overhead). */
-  static sizeOf(write: PendingWrite): number {
-    return write.message.payload.length + write.message.topic.length + 32;
-  }
-
-  hasInserts(): boolean {
-    return this.live > 0;
-  }
-
-  hasDeletes(): boolean {
-    return this.deletes.length > 0;
-  }
-
-  /** Bytes the oldest waiting write needs, if one waits (the smallest a commit must fit). */
-  nextWriteSize(): number | undefined {
-    const next = this.inserts.find((w) => !w.cancelled);
-    return next ? SqliteQueueTable.sizeOf(next) : undefined;
-  }
-
-  /** The transaction rolled back for good: every waiting write hears of `failure` (its source sends it again). */
-  failInserts(failure: Error): void {
-    const failed = this.inserts;
-    this.inserts = [];
-    this.live = 0;
-    for (const write of failed) if (!write.cancelled) write.written(failure, 0);
-  }
-
-  /**
-   * Inside the store's transaction: the writes not cancelled, in order, onto `written` with their
-   * new row ids in `ids`, up to `budget.bytes` (always at least one); the rest wait for the next commit.
-   */
-  runInserts(written: PendingWrite[], ids: number[], budget: { bytes: number }): void {
-    let at = 0;
-    for (; at < this.inserts.length; at++) {
-      const write = this.inserts[at] as PendingWrite;
-      if (write.cancelled) continue;
-      const size = SqliteQueueTable.sizeOf(write);
-      if (size > budget.bytes && written.length > 0) break;
-      budget.bytes -= size;
-      const { topic, payload, qos, retain } = write.message;
-      const id = ++this.lastId;
-      this.insertStmt.run(id, topic, payload, qos, retain ? 1 : 0);
-      written.push(write);
-      ids.push(id);
-    }
-    this.ran = at;
-  }
-
-  /** After the commit that ran them: those inserts are settled by the store, the rest still wait. */
-  insertsCommitted(): void {
-    this.inserts = this.ran >= this.inserts.length ? [] : this.inserts.slice(this.ran);
-    this.live = 0;
-    for (const w of this.inserts) if (!w.cancelled) this.live++;
-    this.ran = Number.POSITIVE_INFINITY;
-    this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
-  }
-
-  /**
-   * Inside the store's transaction. Row ids are handed out in order and acks mostly come in
-   * order, so the deletes collapse into a few id ranges: one statement per range, not per row.
-   * The list is kept until the commit succeeds (deletesCommitted): a rolled-back delete is run
-   * again, since on a full disk the deletes are what makes room.
-   */
-  runDeletes(): void {
-    if (this.deletes.length === 0) return;
-    const ids = this.deletes.sort((a, b) => a - b);
-    let from = ids[0] as number;
-    let to = from;
-    for (let i = 1; i < ids.length; i++) {
-      const id = ids[i] as number;
-      if (id === to + 1) {
-        to = id;
-        continue;
-      }
-      this.deleteRangeStmt.run(from, to);
-      from = id;
-      to = id;
-    }
-    this.deleteRangeStmt.run(from, to);
-  }
-
-  deletesCommitted(): void {
-    this.deletes = [];
-  }
-}
-
 export interface StoreOptions {
   readonly durability: Durability;
   /**
@@ -234,10 +53,10 @@ export interface StoreOptions {
    * sessions): new messages wait once less than this is left on the disk.
    */
   readonly reserveBytes?: number;
+  /** A queue log's segment size (default: 4 MiB, or a 32nd of a small disk). */
+  readonly segmentBytes?: number;
 }
 
-/** A commit this big goes at once rather than waiting for the delay. */
-const COMMIT_BATCH = 2_000;
 /** A room measurement is reused for this long while it leaves at least ROOM_SLACK_BYTES to write. */
 const ROOM_RECHECK_MS = 1_000;
 const ROOM_SLACK_BYTES = 64 * 1024 * 1024;
@@ -246,6 +65,8 @@ const DELETE_DELAY_MS = 20;
 /** While full: how often the store looks for room again (acks free room sooner: they commit at once). */
 const FULL_RETRY_MS = 500;
 export const DEFAULT_RESERVE_BYTES = 8 * 1024 * 1024;
+/** Segments of a queue log: big enough that rotating is rare, small enough that acked room comes back soon. */
+const SEGMENT_MAX = 4 * 1024 * 1024;
 /**
  * A file of this size (at most; a sixteenth of a small file system) beside the database, given back
  * to the disk when SQLite itself finds it full (another program filled it, or the reserve was set
@@ -280,7 +101,7 @@ interface Outage {
 export class SqliteStore {
   readonly path: string;
   readonly stats: StoreStats = { commits: 0, writes: 0, fullEpisodes: 0 };
-  private readonly tables = new Map<string, SqliteQueueTable>();
+  private readonly tables = new Map<string, LogQueueTable>();
   private readonly participants: StoreParticipant[] = [];
   private readonly commitDelayMs: number;
   private readonly reserveBytes: number;
@@ -294,6 +115,9 @@ export class SqliteStore {
   private readonly reserveFile: string;
   private reserveHeld = false;
   private readonly reserveFileBytes: number;
+  private readonly durability: Durability;
+  /** A queue log's segment size: SEGMENT_MAX, or a 32nd of a small disk (acked segments go whole). */
+  private readonly segmentBytes: number;
   private closed = false;
 
   private constructor(
@@ -310,6 +134,9 @@ export class SqliteStore {
     this.reserveFile = join(dataDir, 'queue.reserve');
     const disk = statfsSync(dataDir);
     this.reserveFileBytes = Math.min(RESERVE_FILE_MAX, Math.floor((disk.blocks * disk.bsize) / 16 / 65_536) * 65_536);
+    this.durability = options.durability;
+    this.segmentBytes =
+      options.segmentBytes ?? Math.min(SEGMENT_MAX, Math.max(64 * 1024, Math.floor((disk.blocks * disk.bsize) / 32)));
     db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(64, Math.floor(this.reserveFileBytes / 2 / this.pageSize))}`);
     this.reserveHeld = fileSize(this.reserveFile) === this.reserveFileBytes;
     this.holdReserve();
@@ -348,27 +175,79 @@ export class SqliteStore {
     return new SqliteStore(db, dataDir, logger.child({ module: 'store' }), options);
   }
 
-  /** The table of queue `name`, created on first use. */
+  /** The table of queue `name`, created on first use: its log, with what an older store kept in SQLite moved in. */
   table(name: string): QueueTable {
     let table = this.tables.get(name);
     if (table) return table;
+    let tbl: string;
     try {
       const row = this.db.prepare('SELECT tbl FROM queues WHERE name = ?').get(name) as { tbl: string } | undefined;
-      let tbl = row?.tbl;
+      tbl = row?.tbl ?? '';
       if (!tbl) {
         const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as unknown as { n: number }).n;
         tbl = `q${count + 1}`;
         this.db.prepare('INSERT INTO queues (name, tbl) VALUES (?, ?)').run(name, tbl);
       }
-      this.db.exec(
-        `CREATE TABLE IF NOT EXISTS ${tbl} (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL)`,
-      );
-      table = new SqliteQueueTable(this.tableHost, this.db, tbl);
     } catch (error) {
       throw storeError(error, this.path, this.dataDir);
     }
+    const dir = join(this.dataDir, QUEUES_DIR, tbl);
+    let log: SegmentLog;
+    try {
+      log = SegmentLog.open({ dir, segmentBytes: this.segmentBytes, fsync: this.durability === 'fsync' }, (torn) =>
+        this.logger.warn(
+          { path: torn.path, offset: torn.offset, bytes: torn.bytes },
+          'queue log ended in a write that never completed (the agent stopped mid-write); cut off there: none of it was acknowledged',
+        ),
+      );
+    } catch (error) {
+      throw storeError(error, (error as { path?: string }).path ?? dir, this.dataDir);
+    }
+    try {
+      this.migrateTable(tbl, log);
+    } catch (error) {
+      log.close();
+      throw storeError(error, this.path, this.dataDir);
+    }
+    table = new LogQueueTable(this.tableHost, log);
     this.tables.set(name, table);
     return table;
+  }
+
+  /**
+   * A store written by an older agent kept each queue in a SQLite table: its rows go to the log
+   * (synced, whatever the durability) before the table is dropped, so a crash in between moves
+   * them again rather than losing them (rows at or below the log's last id are there already).
+   */
+  private migrateTable(tbl: string, log: SegmentLog): void {
+    const exists = this.db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(tbl);
+    if (!exists) return;
+    const select = this.db.prepare(
+      `SELECT id, topic, payload, qos, retain FROM ${tbl} WHERE id > ? ORDER BY id LIMIT 1000`,
+    );
+    let after = log.lastId;
+    let moved = 0;
+    for (;;) {
+      const rows = select.all(after) as Array<{
+        id: number;
+        topic: string;
+        payload: Uint8Array;
+        qos: number;
+        retain: number;
+      }>;
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const payload = asBuffer(r.payload);
+        log.appendMessage(r.id, { topic: r.topic, payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1 });
+        log.openCount++;
+        log.openBytes += payload.length;
+      }
+      log.writeBatch(true);
+      moved += rows.length;
+      after = (rows.at(-1) as { id: number }).id;
+    }
+    this.db.exec(`DROP TABLE ${tbl}`);
+    if (moved > 0) this.logger.info({ table: tbl, messages: moved }, 'queue moved from the SQLite table to its log');
   }
 
   /**
@@ -460,7 +339,7 @@ export class SqliteStore {
     const writes = joined.length > 0 || tables.some((t) => t.hasInserts());
     if (!writes) {
       // every pending write was delivered before its commit: nothing to write
-      for (const table of tables) table.insertsCommitted();
+      for (const table of tables) table.forgetCancelled();
     }
     if (this.outage && deletes) {
       // the deletes alone first, in a commit of their own: they make the room the writes need
@@ -518,6 +397,7 @@ export class SqliteStore {
     this.flush();
     this.closed = true;
     clearTimeout(this.retryTimer);
+    for (const table of this.tables.values()) table.log.close();
     this.db.close();
   }
 
@@ -552,52 +432,67 @@ export class SqliteStore {
     }
   }
 
-  /** Runs one transaction; false when it rolled back. */
+  /**
+   * Runs one commit: every table's batch (its writes and acks) to its log, one write each, then
+   * the other parts' statements (hub state, dead letters) in one SQLite transaction. Logs first:
+   * a message re-queued from the dead letters is in its queue before it leaves them (a crash in
+   * between is a duplicate, not a loss); a message set aside is deleted from its queue only after
+   * the dead letters have it (the dispatcher waits for that commit). False when any part failed.
+   */
   private commit(
-    tables: SqliteQueueTable[],
+    tables: LogQueueTable[],
     joined: StoreParticipant[],
     withWrites: boolean,
     budget = { bytes: Number.POSITIVE_INFINITY },
   ): boolean {
-    const written: PendingWrite[] = [];
-    const ids: number[] = [];
-    try {
-      this.transaction(() => {
-        for (const table of tables) {
-          table.runDeletes();
-          if (withWrites) table.runInserts(written, ids, budget);
-        }
-        if (withWrites) for (const p of joined) p.write();
-      });
-    } catch (error) {
-      this.failedCommit(error, tables, joined, withWrites);
-      return false;
+    const settled: Array<() => void> = [];
+    const failedTables: LogQueueTable[] = [];
+    let failure: unknown;
+    let writes = 0;
+    for (const table of tables) {
+      try {
+        table.runDeletes();
+        if (withWrites) table.runInserts(budget);
+        table.writeLog();
+      } catch (error) {
+        failure ??= error;
+        table.failed();
+        failedTables.push(table);
+        continue;
+      }
+      writes += table.batchSize;
+      settled.push(table.committed());
     }
-    // counted once it is durable: a rolled-back transaction wrote nothing
-    this.stats.commits++;
-    this.stats.writes += written.length;
-    if (!this.outage) this.stats.lastError = undefined;
-    for (const table of tables) table.deletesCommitted();
-    if (!withWrites) return true;
-    for (const p of joined) p.settled(undefined);
-    for (const table of tables) table.insertsCommitted();
-    for (let i = 0; i < written.length; i++) (written[i] as PendingWrite).written(undefined, ids[i] as number);
-    return true;
+    let joinedFailed = false;
+    if (withWrites && joined.length > 0) {
+      try {
+        this.transaction(() => {
+          for (const p of joined) p.write();
+        });
+      } catch (error) {
+        failure ??= error;
+        joinedFailed = true;
+      }
+    }
+    // counted once it is durable: a failed write wrote nothing
+    if (settled.length > 0 || (joined.length > 0 && !joinedFailed)) this.stats.commits++;
+    this.stats.writes += writes;
+    if (failure === undefined && !this.outage) this.stats.lastError = undefined;
+    if (withWrites && !joinedFailed) for (const p of joined) p.settled(undefined);
+    for (const run of settled) run();
+    if (failure === undefined) return true;
+    this.failedCommit(failure, failedTables, joinedFailed ? joined : [], withWrites);
+    return false;
   }
 
-  /** The transaction rolled back: none of its writes (and none of its deletes) happened. */
-  private failedCommit(
-    error: unknown,
-    tables: SqliteQueueTable[],
-    joined: StoreParticipant[],
-    withWrites: boolean,
-  ): void {
+  /** Part of a commit failed: those tables' writes and deletes (and nothing else) did not happen. */
+  private failedCommit(error: unknown, tables: LogQueueTable[], joined: StoreParticipant[], withWrites: boolean): void {
     const failure = storeError(error, this.path, this.dataDir);
     this.stats.lastError = failure.message;
     const code = errorCode(error);
     // a participant's queued statements ran and are gone: it hears of the failure (the hub fails
     // the publishes that waited on it); the queues' writes and every delete stay and go again
-    if (withWrites) for (const p of joined) p.settled(failure);
+    for (const p of joined) p.settled(failure);
     if (isDiskFull(code)) {
       this.startOutage('full', failure.message);
       if (this.releaseReserve()) this.commitImmediate = setImmediate(this.commitNow);

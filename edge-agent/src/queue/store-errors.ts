@@ -21,7 +21,8 @@ export function errorCode(error: unknown): string {
   return e.code ?? '';
 }
 
-export const isCorruption = (code: string) => code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB';
+export const isCorruption = (code: string) =>
+  code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'TETHER_LOG_DAMAGED';
 export const isDiskFull = (code: string) => code === 'SQLITE_FULL' || code === 'ENOSPC';
 
 /** How to start over on purpose: the old data dir is kept aside, never deleted for the user. */
@@ -29,8 +30,10 @@ export const startOver = (dataDir: string) =>
   `to start with an empty store on purpose, move the data dir aside (kept for recovery): mv '${dataDir}' '${dataDir}.old'`;
 
 /** Every store failure as TETHER_ERR_STORE, naming the file (or data dir) and the cause in words. */
-export function storeError(error: unknown, path: string, dataDir: string): TetherError {
+export function storeError(error: unknown, storePath: string, dataDir: string): TetherError {
   if (error instanceof TetherError) return error;
+  // a file's own error (a queue log's segment, its folder) names that file, not the database
+  const path = typeof (error as { path?: unknown }).path === 'string' ? (error as { path: string }).path : storePath;
   const code = errorCode(error);
   const detail = (error as Error).message ?? String(error);
   let reason: string;

@@ -21,6 +21,8 @@ import { errorCode, startOver, storeError } from './store-errors.js';
  */
 export const DB_FILE = 'queue.db';
 export const MANIFEST_FILE = 'queue.manifest';
+/** Beside the database: one folder per queue, holding its log's segments (segment-log.ts). */
+export const QUEUES_DIR = 'queues';
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 

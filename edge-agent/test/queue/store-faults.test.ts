@@ -211,10 +211,8 @@ describe('store errors name the path and the cause', () => {
     const store = open(dir, {}, logger);
     const queue = queueOn(store, 10);
     await Promise.all(Array.from({ length: 500 }, (_, i) => append(queue, message(i, 1024))));
-    // on disk in the database file, and no longer in SQLite's page cache
-    store.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    store.exec('PRAGMA cache_size = 1');
-    const fd = openSync(join(dir, 'queue.db'), 'r+');
+    // the queue's log, damaged from 80 KiB on (a bad sector, say): ~75 messages before it are intact
+    const fd = openSync(join(dir, 'queues', 'q1', '0000000000000001.log'), 'r+');
     writeSync(fd, Buffer.alloc(60 * 4096, 0x55), 0, 60 * 4096, 20 * 4096);
     closeSync(fd);
     const delivered: string[] = [];
@@ -236,6 +234,7 @@ describe('store errors name the path and the cause', () => {
     expect(outcome).toBe('waiting');
     const said = lines.filter((l) => /is damaged/.test(l.msg));
     expect(said).toHaveLength(1);
+    expect(said[0]?.msg).toContain(join(dir, 'queues', 'q1', '0000000000000001.log'));
     expect(said[0]?.msg).toMatch(/takes no new messages.*what is in memory is still delivered/);
   });
 });

@@ -28,7 +28,9 @@ import type { RigKind } from './rigs.js';
  * TETHER_BENCH_NODE_ARGS (the agent's node flags; default --max-semi-space-size=4),
  * TETHER_BENCH_BACKLOG=0 (skip the cloud-offline backlog) or =only (just it),
  * TETHER_BENCH_COMMITDELAY (the Tether rigs' queue.commitdelay, e.g. 10ms; default Tether's own),
- * TETHER_BENCH_READPAUSE (both agent connections' readpause, e.g. 0ms = no read pacing).
+ * TETHER_BENCH_READPAUSE (both agent connections' readpause, e.g. 0ms = no read pacing),
+ * TETHER_BENCH_WARMUP (messages at 5,000 msg/s before the fixed rates; default 25,000),
+ * TETHER_LOAD_LATENCIES=FILE (the sink writes every latency, in arrival order, to FILE.PID).
  * Rig node-floor-bridge (not in the default set) is the Node floor bridge, bench/node-floor-bridge.mjs.
  */
 const QUICK = process.env.TETHER_BENCH_QUICK === '1';

@@ -316,12 +316,15 @@ function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
 }
 
-/** queue.db and its WAL and shared-memory files. */
+/** queue.db, its WAL and shared-memory files, and the queue logs' segments. */
 function storeBytes(dataDir: string): number {
   let total = 0;
   try {
     for (const name of readdirSync(dataDir))
       if (name.startsWith('queue.db')) total += statSync(join(dataDir, name)).size;
+    const queues = join(dataDir, 'queues');
+    for (const queue of readdirSync(queues))
+      for (const segment of readdirSync(join(queues, queue))) total += statSync(join(queues, queue, segment)).size;
   } catch {
     // not created yet
   }
@@ -705,7 +708,7 @@ function summarise(
   out(`- queue depth: max ${count(Math.max(...samples.map((s) => s.queued)))} messages over the samples`);
   const store = samples.map((s) => s.storeMb);
   out(
-    `- store (queue.db + WAL): max ${f1(Math.max(...store))} MB, last ${f1(samples.at(-1)?.storeMb ?? Number.NaN)} MB (SQLite keeps freed pages for reuse: it grows to the largest backlog, then stays)`,
+    `- store (queue logs + queue.db + WAL): max ${f1(Math.max(...store))} MB, last ${f1(samples.at(-1)?.storeMb ?? Number.NaN)} MB (acked log segments are deleted: it shrinks as a backlog drains)`,
   );
   const end = samples.at(-1);
   if (end) {
@@ -736,7 +739,7 @@ async function main(): Promise<number> {
   );
   console.log(`soak: plan: ${steps.map((s) => `${clock(s.atMs)} ${s.label}`).join(', ') || 'no outages'}`);
   console.log(
-    "soak: offered = acknowledged by the hub (finished generator segments); missing = offered, not at the sink (yet); queued, in flight = the agent's queue; store = queue.db + WAL; dup = arrivals beyond the first; p50/p99 = latency of the first arrivals in the interval; remote = the bridge's connection",
+    "soak: offered = acknowledged by the hub (finished generator segments); missing = offered, not at the sink (yet); queued, in flight = the agent's queue; store = queue logs + queue.db + WAL; dup = arrivals beyond the first; p50/p99 = latency of the first arrivals in the interval; remote = the bridge's connection",
   );
   console.log();
   console.log(line(HEADER));

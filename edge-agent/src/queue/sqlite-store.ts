@@ -1,7 +1,7 @@
-import { closeSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { TetherError } from '@tether/shared';
+import { TetherError } from '@tether/shared';
 import type { Logger } from 'pino';
 import { COMMIT_BATCH, LogQueueTable, type TableHost } from './log-queue-table.js';
 import type { QueueTable } from './queue-table.js';
@@ -180,18 +180,24 @@ export class SqliteStore {
     let table = this.tables.get(name);
     if (table) return table;
     let tbl: string;
+    let dir: string;
     try {
       const row = this.db.prepare('SELECT tbl FROM queues WHERE name = ?').get(name) as { tbl: string } | undefined;
-      tbl = row?.tbl ?? '';
-      if (!tbl) {
+      if (row) {
+        tbl = row.tbl;
+        dir = join(this.dataDir, QUEUES_DIR, tbl);
+        this.checkLogThere(name, tbl, dir);
+      } else {
         const count = (this.db.prepare('SELECT count(*) AS n FROM queues').get() as unknown as { n: number }).n;
         tbl = `q${count + 1}`;
+        dir = join(this.dataDir, QUEUES_DIR, tbl);
+        // the folder before the row: a row without its folder means a lost log (checkLogThere)
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
         this.db.prepare('INSERT INTO queues (name, tbl) VALUES (?, ?)').run(name, tbl);
       }
     } catch (error) {
       throw storeError(error, this.path, this.dataDir);
     }
-    const dir = join(this.dataDir, QUEUES_DIR, tbl);
     let log: SegmentLog;
     try {
       log = SegmentLog.open({ dir, segmentBytes: this.segmentBytes, fsync: this.durability === 'fsync' }, (torn) =>
@@ -212,6 +218,22 @@ export class SqliteStore {
     table = new LogQueueTable(this.tableHost, log);
     this.tables.set(name, table);
     return table;
+  }
+
+  /**
+   * A queue the store knows whose log folder is gone (deleted, a restore that missed it): its
+   * messages were acknowledged to their sources, so starting it empty would lose them unsaid.
+   * (A store from an older agent has the queue's SQLite table instead: that one is moved in.)
+   */
+  private checkLogThere(name: string, tbl: string, dir: string): void {
+    if (existsSync(dir)) return;
+    const oldTable = this.db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(tbl);
+    if (oldTable) return;
+    throw new TetherError(
+      'TETHER_ERR_STORE',
+      `${dir} is missing, but ${this.path} says queue ${JSON.stringify(name)} has its log there: its messages are lost ` +
+        `(a restore from backup goes there); refusing to start with an empty queue; ${startOver(this.dataDir)}`,
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, openSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readdirSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { silentLogger } from '@tether/node-shared/logging';
@@ -176,6 +176,15 @@ describe('the queue log', () => {
     expect((error as TetherError).code).toBe('TETHER_ERR_STORE');
     expect((error as Error).message).toContain(oldest);
     expect((error as Error).message).toMatch(/byte \d+.*mv '/);
+  });
+
+  it('refuses a store whose queue log folder is gone, rather than start that queue empty', async () => {
+    const dir = tempDir(td, 'tether-log-');
+    const first = openQueue(dir);
+    await append(first.queue, message(1));
+    first.close();
+    rmSync(join(dir, 'queues', 'q1'), { recursive: true });
+    expect(() => openQueue(dir)).toThrow(/queues\/q1 is missing.*queue "q" has its log there.*mv '/);
   });
 
   it('moves the messages an older agent left in a SQLite table into the log, once', async () => {

@@ -41,9 +41,13 @@ export interface BacklogRow {
   readonly duplicates: number;
 }
 
+/** Bytes of the files under `dir` (the database and the queue logs' segments, in their folders). */
 function dirBytes(dir: string): number {
   let total = 0;
-  for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(path) : statSync(path).size;
+  }
   return total;
 }
 

@@ -179,6 +179,7 @@ export class LogQueueTable implements QueueTable {
       this.inserts = this.ran >= this.inserts.length ? [] : this.inserts.slice(this.ran);
       this.live = 0;
       for (const w of this.inserts) if (!w.cancelled) this.live++;
+      if (this.live === 0) this.inserts = [];
       this.compactAt = Math.max(COMMIT_BATCH, this.inserts.length * 2);
     }
     this.ran = Number.POSITIVE_INFINITY;
@@ -201,10 +202,5 @@ export class LogQueueTable implements QueueTable {
     this.batchDeletes = 0;
     this.ran = Number.POSITIVE_INFINITY;
     this.log.dropDead();
-  }
-
-  /** Every waiting write was delivered before its commit: nothing to write. */
-  forgetCancelled(): void {
-    if (this.live === 0) this.inserts = [];
   }
 }

@@ -227,12 +227,18 @@ export class SqliteStore {
    */
   private checkLogThere(name: string, tbl: string, dir: string): void {
     if (existsSync(dir)) return;
-    const oldTable = this.db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(tbl);
-    if (oldTable) return;
+    if (this.hasOldTable(tbl)) return;
     throw new TetherError(
       'TETHER_ERR_STORE',
       `${dir} is missing, but ${this.path} says queue ${JSON.stringify(name)} has its log there: its messages are lost ` +
         `(a restore from backup goes there); refusing to start with an empty queue; ${startOver(this.dataDir)}`,
+    );
+  }
+
+  /** The queue's SQLite table, as an older agent kept it, is still in the database. */
+  private hasOldTable(tbl: string): boolean {
+    return (
+      this.db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(tbl) !== undefined
     );
   }
 
@@ -242,8 +248,7 @@ export class SqliteStore {
    * them again rather than losing them (rows at or below the log's last id are there already).
    */
   private migrateTable(tbl: string, log: SegmentLog): void {
-    const exists = this.db.prepare("SELECT 1 AS one FROM sqlite_master WHERE type = 'table' AND name = ?").get(tbl);
-    if (!exists) return;
+    if (!this.hasOldTable(tbl)) return;
     const select = this.db.prepare(
       `SELECT id, topic, payload, qos, retain FROM ${tbl} WHERE id > ? ORDER BY id LIMIT 1000`,
     );
@@ -359,10 +364,6 @@ export class SqliteStore {
     const deletes = tables.some((t) => t.hasDeletes());
     const joined = this.participants.filter((p) => p.hasWork());
     const writes = joined.length > 0 || tables.some((t) => t.hasInserts());
-    if (!writes) {
-      // every pending write was delivered before its commit: nothing to write
-      for (const table of tables) table.forgetCancelled();
-    }
     if (this.outage && deletes) {
       // the deletes alone first, in a commit of their own: they make the room the writes need
       if (!this.commit(tables, [], false)) return;

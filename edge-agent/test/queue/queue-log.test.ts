@@ -4,11 +4,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { silentLogger } from '@tether/node-shared/logging';
 import { TetherError } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
 import { append } from './append.js';
+import { recordingLogger } from './recording-logger.js';
 
 /**
  * The queue's log on disk (segment-log.ts under SqliteStore): what a user sees of it is the
@@ -16,15 +16,6 @@ import { append } from './append.js';
  */
 const td = new Teardown();
 afterEach(() => td.run());
-
-function recordingLogger() {
-  const lines: Array<{ level: string; msg: string; [k: string]: unknown }> = [];
-  const logger = pino(
-    { level: 'info', formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line)) },
-  );
-  return { logger, lines };
-}
 
 function openQueue(dir: string, options: Partial<StoreOptions> = {}, logger = silentLogger()) {
   const store = SqliteStore.open(dir, { durability: 'process', segmentBytes: 64 * 1024, ...options }, logger);

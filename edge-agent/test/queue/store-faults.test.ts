@@ -5,11 +5,11 @@ import { createLogger, silentLogger } from '@tether/node-shared/logging';
 import { TetherError } from '@tether/shared';
 import { Teardown, tempDir } from '@tether/test-helpers/teardown';
 import { waitFor } from '@tether/test-helpers/wait-for';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageQueue } from '../../src/queue/message-queue.js';
 import { SqliteStore, type StoreOptions } from '../../src/queue/sqlite-store.js';
 import { append } from './append.js';
+import { recordingLogger } from './recording-logger.js';
 
 /**
  * The store when the disk or the file goes wrong: a full disk heals with nothing lost, every
@@ -26,16 +26,6 @@ function tmpfs(size: string): string {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', dir]);
   td.add('unmount the tmpfs', () => execFileSync('umount', ['-l', dir]));
   return dir;
-}
-
-/** A logger whose lines the test reads. */
-function recordingLogger() {
-  const lines: Array<{ level: string; msg: string; [k: string]: unknown }> = [];
-  const logger = pino(
-    { level: 'info', formatters: { level: (label) => ({ level: label }) } },
-    { write: (line: string) => lines.push(JSON.parse(line)) },
-  );
-  return { logger, lines };
 }
 
 function open(dir: string, options: Partial<StoreOptions> = {}, logger = silentLogger()) {
